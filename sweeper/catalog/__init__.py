@@ -1,0 +1,137 @@
+"""The task and language catalog, loaded from the YAML files beside this module.
+
+`load_catalog()` reads and validates everything once; tasks, languages, tiers and
+groups are data in YAML, never Python literals.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from sweeper.catalog.schema import HubSource, Language, Protocol, TaskSpec, parse_task
+from sweeper.errors import ConfigError
+
+__all__ = ["Catalog", "HubSource", "Language", "Protocol", "TaskSpec", "load_catalog"]
+
+HERE = Path(__file__).parent
+TIERS = ("low", "mid", "high")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every known task and language, with resource tiers and named language groups."""
+
+    tasks: dict[str, TaskSpec]
+    languages: dict[str, Language]
+    groups: dict[str, tuple[str, ...]]
+    size_source: str
+
+    def task(self, name: str) -> TaskSpec:
+        """The task called `name`, or a one-line error listing close names."""
+        if name not in self.tasks:
+            raise ConfigError(f"unknown task '{name}' (see `sweeper tasks`)")
+        return self.tasks[name]
+
+    def targets(self) -> list[TaskSpec]:
+        return [t for t in self.tasks.values() if t.is_target]
+
+    def intermediates(self) -> list[TaskSpec]:
+        return [t for t in self.tasks.values() if t.is_intermediate]
+
+    def expand_languages(self, names: list[str] | tuple[str, ...]) -> list[str]:
+        """Language codes for a mix of codes and group names, in first-seen order."""
+        out: list[str] = []
+        for name in names:
+            if name in self.groups:
+                codes = self.groups[name]
+            elif name in self.languages:
+                codes = (name,)
+            else:
+                raise ConfigError(f"unknown language or language group '{name}' "
+                                  f"(groups: {', '.join(sorted(self.groups))})")
+            out.extend(c for c in codes if c not in out)
+        return out
+
+    def tier(self, lang: str) -> str:
+        return self.languages[lang].tier
+
+    def train_task(self, target: TaskSpec) -> tuple[TaskSpec, str]:
+        """The task and language whose training split fine-tunes `target` (English)."""
+        if target.train_from == "en":
+            return target, "en"
+        return self.task(target.train_from), "en"
+
+
+def _load_languages(path: Path) -> tuple[dict[str, Language], dict[str, tuple[str, ...]], str]:
+    raw = yaml.safe_load(path.read_text())
+    bounds = {k: float(v) for k, v in raw["tiers"].items()}
+    if tuple(bounds) != TIERS:
+        raise ConfigError(f"{path.name}: tiers must be {TIERS} in that order")
+
+    def tier_of(size: float) -> str:
+        return next(t for t in TIERS if size < bounds[t] or math.isinf(bounds[t]))
+
+    langs = {code: Language(code=code, name=v["name"], tatoeba=v["tatoeba"],
+                            size=float(v["size"]), tier=tier_of(float(v["size"])))
+             for code, v in raw["languages"].items()}
+    groups: dict[str, tuple[str, ...]] = {"all": tuple(langs)}
+    for t in TIERS:
+        groups[f"{t}_resource"] = tuple(c for c, lang in langs.items() if lang.tier == t)
+    for name, codes in (raw.get("groups") or {}).items():
+        unknown = [c for c in codes if c not in langs]
+        if unknown:
+            raise ConfigError(f"{path.name}: group '{name}' has unknown languages {unknown}")
+        groups[name] = tuple(codes)
+    return langs, groups, raw["source"]["name"]
+
+
+def _cross_check(tasks: dict[str, TaskSpec], langs: dict[str, Language]) -> None:
+    """Checks that need the whole catalog: languages, training sources, protocol targets."""
+    for t in tasks.values():
+        where = f"catalog task '{t.name}'"
+        bad = [c for c in t.languages if c not in langs]
+        if bad:
+            raise ConfigError(f"{where}: unknown languages {bad}")
+        if t.train_from and t.train_from != "en":
+            if t.train_from not in tasks:
+                raise ConfigError(f"{where}: train_from '{t.train_from}' is not a catalog task")
+            src = tasks[t.train_from]
+            if src.type != t.type or (src.labels and src.labels != t.labels and
+                                      src.num_labels != t.num_labels):
+                raise ConfigError(f"{where}: train_from '{src.name}' has another type or labels")
+        if t.train_from == "en" and "en" not in t.languages:
+            raise ConfigError(f"{where}: trains on its English data but lists no 'en'")
+        if t.protocol:
+            bad = [x for x in t.protocol.targets if x not in tasks]
+            if bad:
+                raise ConfigError(f"{where}: protocol names unknown targets {bad}")
+        if t.hub and t.is_target and t.eval_split not in t.splits():
+            raise ConfigError(f"{where}: eval_split '{t.eval_split}' is not among its splits")
+
+
+@functools.lru_cache(maxsize=4)
+def load_catalog(root: str | None = None) -> Catalog:
+    """Read and validate the catalog (cached; `root` overrides the packaged folder)."""
+    base = Path(root) if root else HERE
+    langs, groups, source = _load_languages(base / "languages.yaml")
+    tasks: dict[str, TaskSpec] = {}
+    for path in sorted((base / "tasks").glob("*.yaml")):
+        try:
+            raw = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
+        unknown = set(raw) - {"tasks", "bases"}
+        if unknown:
+            raise ConfigError(f"{path.name}: unknown top-level key(s) {sorted(unknown)}")
+        for entry in raw["tasks"]:
+            spec = parse_task(dict(entry), path.stem)
+            if spec.name in tasks:
+                raise ConfigError(f"{path.name}: task '{spec.name}' is defined twice")
+            tasks[spec.name] = spec
+    _cross_check(tasks, langs)
+    return Catalog(tasks=tasks, languages=langs, groups=groups, size_source=source)

@@ -1,0 +1,213 @@
+"""Typed catalog entries: every task and language is data, validated once at load.
+
+Pure module (no torch, ray or mlflow) so listing or validating is instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sweeper.errors import ConfigError
+
+TASK_TYPES = (
+    "classification",  # one text -> one label
+    "pair_classification",  # two texts -> one label
+    "multiple_choice",  # context (+question) and N choices -> index of the right one
+    "token_classification",  # one tag per word
+    "qa",  # extractive question answering (SQuAD-style records)
+    "retrieval",  # parallel sentences, no training: mining / nearest neighbour
+)
+ROLES = ("target", "intermediate", "both")
+METRICS = ("accuracy", "f1", "squad", "mlqa", "bucc_f1")
+CATEGORIES = ("classification", "tagging", "qa", "retrieval")
+PROTOCOL_KINDS = ("translate_train", "in_language")
+SKILLS = ("nli", "paraphrase", "sentiment", "topic", "choice", "pos", "ner", "supertag",
+          "qa", "translation")
+# Which canonical columns each task type needs (the `columns` mapping's keys).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "classification": ("text", "label"),
+    "pair_classification": ("text_a", "text_b", "label"),
+    "multiple_choice": ("choices", "label"),
+    "token_classification": ("tokens", "tags"),
+    "qa": ("id", "context", "question", "answers"),
+    "retrieval": ("source", "target"),
+}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"multiple_choice": ("context", "question")}
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language code with the size its resource tier is derived from."""
+
+    code: str
+    name: str  # English name, as in udpos.<Name> hub configs
+    tatoeba: str  # code of its tatoeba.<code> hub config
+    size: float  # per-language corpus size in the source table's unit
+    tier: str  # low / mid / high, derived from size and the tier thresholds
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """One hub dataset a task reads (ANLI+ reads several under one head)."""
+
+    id: str
+    config: str | None = None
+    splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    filter: dict[str, str] = field(default_factory=dict)  # column == value, templated
+    id_prefix: str | None = None  # keep rows whose `id` starts with this, templated
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Using this task before one of `targets` is not zero-shot transfer."""
+
+    kind: str
+    targets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One catalog task: where its data lives, what it looks like, how it is scored."""
+
+    name: str
+    role: str
+    type: str
+    metric: str
+    languages: tuple[str, ...]
+    columns: dict[str, Any]
+    hub: tuple[HubSource, ...]  # empty: local files only (e.g. CCGbank)
+    labels: tuple[str, ...] = ()
+    label_encoding: str = "index"  # raw labels are class indices, or names from `labels`
+    labels_from_data: bool = False
+    category: str | None = None  # XTREME category of a target
+    eval_split: str = "validation"
+    train_from: str | None = None  # target's English training data: "en" or a task name
+    epochs: float | None = None  # target fine-tuning epochs (jiant / XTREME settings)
+    max_length: int = 256
+    protocol: Protocol | None = None
+    sample: dict[str, Any] = field(default_factory=dict)
+    group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)
+
+    @property
+    def is_target(self) -> bool:
+        return self.role in ("target", "both")
+
+    @property
+    def is_intermediate(self) -> bool:
+        return self.role in ("intermediate", "both")
+
+    @property
+    def is_english(self) -> bool:
+        return self.languages == ("en",)
+
+    @property
+    def needs_training(self) -> bool:
+        """Retrieval targets are evaluated straight after the intermediate phase."""
+        return self.type != "retrieval"
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+    def splits(self) -> set[str]:
+        """Split names (train / validation / test) this task provides."""
+        return {s for src in self.hub for s in src.splits} if self.hub else {"train", "validation"}
+
+    def breaks_zero_shot(self, targets: list[str] | tuple[str, ...]) -> list[str]:
+        """The given targets for which training on this task is not zero-shot."""
+        if self.protocol is None:
+            return []
+        return [t for t in targets if t in self.protocol.targets]
+
+
+def _require(entry: dict, key: str, where: str) -> Any:
+    if key not in entry or entry[key] is None:
+        raise ConfigError(f"{where}: missing required field '{key}'")
+    return entry[key]
+
+
+def _choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> str:
+    if value not in allowed:
+        raise ConfigError(f"{where}: {key} '{value}' is not one of {', '.join(allowed)}")
+    return value
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+
+def parse_hub(raw: Any, where: str) -> tuple[HubSource, ...]:
+    """`hub:` is null (local only), one source mapping, or a list of them."""
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in items:
+        allowed = {"id", "config", "splits", "filter", "id_prefix"}
+        unknown = set(item) - allowed
+        if unknown:
+            raise ConfigError(f"{where}: unknown hub field(s) {sorted(unknown)}")
+        splits = {k: _as_tuple(v) for k, v in _require(item, "splits", where).items()}
+        out.append(HubSource(id=_require(item, "id", where), config=item.get("config"),
+                             splits=splits, filter=dict(item.get("filter") or {}),
+                             id_prefix=item.get("id_prefix")))
+    return tuple(out)
+
+
+TASK_FIELDS = {f for f in TaskSpec.__dataclass_fields__} - {"group"}
+
+
+def parse_task(entry: dict, group: str) -> TaskSpec:
+    """Validate one YAML entry into a TaskSpec; unknown fields are errors."""
+    name = _require(entry, "name", f"catalog {group}")
+    where = f"catalog task '{name}'"
+    unknown = set(entry) - TASK_FIELDS
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+    ttype = _choice(_require(entry, "type", where), TASK_TYPES, where, "type")
+    columns = dict(_require(entry, "columns", where))
+    missing = [c for c in REQUIRED_COLUMNS[ttype] if c not in columns]
+    extra = set(columns) - set(REQUIRED_COLUMNS[ttype]) - set(OPTIONAL_COLUMNS.get(ttype, ()))
+    if missing or extra:
+        raise ConfigError(f"{where}: columns for type {ttype} need {list(REQUIRED_COLUMNS[ttype])}"
+                          f" (missing {missing}, unexpected {sorted(extra)})")
+    protocol = None
+    if entry.get("protocol"):
+        p = entry["protocol"]
+        protocol = Protocol(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where, "protocol kind"),
+                            targets=tuple(_require(p, "targets", where)))
+    labels = tuple(str(x) for x in entry.get("labels") or ())
+    needs_labels = ttype in ("classification", "pair_classification", "multiple_choice",
+                             "token_classification")
+    if needs_labels and not labels and not entry.get("labels_from_data"):
+        raise ConfigError(f"{where}: type {ttype} needs a `labels` list")
+    sample = dict(entry.get("sample") or {})
+    _choice(sample.get("skill"), SKILLS, where, "sample skill")
+    spec = TaskSpec(
+        name=name,
+        role=_choice(_require(entry, "role", where), ROLES, where, "role"),
+        type=ttype,
+        metric=_choice(_require(entry, "metric", where), METRICS, where, "metric"),
+        languages=tuple(_require(entry, "languages", where)),
+        columns=columns,
+        hub=parse_hub(entry.get("hub"), where),
+        labels=labels,
+        label_encoding=_choice(entry.get("label_encoding", "index"), ("index", "name"), where,
+                               "label_encoding"),
+        labels_from_data=bool(entry.get("labels_from_data", False)),
+        category=entry.get("category"),
+        eval_split=entry.get("eval_split", "validation"),
+        train_from=entry.get("train_from"),
+        epochs=entry.get("epochs"),
+        max_length=int(entry.get("max_length", 256)),
+        protocol=protocol,
+        sample=sample,
+        group=group,
+    )
+    if spec.is_target:
+        if spec.category not in CATEGORIES:
+            raise ConfigError(f"{where}: a target needs a category in {CATEGORIES}")
+        if spec.needs_training and not spec.train_from:
+            raise ConfigError(f"{where}: a trained target needs `train_from` (en or a task)")
+    return spec

@@ -1,0 +1,162 @@
+"""The `sweeper` command: parses, calls one function, maps errors to exit codes.
+
+Exit codes: 0 ok, 2 bad input (one line on stderr, no traceback), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from sweeper.errors import SweeperError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str) -> Callable:
+    def register(fn: Callable[[argparse.Namespace], int]) -> Callable:
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _csv(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
+
+
+def _settings_help() -> str:
+    from dataclasses import fields
+
+    from sweeper.config import TrialConfig
+
+    return "settings for --set:\n" + "\n".join(
+        f"  {f.name:<20} {f.metadata.get('doc', '')}" for f in fields(TrialConfig))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sweeper", description=(
+        "Sweep which and how many intermediate tasks improve zero-shot cross-lingual "
+        "transfer (XTREME), with Ray Tune and MLflow."))
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("trial", help="run one trial end to end", epilog=_settings_help(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("--target", type=_csv, required=True, help="targets, comma-separated")
+    t.add_argument("--intermediate", type=_csv, default=[], help="intermediate tasks (none: "
+                   "the baseline)")
+    t.add_argument("--data", default="sample", help="sample (synthetic, default), hub, or DIR")
+    t.add_argument("--model", default="xlm-roberta-large", help="hub id, local path or tiny")
+    t.add_argument("--out", required=True, help="output folder")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a trial setting (repeatable; see below)")
+
+    ts = sub.add_parser("tasks", help="list the task catalog")
+    ts.add_argument("--json", action="store_true", help="machine-readable output")
+
+    v = sub.add_parser("validate", help="check a search-space file against the catalog")
+    v.add_argument("file")
+
+    s = sub.add_parser("score", help="score XTREME prediction/label folders")
+    s.add_argument("--predictions", required=True)
+    s.add_argument("--labels", required=True)
+    s.add_argument("--json", action="store_true")
+
+    d = sub.add_parser("data", help="data utilities")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    e = dsub.add_parser("export", help="write tasks from a source to a local data directory")
+    e.add_argument("--tasks", type=_csv, required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--source", default="hub", help="hub (default) or sample")
+    e.add_argument("--languages", type=_csv, default=[], help="languages or groups (default all)")
+    e.add_argument("--splits", type=_csv, default=["train", "validation", "test"])
+    return p
+
+
+@command("trial")
+def _trial(args: argparse.Namespace) -> int:
+    from sweeper.config import TrialConfig, apply_overrides
+    from sweeper.tables import print_trial
+    from sweeper.trial import run_trial
+
+    config = TrialConfig(targets=args.target, intermediate=args.intermediate, model=args.model,
+                         data=args.data)
+    config = apply_overrides(config, args.set)
+    result = run_trial(config, args.out)
+    print_trial(result)
+    print(f"wrote {Path(args.out).resolve() / 'metrics.json'}")
+    return 0
+
+
+@command("tasks")
+def _tasks(args: argparse.Namespace) -> int:
+    from sweeper.catalog import load_catalog
+    from sweeper.tables import task_rows
+
+    rows = task_rows(load_catalog())
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        for r in rows:
+            src = r["source"] or "-"
+            print(f"{r['name']:<18} {r['role']:<12} {r['type']:<20} {src:<36} "
+                  f"{r['protocol'] or '':<28} {','.join(r['languages'])}")
+    return 0
+
+
+@command("validate")
+def _validate(args: argparse.Namespace) -> int:
+    from sweeper.catalog import load_catalog
+    from sweeper.spec import load_spec
+
+    spec = load_spec(args.file, load_catalog())
+    print(f"{args.file}: ok ({spec.describe()})")
+    return 0
+
+
+@command("score")
+def _score(args: argparse.Namespace) -> int:
+    from sweeper.catalog import load_catalog
+    from sweeper.tables import print_scores
+    from sweeper.xtreme import evaluate
+
+    overall, detailed, missing = evaluate(args.predictions, args.labels, load_catalog())
+    if not detailed:
+        raise SweeperError(f"no XTREME task folders found in both {args.predictions} and "
+                           f"{args.labels}")
+    if args.json:
+        print(json.dumps({"overall_scores": overall, "detailed_scores": detailed,
+                          "missing_languages": missing}, indent=1))
+    else:
+        print_scores(overall, detailed, missing)
+    return 0
+
+
+@command("data")
+def _data(args: argparse.Namespace) -> int:
+    from sweeper.catalog import load_catalog
+    from sweeper.data.export import export
+
+    catalog = load_catalog()
+    written = export(catalog, args.tasks, args.out, args.source, args.languages, args.splits)
+    print(f"wrote {written} files under {Path(args.out).resolve()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `sweeper` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SweeperError as exc:
+        print(f"sweeper: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sweeper: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

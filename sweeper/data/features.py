@@ -1,0 +1,98 @@
+"""Tokenized splits, cached on disk as Arrow (via `datasets`) and reused by later trials.
+
+The cache key covers everything that determines the features: task, language, split,
+the data source and its version, the tokenizer's content and the max length. Entries
+are written to a temporary folder and renamed into place, under a file lock, so
+concurrent trials never read a half-written entry or tokenize the same split twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import datasets
+from filelock import FileLock
+from transformers import PreTrainedTokenizerBase
+
+from sweeper.catalog import TaskSpec
+from sweeper.data.normalize import normalize
+from sweeper.data.sources import DataSource
+from sweeper.errors import DataError
+
+FEATURES_VERSION = "1"
+
+
+def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
+    """A hash of the tokenizer's full serialisation (vocab, normaliser, specials)."""
+    cached = getattr(tokenizer, "_sweeper_fingerprint", None)
+    if cached is None:
+        blob = tokenizer.backend_tokenizer.to_str() if tokenizer.is_fast else repr(
+            sorted(tokenizer.get_vocab().items()))
+        cached = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        tokenizer._sweeper_fingerprint = cached
+    return cached
+
+
+def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_length: int) -> dict:
+    kw = dict(truncation=True, max_length=max_length)
+    if task.type == "classification":
+        return {"input_ids": tok(batch["text"], **kw)["input_ids"], "label": batch["label"]}
+    if task.type == "pair_classification":
+        ids = tok(batch["text_a"], batch["text_b"], truncation="longest_first",
+                  max_length=max_length)["input_ids"]
+        return {"input_ids": ids, "label": batch["label"]}
+    if task.type == "multiple_choice":
+        ids = [tok([c] * len(ch), ch, truncation="longest_first", max_length=max_length)["input_ids"]
+               for c, ch in zip(batch["context"], batch["choices"])]
+        return {"input_ids": ids, "label": batch["label"]}
+    if task.type == "retrieval":
+        return {"src_ids": tok(batch["source"], **kw)["input_ids"],
+                "tgt_ids": tok(batch["target"], **kw)["input_ids"]}
+    from sweeper.data import structured
+
+    return structured.encode(task, batch, tok, max_length)
+
+
+def _length(task: TaskSpec, row: dict) -> int:
+    ids = row.get("input_ids", row.get("src_ids"))
+    return max(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
+
+
+def cache_key(task: TaskSpec, lang: str, split: str, source: DataSource, fingerprint: str,
+              max_length: int) -> str:
+    parts = [FEATURES_VERSION, task.name, task.type, lang, split, source.name, source.version(),
+             fingerprint, max_length, json.dumps(task.columns, sort_keys=True), task.labels]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+
+def load_features(task: TaskSpec, lang: str, split: str, source: DataSource,
+                  tokenizer: PreTrainedTokenizerBase, max_length: int,
+                  cache_root: str | os.PathLike) -> datasets.Dataset:
+    """Tokenized `split` of `task` in `lang`, from the cache or built and cached now."""
+    key = cache_key(task, lang, split, source, tokenizer_fingerprint(tokenizer), max_length)
+    path = Path(cache_root).resolve() / "features" / f"{task.name}-{lang}-{split}-{key}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock"):
+            if not path.exists():
+                _build(task, lang, split, source, tokenizer, max_length, path)
+    return datasets.load_from_disk(str(path))
+
+
+def _build(task: TaskSpec, lang: str, split: str, source: DataSource,
+           tokenizer: PreTrainedTokenizerBase, max_length: int, path: Path) -> None:
+    rows = normalize(task, source.load(task, lang, split))
+    if len(rows) == 0:
+        raise DataError(f"task '{task.name}' {lang}/{split} has no usable rows")
+    feats = rows.map(lambda b: _encode(task, b, tokenizer, max_length), batched=True,
+                     remove_columns=[c for c in rows.column_names if c not in ("id",)],
+                     load_from_cache_file=False)
+    feats = feats.map(lambda r: {"length": _length(task, r)}, load_from_cache_file=False)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    feats.save_to_disk(str(tmp))
+    os.replace(tmp, path)

@@ -1,0 +1,157 @@
+"""Deterministic generator of small SYNTHETIC data in the exact hub schemas.
+
+`generate(task, lang, split, ...)` returns rows shaped like the hub dataset the
+catalog names for `task` (same column names, label encodings, nested fields), so the
+sample data flows through exactly the code that real data does. Nothing here is real
+text: the words are pseudo-words from `sweeper.data.world`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable
+
+from sweeper.catalog import TaskSpec
+from sweeper.data import world
+from sweeper.data.world import by_role, lexicon, seeded
+
+SAMPLE_VERSION = "1"
+SIZES = {"train": 1200, "validation": 150, "test": 250}
+RETRIEVAL_SIZE = 120
+LABEL_NOISE = 0.08
+VALENCE_LABEL = {"pos": 0, "neu": 1, "neg": 2}  # index in NLI label lists
+
+
+class _Writer:
+    """Turns concept ids into words of one language; picks cues for one split."""
+
+    def __init__(self, lang: str, tier: str, rng: random.Random, restrict: frozenset[int] | None):
+        self.lex = lexicon(lang, tier)
+        self.rng = rng
+        self.restrict = restrict
+        self.fillers = [c.id for c in by_role("filler")]
+
+    def words(self, ids: list[int]) -> list[str]:
+        return [self.lex[i] for i in ids]
+
+    def text(self, ids: list[int]) -> str:
+        return " ".join(self.words(ids))
+
+    def filler(self, lo: int, hi: int) -> list[int]:
+        return [self.rng.choice(self.fillers) for _ in range(self.rng.randint(lo, hi))]
+
+    def cue(self, role: str, value: str) -> int:
+        pool = [c.id for c in by_role(role, value)]
+        if self.restrict is not None:
+            pool = [i for i in pool if i in self.restrict] or pool
+        return self.rng.choice(pool)
+
+    def insert(self, ids: list[int], cue: int) -> list[int]:
+        out = list(ids)
+        out.insert(self.rng.randrange(len(out) + 1), cue)
+        return out
+
+    def noisy(self, label: int, n: int) -> int:
+        return self.rng.randrange(n) if self.rng.random() < LABEL_NOISE else label
+
+
+def _nli(w: _Writer, task: TaskSpec, i: int) -> dict:
+    valence = w.rng.choice(world.VALENCES)
+    premise = w.filler(5, 8)
+    hyp = w.rng.sample(premise, 2) + [w.cue("valence", valence)] + w.filler(0, 1)
+    w.rng.shuffle(hyp)
+    label = w.noisy(VALENCE_LABEL[valence], 3)
+    return {"text_a": w.text(premise), "text_b": w.text(hyp), "label": label}
+
+
+def _paraphrase(w: _Writer, task: TaskSpec, i: int) -> dict:
+    positive = w.rng.random() < 0.5
+    s1 = w.filler(5, 8)
+    s2 = list(s1)
+    w.rng.shuffle(s2)
+    s2 = w.insert(s2, w.cue("valence", "pos" if positive else "neg"))
+    return {"text_a": w.text(s1), "text_b": w.text(s2), "label": w.noisy(int(positive), 2)}
+
+
+def _sentiment(w: _Writer, task: TaskSpec, i: int) -> dict:
+    positive = w.rng.random() < 0.5
+    ids = w.insert(w.filler(4, 8), w.cue("valence", "pos" if positive else "neg"))
+    return {"text": w.text(ids), "label": w.noisy(int(positive), 2)}
+
+
+def _topic(w: _Writer, task: TaskSpec, i: int) -> dict:
+    topic = w.rng.randrange(task.num_labels)
+    ids = w.insert(w.filler(4, 8), w.cue("topic", str(topic % world.N_TOPICS)))
+    return {"text": w.text(ids), "label": w.noisy(topic, task.num_labels)}
+
+
+def _choice(w: _Writer, task: TaskSpec, i: int) -> dict:
+    n = task.num_labels
+    gold = w.rng.randrange(n)
+    choices = []
+    for j in range(n):
+        valence = "pos" if j == gold else w.rng.choice(("neu", "neg"))
+        choices.append(w.text(w.insert(w.filler(2, 3), w.cue("valence", valence))))
+    return {"context": w.text(w.filler(5, 8)), "question": w.text(w.filler(2, 4)),
+            "choices": choices, "label": gold}
+
+
+def _translation(w: _Writer, task: TaskSpec, i: int, english: _Writer) -> dict:
+    ids = w.filler(5, 9)
+    ids = w.insert(ids, w.rng.choice([c.id for c in by_role("valence")]))
+    return {"source": w.text(ids), "target": english.text(ids)}
+
+
+SKILLS: dict[str, Callable[..., dict]] = {
+    "nli": _nli, "paraphrase": _paraphrase, "sentiment": _sentiment, "topic": _topic,
+    "choice": _choice,
+}
+
+
+def _to_hub(task: TaskSpec, row: dict, lang: str, i: int, split: str) -> dict[str, Any]:
+    """Map a canonical row onto the task's hub column names and label encoding."""
+    out: dict[str, Any] = {}
+    for canon, value in row.items():
+        if canon == "label" and task.label_encoding == "name":
+            value = task.labels[value]
+        target = task.columns[canon]
+        if isinstance(target, list):  # one column per choice (cosmos_qa's answer0..3)
+            for col, v in zip(target, value):
+                out[col] = v
+        elif "." in target:  # nested field (commonsense_qa's choices.text)
+            outer, inner = target.split(".", 1)
+            out.setdefault(outer, {})[inner] = value
+            if outer == "choices":
+                out[outer]["label"] = list(task.labels[: len(value)])
+        else:
+            out[target] = value
+    for src in task.hub[:1]:
+        for col, template in src.filter.items():
+            out[col] = template.format(lang=lang)
+    if task.type == "retrieval":
+        out["source_lang"], out["target_lang"] = lang, "en"
+    return out
+
+
+def generate(task: TaskSpec, lang: str, split: str, tier: str, restrict_cues: bool = False,
+             id_prefix: str = "") -> list[dict[str, Any]]:
+    """Rows of `task` in `lang` for logical split `split`, in the task's hub schema.
+
+    `restrict_cues` limits a target's English training data to half of the cue
+    concepts (see world.seen_cues) so that intermediate tasks have something to add.
+    `id_prefix` starts every QA id (TyDiQA tells languages apart by it).
+    """
+    skill = task.sample["skill"]
+    rng = seeded("sample", SAMPLE_VERSION, task.name, lang, split)
+    restrict = world.seen_cues(task.name) if restrict_cues else None
+    w = _Writer(lang, tier, rng, restrict)
+    if skill == "translation":
+        english = _Writer("en", "high", rng, None)
+        rows = [_translation(w, task, i, english) for i in range(RETRIEVAL_SIZE)]
+    elif skill in SKILLS:
+        rows = [SKILLS[skill](w, task, i) for i in range(SIZES.get(split, SIZES["test"]))]
+    else:
+        from sweeper.data import sample_structured
+
+        rows = sample_structured.generate_rows(skill, w, task, id_prefix or f"{lang}-", split)
+    return [_to_hub(task, row, lang, i, split) for i, row in enumerate(rows)]

@@ -1,0 +1,85 @@
+"""SYNTHETIC tagging and QA rows (udpos, panx, ccg, SQuAD-style QA) for the sample data.
+
+Same world and lexicons as `sample`: a word's tag is its concept's tag in every
+language, so tagging transfers through shared words; a question asks for the entity
+of one type in its context, so the answer span is learnable from the words alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sweeper.catalog import TaskSpec
+from sweeper.data import world
+from sweeper.data.world import by_role
+
+TAGGING_SIZES = {"train": 600, "validation": 100, "test": 120}
+QA_SIZES = {"train": 800, "validation": 120, "test": 120}
+QWORD_TYPES = ("PER", "ORG", "LOC", "DATE")  # the i-th question word asks for this type
+
+
+def _sentence(w: Any, n_entities: int, types: tuple[str, ...]) -> list[tuple[int, str]]:
+    """Concept ids with an entity tag each (O, B-X, I-X); ends with a full stop."""
+    out: list[tuple[int, str]] = [(i, "O") for i in w.filler(5, 10)]
+    for _ in range(n_entities):
+        etype = w.rng.choice(types)
+        span = [w.cue("entity", etype) for _ in range(w.rng.choice((1, 1, 2)))]
+        at = w.rng.randrange(len(out) + 1)
+        tagged = [(span[0], f"B-{etype}")] + [(c, f"I-{etype}") for c in span[1:]]
+        out[at:at] = tagged
+    if w.rng.random() < 0.5:
+        out.insert(w.rng.randrange(len(out) + 1), (w.cue("valence", w.rng.choice(world.VALENCES)), "O"))
+    return out + [(by_role("punct", ".")[0].id, "O")]
+
+
+def _tagging(skill: str, w: Any, task: TaskSpec, n: int) -> list[dict]:
+    labels = list(task.labels)
+    types = tuple(t for t in world.ENTITY_TYPES if f"B-{t}" in labels) or ("PER",)
+    concepts = world.concepts()
+    rows = []
+    for _ in range(n):
+        sent = _sentence(w, w.rng.choice((0, 1, 1, 2)), types)
+        ids = [c for c, _ in sent]
+        if skill == "ner":
+            tags = [labels.index(t) for _, t in sent]
+        elif skill == "pos":
+            tags = [labels.index(concepts[c].pos) for c in ids]
+        else:  # supertag: tag strings, label set read from the data
+            tags = [concepts[c].supertag for c in ids]
+        rows.append({"tokens": w.words(ids), "tags": tags})
+    return rows
+
+
+def _qa(w: Any, task: TaskSpec, n: int, id_prefix: str, split: str) -> list[dict]:
+    unanswerable = float(task.sample.get("unanswerable", 0.0))
+    qwords = by_role("qword")
+    rows = []
+    for i in range(n):
+        asked = w.rng.randrange(len(QWORD_TYPES))
+        present = [t for t in QWORD_TYPES if w.rng.random() < 0.6 or t == QWORD_TYPES[asked]]
+        if w.rng.random() < unanswerable:
+            present = [t for t in present if t != QWORD_TYPES[asked]] or ["PER" if asked else "ORG"]
+        words: list[str] = []
+        answer: tuple[int, str] | None = None
+        for t in w.rng.sample(present, len(present)):
+            sentence = w.words(w.filler(3, 6))
+            span = w.words([w.cue("entity", t) for _ in range(w.rng.choice((1, 1, 2)))])
+            at = w.rng.randrange(len(sentence) + 1)
+            before = " ".join(words + sentence[:at])
+            start = len(before) + (1 if before else 0)
+            if t == QWORD_TYPES[asked]:
+                answer = (start, " ".join(span))
+            words += sentence[:at] + span + sentence[at:] + ["."]
+        question = w.words([qwords[asked].id] + w.filler(2, 4)) + ["?"]
+        answers = ({"text": [answer[1]], "answer_start": [answer[0]]} if answer
+                   else {"text": [], "answer_start": []})
+        rows.append({"id": f"{id_prefix}{split}-{i:05d}", "context": " ".join(words),
+                     "question": " ".join(question), "answers": answers})
+    return rows
+
+
+def generate_rows(skill: str, w: Any, task: TaskSpec, id_prefix: str, split: str) -> list[dict]:
+    """Canonical rows for the structured skills (pos, ner, supertag, qa)."""
+    if skill == "qa":
+        return _qa(w, task, QA_SIZES.get(split, QA_SIZES["test"]), id_prefix, split)
+    return _tagging(skill, w, task, TAGGING_SIZES.get(split, TAGGING_SIZES["test"]))

@@ -1,0 +1,188 @@
+"""Where task data comes from: the hub, a local directory, or the synthetic sample.
+
+Every source returns a `datasets.Dataset` in the task's HUB schema for one
+(task, language, logical split); `normalize` then maps any of them onto the canonical
+columns the pipeline uses. So there is one code path after loading.
+
+Local layout (what `sweeper data export` writes and the sample source generates):
+``<dir>/<task>/<lang>/<split>.parquet`` (or ``.jsonl``), split in train/validation/test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sweeper.catalog import Catalog, TaskSpec
+from sweeper.data import sample
+from sweeper.errors import DataError
+
+datasets.disable_progress_bars()
+
+
+def template_vars(catalog: Catalog, lang: str) -> dict[str, str]:
+    """Values a hub config / filter template may use for language `lang`."""
+    info = catalog.languages[lang]
+    return {"lang": lang, "name": info.name, "name_lower": info.name.lower(),
+            "tatoeba": info.tatoeba}
+
+
+class DataSource(Protocol):
+    """Loads one (task, language, logical split) in the task's hub schema."""
+
+    name: str
+
+    def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset: ...
+
+    def version(self) -> str:
+        """Changes whenever the data this source serves may have changed (cache keys)."""
+        ...
+
+
+class HubSource:
+    """`datasets.load_dataset` with the catalog's hub ids: the path real runs take."""
+
+    name = "hub"
+
+    def __init__(self, catalog: Catalog, revision: str | None = None):
+        self.catalog = catalog
+        self.revision = revision
+
+    def version(self) -> str:
+        return f"hub:{self.revision or 'main'}"
+
+    def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
+        if not task.hub:
+            raise DataError(f"task '{task.name}' is not on the hub: give it as a local data "
+                            f"directory (<dir>/{task.name}/{lang}/<split>.parquet) with --data DIR")
+        fmt = template_vars(self.catalog, lang)
+        parts = []
+        for src in task.hub:
+            if split not in src.splits:
+                raise DataError(f"task '{task.name}' has no '{split}' split on the hub "
+                                f"({src.id}: {', '.join(src.splits)})")
+            config = src.config.format(**fmt) if src.config else None
+            for hub_split in src.splits[split]:
+                ds = self._load_one(src.id, config, hub_split)
+                for col, value in src.filter.items():
+                    want = value.format(**fmt)
+                    ds = ds.filter(lambda r, c=col, v=want: r[c] == v)
+                if src.id_prefix:
+                    prefix = src.id_prefix.format(**fmt)
+                    ds = ds.filter(lambda r, p=prefix: str(r["id"]).startswith(p))
+                parts.append(ds)
+        if len(parts) > 1:  # several sources under one head: keep the mapped columns
+            keep = _mapped_columns(task)
+            parts = [p.select_columns([c for c in keep if c in p.column_names]) for p in parts]
+            parts = [p.cast(parts[0].features) for p in parts]
+        return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
+
+    def _load_one(self, hub_id: str, config: str | None, split: str) -> datasets.Dataset:
+        try:
+            return datasets.load_dataset(hub_id, config, split=split, revision=self.revision)
+        except Exception as exc:  # network, missing config or split: one line for the user
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"cannot load {hub_id} config {config!r} split {split!r} from the "
+                            f"hub: {first[:200]} (offline? use --data sample or --data DIR)") from None
+
+
+def _mapped_columns(task: TaskSpec) -> list[str]:
+    cols: list[str] = []
+    for value in task.columns.values():
+        for col in value if isinstance(value, list) else [value]:
+            cols.append(col.split(".", 1)[0])
+    return cols
+
+
+class LocalSource:
+    """Parquet or JSON-lines files laid out as <dir>/<task>/<lang>/<split>.<ext>."""
+
+    name = "local"
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise DataError(f"data directory not found: {self.root}")
+
+    def version(self) -> str:
+        stats = sorted((str(p.relative_to(self.root)), p.stat().st_size, int(p.stat().st_mtime))
+                       for p in self.root.glob("*/*/*.*"))
+        return "local:" + hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+
+    def path(self, task: TaskSpec, lang: str, split: str) -> Path:
+        for ext in ("parquet", "jsonl"):
+            p = self.root / task.name / lang / f"{split}.{ext}"
+            if p.exists():
+                return p
+        raise DataError(f"missing split: no {self.root / task.name / lang / split}.parquet "
+                        f"(or .jsonl) for task '{task.name}', language '{lang}'")
+
+    def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
+        p = self.path(task, lang, split)
+        try:
+            if p.suffix == ".parquet":
+                return datasets.Dataset(pq.read_table(p))
+            return datasets.Dataset.from_json(str(p))
+        except Exception as exc:
+            raise DataError(f"malformed data file {p}: {str(exc).splitlines()[0][:200]}") from None
+
+
+class SampleSource(LocalSource):
+    """SYNTHETIC data generated on first use into a local directory, then read from it."""
+
+    name = "sample"
+
+    def __init__(self, catalog: Catalog, cache_root: str | os.PathLike):
+        root = Path(cache_root).resolve() / f"sample-v{sample.SAMPLE_VERSION}"
+        root.mkdir(parents=True, exist_ok=True)
+        super().__init__(root)
+        self.catalog = catalog
+        self.train_sources = {t.train_from for t in catalog.targets()}
+
+    def version(self) -> str:
+        return f"sample:v{sample.SAMPLE_VERSION}"
+
+    def path(self, task: TaskSpec, lang: str, split: str) -> Path:
+        if lang not in task.languages:
+            raise DataError(f"task '{task.name}' has no language '{lang}'")
+        if split not in ("train", "validation", "test"):
+            raise DataError(f"unknown split '{split}' (train, validation, test)")
+        p = self.root / task.name / lang / f"{split}.parquet"
+        if not p.exists():
+            restrict = split == "train" and (task.is_target or task.name in self.train_sources)
+            prefix = ""
+            if task.hub and task.hub[0].id_prefix:
+                prefix = task.hub[0].id_prefix.format(**template_vars(self.catalog, lang))
+            rows = sample.generate(task, lang, split, self.catalog.tier(lang), restrict, prefix)
+            write_rows(rows, p)
+        return p
+
+
+def write_rows(rows: list[dict] | datasets.Dataset, path: Path) -> None:
+    """Write rows as parquet atomically: readers never see a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = rows.data.table if isinstance(rows, datasets.Dataset) else pa.Table.from_pylist(rows)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def make_source(spec: str, catalog: Catalog, cache_root: str | os.PathLike) -> DataSource:
+    """`sample` (default), `hub`, or a path to a local data directory."""
+    if spec == "sample":
+        return SampleSource(catalog, cache_root)
+    if spec == "hub":
+        return HubSource(catalog)
+    return LocalSource(spec)

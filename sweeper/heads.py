@@ -1,0 +1,92 @@
+"""One head per task type, on top of a shared encoder; the multi-task container.
+
+Each task keeps its own head; only the encoder is carried from the intermediate phase
+into the target phase. Weights are saved as safetensors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+
+class ClassificationHead(nn.Module):
+    """RoBERTa-style head on the <s> token: dense -> tanh -> dropout -> labels."""
+
+    def __init__(self, hidden: int, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.dense = nn.Linear(hidden, hidden)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_labels)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(states[:, 0])
+        return self.out(self.dropout(torch.tanh(self.dense(x))))
+
+
+class TokenHead(nn.Module):
+    """A linear layer over every sub-token: tagging (n tags) or QA start/end (2)."""
+
+    def __init__(self, hidden: int, num_outputs: int, dropout: float = 0.1):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, num_outputs)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(states))
+
+
+def make_head(task_type: str, hidden: int, num_labels: int) -> nn.Module | None:
+    """The head for a task type (None for retrieval, which trains nothing)."""
+    if task_type in ("classification", "pair_classification"):
+        return ClassificationHead(hidden, num_labels)
+    if task_type == "multiple_choice":
+        return ClassificationHead(hidden, 1)  # one score per (context, choice) pair
+    if task_type == "token_classification":
+        return TokenHead(hidden, num_labels)
+    if task_type == "qa":
+        return TokenHead(hidden, 2)
+    return None
+
+
+class MultiTaskModel(nn.Module):
+    """A shared encoder with a ModuleDict of task heads."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.heads = nn.ModuleDict()
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.encoder.config.hidden_size)
+
+    def add_head(self, name: str, task_type: str, num_labels: int) -> None:
+        head = make_head(task_type, self.hidden_size, num_labels)
+        if head is not None and name not in self.heads:
+            device = next(self.encoder.parameters()).device
+            self.heads[name] = head.to(device)
+
+    def forward(self, head: str, input_ids: torch.Tensor, attention_mask: torch.Tensor
+                ) -> torch.Tensor:
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.heads[head](states)
+
+    def save(self, directory: str | Path) -> None:
+        """Encoder via save_pretrained (safetensors) and heads in heads.safetensors."""
+        directory = Path(directory)
+        self.encoder.save_pretrained(str(directory / "encoder"))
+        heads = {k: v.detach().contiguous().cpu() for k, v in self.heads.state_dict().items()}
+        if heads:
+            save_file(heads, str(directory / "heads.safetensors"))
+
+    def load_encoder_weights(self, directory: str | Path) -> None:
+        """Load an encoder saved by `save` (its heads stay behind: tasks keep their own)."""
+        path = Path(directory) / "encoder" / "model.safetensors"
+        state = load_file(str(path), device=str(next(self.encoder.parameters()).device))
+        missing, unexpected = self.encoder.load_state_dict(state, strict=False)
+        if unexpected or [m for m in missing if "position_ids" not in m]:
+            raise RuntimeError(f"encoder checkpoint {path} does not match the model")

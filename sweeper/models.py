@@ -1,0 +1,104 @@
+"""Encoders: any Hugging Face encoder by hub id or local path, or `tiny`.
+
+`tiny` is an XLM-R-architecture model built from a config (random init) with a
+SentencePiece-style Unigram tokenizer trained on the synthetic sample corpus, so the
+whole pipeline runs offline on a CPU. Weights are saved and loaded as safetensors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+
+from sweeper.catalog import Catalog
+from sweeper.errors import ConfigError
+
+TINY = "tiny"
+TINY_VERSION = "1"
+TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                  intermediate_size=128, max_position_embeddings=514)
+SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: ids 0..4
+
+
+def _train_tiny_tokenizer(catalog: Catalog, out: Path) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    from sweeper.data.world import lexicon
+
+    words = []
+    for code, lang in catalog.languages.items():
+        words.extend(lexicon(code, lang.tier))
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    trainer = trainers.UnigramTrainer(vocab_size=3000, special_tokens=SPECIALS, unk_token="<unk>",
+                                      shrinking_factor=0.75, max_piece_length=8, show_progress=False)
+    tok.train_from_iterator(sorted(set(words)), trainer=trainer)
+    vocab = [(piece, score) for piece, score in tok.get_vocab_with_scores()] \
+        if hasattr(tok, "get_vocab_with_scores") else _unigram_vocab(tok)
+    XLMRobertaTokenizer(vocab=vocab).save_pretrained(str(out))
+
+
+def _unigram_vocab(tok) -> list[tuple[str, float]]:
+    import json
+
+    return [tuple(x) for x in json.loads(tok.to_str())["model"]["vocab"]]
+
+
+def tiny_tokenizer_dir(catalog: Catalog, cache_root: str | os.PathLike) -> Path:
+    """Folder of the tiny tokenizer, trained once per cache and reused."""
+    out = Path(cache_root).resolve() / f"tiny-tokenizer-v{TINY_VERSION}"
+    if (out / "tokenizer.json").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out) + ".lock"):
+        if not (out / "tokenizer.json").exists():
+            tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+            _train_tiny_tokenizer(catalog, tmp)
+            os.replace(tmp, out)
+    return out
+
+
+def load_tokenizer(model: str, catalog: Catalog, cache_root: str | os.PathLike
+                   ) -> PreTrainedTokenizerBase:
+    """The tokenizer of `model` (hub id, local path, or `tiny`)."""
+    path = tiny_tokenizer_dir(catalog, cache_root) if model == TINY else model
+    try:
+        return AutoTokenizer.from_pretrained(str(path))
+    except Exception as exc:
+        raise ConfigError(f"cannot load tokenizer for model '{model}': "
+                          f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
+                 attn: str = "sdpa") -> torch.nn.Module:
+    """A fresh encoder: pretrained weights for a hub id/path, seeded random init for tiny."""
+    if model == TINY:
+        torch.manual_seed(seed)
+        config = XLMRobertaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                                  bos_token_id=tokenizer.bos_token_id,
+                                  eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
+                                  attn_implementation=attn, **TINY_SHAPE)
+        return XLMRobertaModel(config, add_pooling_layer=False)
+    try:
+        return AutoModel.from_pretrained(model, attn_implementation=attn, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooling-layer switch
+        return AutoModel.from_pretrained(model, attn_implementation=attn)
+    except Exception as exc:
+        raise ConfigError(f"cannot load model '{model}': "
+                          f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def num_layers(model: str) -> int:
+    """How many transformer layers `model` has (for the retrieval layer default)."""
+    if model == TINY:
+        return TINY_SHAPE["num_hidden_layers"]
+    try:
+        return int(AutoConfig.from_pretrained(model).num_hidden_layers)
+    except Exception as exc:
+        raise ConfigError(f"cannot read config of model '{model}': "
+                          f"{str(exc).strip().splitlines()[0][:200]}") from None

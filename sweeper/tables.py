@@ -1,0 +1,55 @@
+"""Plain-text tables for the terminal: catalog rows, a trial's languages, scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sweeper.catalog import Catalog, load_catalog
+from sweeper.xtreme import main_metric
+
+
+def task_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """One row per catalog task: what `sweeper tasks` shows."""
+    rows = []
+    for t in catalog.tasks.values():
+        source = ", ".join(f"{h.id}" + (f" [{h.config}]" if h.config else "") for h in t.hub)
+        rows.append({
+            "name": t.name, "role": t.role, "type": t.type, "metric": t.metric,
+            "languages": list(t.languages), "english": t.is_english,
+            "source": source or "local files only", "train_from": t.train_from,
+            "protocol": (f"{t.protocol.kind} for {','.join(t.protocol.targets)}"
+                         if t.protocol else None),
+            "catalog_file": t.group,
+        })
+    return rows
+
+
+def print_trial(result: dict[str, Any]) -> None:
+    """Per-language table of a trial's results, grouped by target."""
+    catalog = load_catalog()
+    tag = "  [SYNTHETIC sample data]" if result.get("synthetic") else ""
+    print(f"model {result['model']}  data {result['data']}{tag}  "
+          f"intermediate: {','.join(result['intermediate']) or '(none: baseline)'}")
+    for task, protocol in result["protocol"].items():
+        langs = result.get(protocol, {}).get(task, {})
+        summary = result["summary"].get(task, {})
+        tiers = "  ".join(f"{t}={v:.1f}" for t, v in summary.get("tiers", {}).items())
+        print(f"\n{task} ({protocol})  avg={summary.get('avg_metric', float('nan')):.1f}  {tiers}")
+        print(f"  {'lang':<6}{'tier':<6}{'score':>7}   metrics")
+        for lang, values in langs.items():
+            detail = " ".join(f"{k}={v:.1f}" for k, v in values.items())
+            print(f"  {lang:<6}{catalog.tier(lang):<6}{main_metric(task, values):>7.1f}   {detail}")
+
+
+def print_scores(overall: dict[str, float], detailed: dict[str, dict],
+                 missing: dict[str, list[str]]) -> None:
+    """`sweeper score`'s table: per task averages, languages, overall."""
+    for task, score in detailed.items():
+        avgs = ", ".join(f"{k}={v:.1f}" for k, v in score.items() if k.startswith("avg"))
+        print(f"- {task}: {avgs}")
+        first = next(v for v in score.values() if isinstance(v, dict))
+        print("    " + " ".join(f"{lang}={v:.1f}" for lang, v in first.items()))
+        if task in missing:
+            print(f"    (no files for: {', '.join(missing[task])})")
+    for name, value in overall.items():
+        print(f"{name}: {value:.2f}")

@@ -1,0 +1,154 @@
+"""The one training loop: multi-task sampling, AMP, gradient accumulation, AdamW.
+
+Used by both phases: the intermediate phase passes several tasks (one head each), the
+target phase passes one. No per-step host syncs: losses stay on the device and are
+read only every `log_every` optimizer steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import datasets
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from sweeper.data.batching import iterate
+
+TRAIN_COLUMNS = ["input_ids", "label", "labels", "start_positions", "end_positions"]
+
+
+@dataclass
+class TrainTask:
+    """One task to train: its head name, type and tokenized training split."""
+
+    name: str
+    type: str
+    data: datasets.Dataset
+
+
+@dataclass
+class TrainArgs:
+    """Optimisation settings shared by both phases (jiant's X-STILTs defaults)."""
+
+    epochs: float
+    batch_size: int
+    lr: float
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    sampling: str = "proportional"  # proportional | uniform | temperature
+    temperature: float = 2.0
+    seed: int = 0
+    log_every: int = 20
+
+
+def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[float]:
+    """Probability of drawing each task's next batch."""
+    if sampling == "uniform":
+        raw = [1.0] * len(sizes)
+    elif sampling == "temperature":
+        raw = [n ** (1.0 / temperature) for n in sizes]
+    elif sampling == "proportional":
+        raw = [float(n) for n in sizes]
+    else:
+        raise ValueError(f"unknown task sampling '{sampling}'")
+    total = sum(raw)
+    return [x / total for x in raw]
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on GPU; plain fp32 on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def scores(model: nn.Module, task_type: str, head: str, batch: dict[str, torch.Tensor]
+           ) -> torch.Tensor:
+    """Head outputs in the shape the loss and the predictions use."""
+    out = model(head, batch["input_ids"], batch["attention_mask"])
+    if task_type == "multiple_choice":
+        return out.view(-1, int(batch["num_choices"]))
+    return out
+
+
+def loss_fn(task_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    ce = nn.functional.cross_entropy
+    if task_type == "token_classification":
+        return ce(logits.flatten(0, 1).float(), batch["labels"].flatten(), ignore_index=-100)
+    if task_type == "qa":
+        start, end = logits.float().unbind(-1)
+        return (ce(start, batch["start_positions"]) + ce(end, batch["end_positions"])) / 2
+    return ce(logits.float(), batch["label"])
+
+
+def _batches(task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random
+             ) -> Iterator[dict[str, torch.Tensor]]:
+    while True:  # cycle through epochs; the step budget decides when to stop
+        yield from iterate(task.data, args.batch_size, pad_id, rng, TRAIN_COLUMNS)
+
+
+def train(model: nn.Module, tasks: list[TrainTask], args: TrainArgs, pad_id: int,
+          device: torch.device, desc: str = "train",
+          on_log: Callable[[int, dict[str, float]], None] | None = None) -> list[dict]:
+    """Train `model` on `tasks` for `args.epochs` passes over their summed sizes."""
+    sizes = [len(t.data) for t in tasks]
+    weights = task_weights(sizes, args.sampling, args.temperature)
+    micro_steps = max(1, math.ceil(args.epochs * sum(sizes) / args.batch_size))
+    opt_steps = max(1, micro_steps // args.grad_accum)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": args.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-8,
+                                  fused=device.type == "cuda")
+    schedule = get_linear_schedule_with_warmup(optimizer, int(args.warmup_ratio * opt_steps),
+                                               opt_steps)
+    rng = random.Random(args.seed)
+    streams = [_batches(t, args, pad_id, random.Random(args.seed * 1000 + i))
+               for i, t in enumerate(tasks)]
+    model.train()
+    history: list[dict] = []
+    running = torch.zeros((), device=device)
+    counted = 0
+    bar = tqdm(total=opt_steps, desc=desc, unit="step", mininterval=2.0, leave=False)
+    step = 0
+    for micro in range(opt_steps * args.grad_accum):
+        i = rng.choices(range(len(tasks)), weights)[0] if len(tasks) > 1 else 0
+        batch = {k: v.to(device, non_blocking=True) for k, v in next(streams[i]).items()}
+        with autocast(device):
+            loss = loss_fn(tasks[i].type, scores(model, tasks[i].type, tasks[i].name, batch), batch)
+        (loss / args.grad_accum).backward()
+        running += loss.detach()
+        counted += 1
+        if (micro + 1) % args.grad_accum:
+            continue
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        bar.update(1)
+        if step % args.log_every == 0 or step == opt_steps:
+            point = {"step": step, "loss": float(running) / counted,
+                     "lr": schedule.get_last_lr()[0]}
+            history.append(point)
+            bar.set_postfix(loss=f"{point['loss']:.3f}")
+            if on_log:
+                on_log(step, point)
+            running.zero_()
+            counted = 0
+    bar.close()
+    model.eval()
+    return history

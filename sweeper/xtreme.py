@@ -1,0 +1,171 @@
+"""The XTREME submission layout: writing it, and scoring it as XTREME's evaluate.py does.
+
+``<root>/<task>/test-<lang>.<ext>``, predictions and labels in two parallel folders:
+tsv (one label per line; tags with a blank line between sentences; BUCC id pairs;
+Tatoeba indices) and, for QA, json (predictions {id: text}, labels in SQuAD format).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+from sweeper import metrics
+from sweeper.catalog import Catalog
+from sweeper.errors import DataError
+
+QA_TASKS = ("xquad", "mlqa", "tydiqa")
+GROUPS = {"classification": ("pawsx", "xnli"), "tagging": ("udpos", "panx"),
+          "qa": QA_TASKS, "retrieval": ("bucc2018", "tatoeba")}
+TAG_TASKS = ("udpos", "panx")
+
+
+def file_name(task: str, lang: str) -> str:
+    return f"test-{lang}.{'json' if task in QA_TASKS else 'tsv'}"
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """One item per line (labels, BUCC pairs, Tatoeba indices)."""
+    _write_text(path, "".join(f"{x}\n" for x in lines))
+
+
+def write_tags(path: Path, sentences: Iterable[list[str]]) -> None:
+    """One tag per line, a blank line after each sentence."""
+    _write_text(path, "".join("".join(f"{t}\n" for t in s) + "\n" for s in sentences))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    _write_text(path, json.dumps(obj, ensure_ascii=False))
+
+
+# --- readers (as evaluate.py's) --------------------------------------------------------
+
+def read_lines(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f]
+
+
+def read_tags(path: Path) -> list[list[str]]:
+    out, current = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                current.append(line)
+            else:
+                out.append(current)
+                current = []
+    return out
+
+
+def read_squad(path: Path) -> Any:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"malformed JSON in {path}: {exc}") from None
+    return data["data"] if isinstance(data, dict) and "data" in data else data
+
+
+def score_one(task: str, lang: str, pred_path: Path, label_path: Path) -> dict[str, float]:
+    """The metrics of one task and language from its two files."""
+    try:
+        if task in QA_TASKS:
+            preds, gold = read_squad(pred_path), read_squad(label_path)
+            if not isinstance(preds, dict) or not isinstance(gold, list):
+                raise DataError(f"{pred_path}: QA predictions must be {{id: text}} and labels "
+                                "SQuAD format")
+            norm = metrics.mlqa_normalize if task == "mlqa" else metrics.squad_normalize
+            return metrics.qa_em_f1(gold, preds, lang, norm)
+        reader = read_tags if task in TAG_TASKS else read_lines
+        preds, gold = reader(pred_path), reader(label_path)
+    except UnicodeDecodeError:
+        raise DataError(f"{pred_path} or {label_path} is not UTF-8 text") from None
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"malformed SQuAD-format labels in {label_path} ({exc})") from None
+    if task != "bucc2018" and len(preds) != len(gold):
+        raise DataError(f"{pred_path} has {len(preds)} examples but {label_path} has {len(gold)}")
+    if not gold:
+        raise DataError(f"{label_path} is empty")
+    if task in TAG_TASKS:
+        bad = [i for i, (p, g) in enumerate(zip(preds, gold)) if len(p) != len(g)]
+        if bad:
+            raise DataError(f"{pred_path}: sentence {bad[0] + 1} has {len(preds[bad[0]])} tags, "
+                            f"labels have {len(gold[bad[0]])}")
+        return metrics.seqeval_f1(gold, preds)
+    if task == "bucc2018":
+        return metrics.bucc_f1(gold, preds)
+    return metrics.accuracy(gold, preds)
+
+
+def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
+             ) -> tuple[dict[str, float], dict[str, dict], dict[str, list[str]]]:
+    """(overall_scores, detailed_scores, missing languages) as XTREME's evaluate().
+
+    detailed_scores[task] = {metric: {lang: value}, avg_<metric>: ..., avg_metric: ...};
+    overall_scores holds `all_task` when all nine tasks are present and each group whose
+    tasks all are. Languages absent from both folders are skipped and listed.
+    """
+    pred_dir, label_dir = Path(pred_dir), Path(label_dir)
+    for d in (pred_dir, label_dir):
+        if not d.is_dir():
+            raise DataError(f"not a directory: {d}")
+    detailed: dict[str, dict] = {}
+    missing: dict[str, list[str]] = {}
+    for task in (t for group in GROUPS.values() for t in group):
+        if not ((pred_dir / task).is_dir() and (label_dir / task).is_dir()):
+            continue
+        score: dict[str, Any] = defaultdict(dict)
+        for lang in catalog.task(task).languages:
+            p, g = pred_dir / task / file_name(task, lang), label_dir / task / file_name(task, lang)
+            if not p.exists() and not g.exists():
+                missing.setdefault(task, []).append(lang)
+                continue
+            for f in (p, g):
+                if not f.exists():
+                    raise DataError(f"missing file {f}")
+            for metric, value in score_one(task, lang, p, g).items():
+                score[metric][lang] = value
+        if not score:
+            continue
+        averages = {f"avg_{m}": sum(v.values()) / len(v) for m, v in score.items()}
+        score.update(averages)
+        if task in QA_TASKS:
+            score["avg_metric"] = (score["avg_exact_match"] + score["avg_f1"]) / 2
+        elif "avg_f1" in score:
+            score["avg_metric"] = score["avg_f1"]
+        elif "avg_accuracy" in score:
+            score["avg_metric"] = score["avg_accuracy"]
+        detailed[task] = dict(score)
+    overall: dict[str, float] = {}
+    all_tasks = [t for g in GROUPS.values() for t in g]
+    if set(all_tasks) == set(detailed):
+        overall["all_task"] = sum(detailed[t]["avg_metric"] for t in all_tasks) / len(all_tasks)
+    for group, tasks in GROUPS.items():
+        if all(t in detailed for t in tasks):
+            overall[group] = sum(detailed[t]["avg_metric"] for t in tasks) / len(tasks)
+    return overall, detailed, missing
+
+
+def per_language(detailed: dict[str, dict]) -> dict[str, dict[str, dict[str, float]]]:
+    """detailed_scores pivoted to {task: {lang: {metric: value}}} (metrics.json's shape)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for task, score in detailed.items():
+        for metric, values in score.items():
+            if isinstance(values, dict):
+                for lang, v in values.items():
+                    out.setdefault(task, {}).setdefault(lang, {})[metric] = v
+    return out
+
+
+def main_metric(task: str, values: dict[str, float]) -> float:
+    """The one number per language XTREME averages: QA (EM+F1)/2, else F1 or accuracy."""
+    if task in QA_TASKS:
+        return (values["exact_match"] + values["f1"]) / 2
+    return values["f1"] if "f1" in values else values["accuracy"]
