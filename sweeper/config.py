@@ -40,7 +40,7 @@ class TrialConfig:
     eval_languages: list[str] = doc("languages or groups to evaluate (empty: all of each "
                                     "target's languages)", [])
     seed: int = doc("random seed (model init, data order, task sampling)", 0)
-    lr: float | None = doc("peak learning rate (default: 1e-5, or 1e-3 for tiny)", None)
+    lr: float | None = doc("peak learning rate (default: 1e-5, or 3e-3 for tiny)", None)
     batch_size: int = doc("examples per step (per task batch in multi-task training)", 32)
     intermediate_epochs: float = doc("passes over the summed intermediate training sets", 3.0)
     target_epochs: float | None = doc("target fine-tuning epochs (default: catalog's per "
@@ -63,7 +63,7 @@ class TrialConfig:
                                 "~/.cache/sweeper)", None)
 
     def effective_lr(self) -> float:
-        return self.lr if self.lr is not None else (1e-3 if self.model == "tiny" else 1e-5)
+        return self.lr if self.lr is not None else (3e-3 if self.model == "tiny" else 1e-5)
 
     def cache_root(self) -> Path:
         root = self.cache_dir or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper"

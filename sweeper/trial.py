@@ -114,6 +114,20 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     return info
 
 
+def _prepare_output(out: Path, config: TrialConfig) -> Path:
+    """The stage folder; what an earlier run with OTHER settings left there is removed."""
+    stage_dir = out / "stages"
+    stamp = stage_dir / "config.json"
+    current = json.dumps(config.to_dict(), sort_keys=True)
+    if stamp.exists() and stamp.read_text() != current:
+        shutil.rmtree(stage_dir)
+        shutil.rmtree(out / "xtreme", ignore_errors=True)
+        (out / "metrics.json").unlink(missing_ok=True)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current)
+    return stage_dir
+
+
 def run_trial(config: TrialConfig, out_dir: str | Path, hooks: TrialHooks | None = None,
               stage_cache: StageCache | None = None, catalog: Catalog | None = None
               ) -> dict[str, Any]:
@@ -122,8 +136,7 @@ def run_trial(config: TrialConfig, out_dir: str | Path, hooks: TrialHooks | None
     catalog = catalog or load_catalog()
     config.validate(catalog)
     out = Path(out_dir).resolve()
-    stage_dir = out / "stages"
-    stage_dir.mkdir(parents=True, exist_ok=True)
+    stage_dir = _prepare_output(out, config)
     (out / "trial_config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     started = time.perf_counter()
     seed_everything(config.seed)

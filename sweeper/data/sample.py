@@ -112,6 +112,8 @@ def _to_hub(task: TaskSpec, row: dict, lang: str, i: int, split: str) -> dict[st
     """Map a canonical row onto the task's hub column names and label encoding."""
     out: dict[str, Any] = {}
     for canon, value in row.items():
+        if canon not in task.columns:  # e.g. hellaswag has no separate question
+            continue
         if canon == "label" and task.label_encoding == "name":
             value = task.labels[value]
         target = task.columns[canon]
