@@ -64,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", required=True)
     s.add_argument("--json", action="store_true")
 
+    r = sub.add_parser("run", help="run a sweep (Ray Tune) described by a search-space file")
+    r.add_argument("space", help="search-space YAML (see search_spaces/)")
+    r.add_argument("--name", help="sweep name (default: the file's `name`)")
+    r.add_argument("--storage", default="runs", help="where trials, checkpoints, the stage "
+                   "cache and (by default) the MLflow store go (default: ./runs)")
+    r.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
+                   "or sqlite in --storage)")
+    r.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT (default: start "
+                   "Ray locally on 127.0.0.1)")
+    r.add_argument("--cache", help="stage cache folder every node sees (default: in --storage)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a search-space key (dotted: search.num_samples=4)")
+
+    rs = sub.add_parser("resume", help="continue an interrupted sweep")
+    rs.add_argument("sweep", help="sweep name (under --storage) or its folder")
+    rs.add_argument("--storage", default="runs")
+    rs.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
+
     d = sub.add_parser("data", help="data utilities")
     dsub = d.add_subparsers(dest="data_command", required=True)
     e = dsub.add_parser("export", help="write tasks from a source to a local data directory")
@@ -132,6 +150,28 @@ def _score(args: argparse.Namespace) -> int:
     else:
         print_scores(overall, detailed, missing)
     return 0
+
+
+@command("run")
+def _run(args: argparse.Namespace) -> int:
+    from sweeper.sweep import run_sweep
+    from sweeper.tables import print_summary
+
+    summary = run_sweep(args.space, name=args.name, storage=args.storage,
+                        tracking_uri=args.tracking_uri, address=args.address,
+                        overrides=args.set, cache=args.cache)
+    print_summary(summary)
+    return 1 if summary["errored"] else 0
+
+
+@command("resume")
+def _resume(args: argparse.Namespace) -> int:
+    from sweeper.sweep import resume_sweep
+    from sweeper.tables import print_summary
+
+    summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
+    print_summary(summary)
+    return 1 if summary["errored"] else 0
 
 
 @command("data")

@@ -53,3 +53,44 @@ def print_scores(overall: dict[str, float], detailed: dict[str, dict],
             print(f"    (no files for: {', '.join(missing[task])})")
     for name, value in overall.items():
         print(f"{name}: {value:.2f}")
+
+
+def language_table(result: dict[str, Any]) -> str:
+    """A markdown table of one trial: target, language, tier, score (an MLflow artifact)."""
+    catalog = load_catalog()
+    lines = ["| target | protocol | language | tier | score |", "|---|---|---|---|---|"]
+    for task, protocol in result["protocol"].items():
+        for lang, values in result.get(protocol, {}).get(task, {}).items():
+            lines.append(f"| {task} | {protocol} | {lang} | {catalog.tier(lang)} | "
+                         f"{main_metric(task, values):.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The end-of-sweep summary: trials, cache use, time, best trials, where to look."""
+    wall, summed = summary["wall_seconds"], summary["trial_seconds"]
+    print(f"\nSweep {summary['sweep']}: {summary['trials']} trials ({summary['finished']} "
+          f"finished, {summary['errored']} errored)")
+    print(f"Time: {_duration(wall)} wall, {_duration(summed)} summed over trials "
+          f"({summed / wall if wall else 0:.1f}x)")
+    print(f"Intermediate trainings: {summary['intermediate_trained']} run, "
+          f"{summary['intermediate_from_cache']} served from cache "
+          f"({summary['intermediate_configs']} distinct configurations)")
+    print(f"Best trials (objective: mean score over {summary['objective_languages']} languages):")
+    for i, row in enumerate(summary["best"], 1):
+        tasks = row.get("tasks") or "(baseline)"
+        print(f"  {i}. {row['objective']:6.2f}  {row.get('count', 0)} {row.get('mix', '')}: "
+              f"{tasks}  seed {row.get('seed')}")
+    for err in summary["errors"]:
+        print(f"  errored: {err['tasks'] or '(baseline)'}: {err['error']}")
+    uri = summary["tracking_uri"]
+    print(f"MLflow: {uri}  experiment {summary['sweep']} (id {summary['experiment_id']}), "
+          f"parent run {summary['parent_run_id']}")
+    if uri.startswith("sqlite:"):
+        print(f"  view: mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"
+              f"  then open http://127.0.0.1:5000/#/experiments/{summary['experiment_id']}/runs")

@@ -1,0 +1,1 @@
+"""Task data: sources (hub, local, synthetic sample), normalisation, tokenized features."""

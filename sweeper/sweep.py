@@ -1,0 +1,242 @@
+"""The one place that builds a ray.tune.Tuner: searcher, scheduler, resources, storage,
+failure config and the MLflow parent run. `run_sweep` starts a sweep, `resume_sweep`
+continues an interrupted one (Tuner.restore, errored trials retried).
+
+Without an address Ray starts locally, bound to 127.0.0.1 only; with `--address`
+(auto or HOST:PORT) the sweep joins an existing cluster, as `ray job submit` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from sweeper import tracking
+from sweeper.catalog import load_catalog
+from sweeper.errors import ConfigError, SweeperError
+from sweeper.spec import SweepSpec, load_spec, parse_spec
+from sweeper.trainable import SweepContext
+
+STATE_FILE = "sweeper.json"
+MAX_FAILURES = 2
+
+
+def _is_uri(path: str) -> bool:
+    return "://" in path
+
+
+def init_ray(address: str | None) -> None:
+    """Join `address`, or start a local Ray that listens on loopback only."""
+    if address is None:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before Ray starts: 127.0.0.1
+    import ray
+
+    if ray.is_initialized():
+        return
+    try:
+        if address is None:
+            ray.init(include_dashboard=False, log_to_driver=True, configure_logging=False)
+        else:
+            ray.init(address=address)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise SweeperError(f"cannot reach Ray at {address or 'local'}: "
+                           f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _searcher(spec: SweepSpec) -> tuple[Any, dict[str, Any], int]:
+    """(search_alg, param_space, num_samples) for the spec's algorithm."""
+    from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
+
+    from sweeper import space
+
+    if spec.algorithm == "grid":  # each point once, as flat parameters (readable tables)
+        from ray.tune.search import BasicVariantGenerator
+
+        points = space.grid(spec)
+        keys = sorted({k for p in points for k in p})  # presets must name known keys
+        domains = {k: tune.choice(sorted({p[k] for p in points}, key=str)) for k in keys}
+        return BasicVariantGenerator(points_to_evaluate=points), domains, len(points)
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    sampler = (optuna.samplers.RandomSampler(seed=spec.seeds[0]) if spec.algorithm == "random"
+               else optuna.samplers.TPESampler(seed=spec.seeds[0]))
+    search = OptunaSearch(space=space.define_by_run(spec), metric="objective", mode=spec.mode,
+                          sampler=sampler)
+    return ConcurrencyLimiter(search, max_concurrent=spec.max_concurrent), {}, spec.num_samples
+
+
+def _trainable(sweep: SweepContext, spec: SweepSpec):
+    from ray import tune
+
+    from sweeper.trainable import trainable
+
+    def sweeper_trial(params: dict[str, Any]) -> None:
+        trainable(params, sweep)
+
+    return tune.with_resources(sweeper_trial, {"cpu": spec.resources["cpu"],
+                                             "gpu": spec.resources["gpu"]})
+
+
+def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    search_alg, param_space, num_samples = _searcher(spec)
+    scheduler = None
+    if spec.scheduler:
+        asha = spec.scheduler.get("asha") or {}
+        scheduler = ASHAScheduler(time_attr="targets_done", max_t=len(spec.targets),
+                                  grace_period=int(asha.get("grace_period", 1)),
+                                  reduction_factor=float(asha.get("reduction_factor", 2)))
+    return tune.Tuner(
+        _trainable(sweep, spec),
+        param_space=param_space,
+        tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler,
+                                    num_samples=num_samples, metric="objective", mode=spec.mode,
+                                    max_concurrent_trials=spec.max_concurrent),
+        run_config=tune.RunConfig(
+            name=sweep.name, storage_path=storage,
+            failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+            # Keep every checkpoint: they are small (stage markers and the XTREME export;
+            # encoders live in the stage cache), and pruning forces state snapshots.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None)),
+    )
+
+
+def _context(spec: SweepSpec, name: str, uri: str, parent: str, cache_root: str) -> SweepContext:
+    return SweepContext(name=name, spec_raw=spec.raw, tracking_uri=uri, experiment=name,
+                        parent_run_id=parent, cache_root=cache_root,
+                        cpus_per_trial=spec.resources["cpu"])
+
+
+def run_sweep(space_file: str, name: str | None = None, storage: str = "runs",
+              tracking_uri: str | None = None, address: str | None = None,
+              overrides: list[str] | None = None, cache: str | None = None) -> dict[str, Any]:
+    """Validate the space, open the MLflow parent run, run every trial; the summary."""
+    catalog = load_catalog()
+    spec = load_spec(space_file, catalog, overrides)
+    name = name or spec.name
+    remote = _is_uri(storage)
+    storage = storage if remote else str(Path(storage).resolve())
+    sweep_dir = None if remote else Path(storage) / name
+    if sweep_dir is not None and (sweep_dir / STATE_FILE).exists():
+        raise ConfigError(f"sweep '{name}' already exists in {storage}: continue it with "
+                          f"`sweeper resume {name}` or pick another --name")
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        if remote:
+            raise ConfigError("with a remote --storage, give --tracking-uri (an MLflow server)")
+        uri = tracking.default_uri(Path(storage))
+    if cache is None:
+        if remote:
+            raise ConfigError("with a remote --storage, give --cache (a folder every node sees)")
+        cache = str(sweep_dir / "stage_cache")
+    tracker = tracking.Tracker(uri, name, None if remote else Path(storage) / "mlartifacts")
+    parent = tracker.start(name=name, key=f"{name}:sweep", tags={
+        tracking.ROLE_TAG: "sweep", "model": spec.model, "data_source": spec.data,
+        "synthetic": str(spec.data == "sample").lower(), "git_revision": git_revision()})
+    tracker.log_params(parent, {"space_file": Path(spec.source_path).name,
+                                "targets": ",".join(spec.targets), "algorithm": spec.algorithm,
+                                "num_samples": spec.num_samples, "seeds": spec.seeds,
+                                "objective_languages": spec.objective_languages})
+    tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
+    state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
+             "tracking_uri": uri, "parent_run_id": parent, "cache": cache, "storage": storage}
+    init_ray(address)
+    context = _context(spec, name, uri, parent, cache)
+    tuner = _tuner(spec, context, storage)
+    if sweep_dir is not None:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
+    return _fit(tuner, spec, context, tracker, sweep_dir)
+
+
+def find_sweep(name_or_path: str, storage: str) -> Path:
+    """The folder of a sweep given its name (under `storage`) or its path."""
+    for candidate in (Path(name_or_path), Path(storage) / name_or_path):
+        if (candidate / STATE_FILE).exists():
+            return candidate.resolve()
+    raise ConfigError(f"no sweep '{name_or_path}' (looked for {STATE_FILE} in {name_or_path} "
+                      f"and {Path(storage) / name_or_path})")
+
+
+def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None = None
+                 ) -> dict[str, Any]:
+    """Continue an interrupted sweep: unfinished and errored trials run again."""
+    from ray import tune
+
+    sweep_dir = find_sweep(name_or_path, storage)
+    state = json.loads((sweep_dir / STATE_FILE).read_text())
+    spec = parse_spec(state["spec_raw"], load_catalog(), state["name"])
+    spec.source_path = state["spec_path"]
+    tracker = tracking.Tracker(state["tracking_uri"], state["name"])
+    tracker.start(name=state["name"], key=f"{state['name']}:sweep", tags={})
+    init_ray(address)
+    context = _context(spec, state["name"], state["tracking_uri"], state["parent_run_id"],
+                       state["cache"])
+    if not tune.Tuner.can_restore(str(sweep_dir)):
+        raise SweeperError(f"{sweep_dir} holds no Ray Tune experiment state to resume")
+    tuner = tune.Tuner.restore(str(sweep_dir), trainable=_trainable(context, spec),
+                               resume_unfinished=True, resume_errored=True)
+    return _fit(tuner, spec, context, tracker, sweep_dir)
+
+
+def _fit(tuner: Any, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
+         sweep_dir: Path | None) -> dict[str, Any]:
+    started = time.time()
+    results = tuner.fit()
+    summary = summarize(results, spec, time.time() - started)
+    summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
+                   parent_run_id=context.parent_run_id, sweep=context.name)
+    if sweep_dir is not None:
+        path = sweep_dir / "summary.json"
+        path.write_text(json.dumps(summary, indent=1))
+        tracker.log_artifacts(context.parent_run_id, path)
+    tracker.log_metrics(context.parent_run_id, {
+        "best_objective": summary["best"][0]["objective"] if summary["best"] else float("nan"),
+        "trials_finished": summary["finished"], "trials_errored": summary["errored"],
+        "intermediate_trained": summary["intermediate_trained"],
+        "intermediate_from_cache": summary["intermediate_from_cache"],
+        "wall_seconds": summary["wall_seconds"], "trial_seconds": summary["trial_seconds"]})
+    tracker.finish(context.parent_run_id, "FAILED" if summary["errored"] else "FINISHED")
+    return summary
+
+
+def summarize(results: Any, spec: SweepSpec, wall: float) -> dict[str, Any]:
+    """Best trials, intermediate trainings run vs served from cache, time used."""
+    rows, errors = [], []
+    for r in results:
+        params = r.config
+        metrics = r.metrics or {}
+        if r.error is not None:
+            errors.append({"tasks": params.get("tasks", ""),
+                           "error": str(r.error).strip().splitlines()[-1][:300]})
+        rows.append({"params": params, "objective": metrics.get("objective", float("nan")),
+                     "cached": metrics.get("intermediate_cached", -1),
+                     "key": metrics.get("intermediate_key", ""),
+                     "seconds": metrics.get("trial_seconds", 0.0), "error": r.error is not None})
+    scored = [r for r in rows if not r["error"] and r["objective"] == r["objective"]]
+    scored.sort(key=lambda r: r["objective"], reverse=spec.mode == "max")
+    return {
+        "trials": len(rows), "finished": len(scored), "errored": len(errors), "errors": errors,
+        "best": [{"objective": r["objective"], **r["params"]} for r in scored[:5]],
+        "objective_languages": spec.objective_languages,
+        "intermediate_trained": sum(r["cached"] == 0 for r in rows),
+        "intermediate_from_cache": sum(r["cached"] == 1 for r in rows),
+        "intermediate_configs": len({r["key"] for r in rows if r["key"]}),
+        "wall_seconds": wall, "trial_seconds": sum(r["seconds"] for r in rows),
+    }

@@ -1,0 +1,125 @@
+"""MLflow: one experiment per sweep, a parent run per sweep, a child run per trial.
+
+The only module that imports mlflow. It uses `MlflowClient` with explicit run ids (no
+global active run), so a Ray worker, a retried trial and a resumed sweep all log into
+the runs they own: a child run is found again by its `sweeper.trial_key` tag.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sweeper.errors import SweeperError
+
+PARENT_TAG = "mlflow.parentRunId"
+TRIAL_TAG = "sweeper.trial_key"
+ROLE_TAG = "sweeper.role"
+
+
+def _client(uri: str):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def default_uri(storage: Path) -> str:
+    """A sqlite file in the sweep's storage folder (absolute, as trials change cwd)."""
+    return f"sqlite:///{(storage / 'mlflow.db').resolve()}"
+
+
+class Tracker:
+    """Runs of one experiment on one tracking server or store."""
+
+    def __init__(self, uri: str, experiment: str, artifact_root: Path | None = None):
+        self.uri = uri
+        self.client = _client(uri)
+        try:
+            found = self.client.get_experiment_by_name(experiment)
+            if found is None:
+                location = None
+                if artifact_root is not None and not uri.startswith(("http://", "https://")):
+                    location = Path(artifact_root).resolve().as_uri()
+                self.experiment_id = self.client.create_experiment(experiment, location)
+            else:
+                self.experiment_id = found.experiment_id
+        except SweeperError:
+            raise
+        except Exception as exc:
+            raise SweeperError(f"MLflow tracking at {uri} is not usable: "
+                               f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+    def find(self, tag: str, value: str) -> str | None:
+        runs = self.client.search_runs([self.experiment_id], f"tags.`{tag}` = '{value}'",
+                                       max_results=1)
+        return runs[0].info.run_id if runs else None
+
+    def start(self, name: str, key: str, tags: dict[str, str], parent: str | None = None) -> str:
+        """The run tagged `key` (created the first time, reopened after that)."""
+        run_id = self.find(TRIAL_TAG, key)
+        all_tags = {TRIAL_TAG: key, **tags}
+        if parent:
+            all_tags[PARENT_TAG] = parent
+        if run_id is None:
+            run_id = self.client.create_run(self.experiment_id, run_name=name,
+                                            tags=all_tags).info.run_id
+        else:
+            self.client.update_run(run_id, status="RUNNING")
+            self.set_tags(run_id, all_tags)
+        return run_id
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        existing = self.client.get_run(run_id).data.params
+        new = [Param(k, str(v)[:6000]) for k, v in params.items() if k not in existing]
+        for i in range(0, len(new), 100):
+            self.client.log_batch(run_id, params=new[i:i + 100])
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if v == v]
+        for i in range(0, len(batch), 500):
+            self.client.log_batch(run_id, metrics=batch[i:i + 500])
+
+    def log_artifacts(self, run_id: str, local: Path, path: str | None = None) -> None:
+        if local.is_dir():
+            self.client.log_artifacts(run_id, str(local), path)
+        elif local.exists():
+            self.client.log_artifact(run_id, str(local), path)
+
+    def finish(self, run_id: str, status: str = "FINISHED") -> None:
+        self.client.set_terminated(run_id, status)
+
+    def children(self, parent: str) -> list[Any]:
+        """Every child run of `parent` (for reports and tests)."""
+        return self.client.search_runs([self.experiment_id], f"tags.`{PARENT_TAG}` = '{parent}'",
+                                       max_results=10000)
+
+
+def trial_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """Flatten a trial's metrics.json into MLflow metric names.
+
+    <target>.<lang>.<metric>, <target>.avg, <target>.tier.<tier>, xtreme.<group>.
+    """
+    out: dict[str, float] = {}
+    for task, protocol in result["protocol"].items():
+        for lang, values in result.get(protocol, {}).get(task, {}).items():
+            for metric, v in values.items():
+                out[f"{task}.{lang}.{metric}"] = v
+        summary = result["summary"].get(task, {})
+        if "avg_metric" in summary:
+            out[f"{task}.avg"] = summary["avg_metric"]
+        for tier, v in summary.get("tiers", {}).items():
+            out[f"{task}.tier.{tier}"] = v
+    for group, v in result["xtreme"]["overall_scores"].items():
+        out[f"xtreme.{group}"] = v
+    return out

@@ -1,0 +1,147 @@
+"""The Ray Tune function trainable: one trial on one Ray actor (GPU where there is one).
+
+It rebuilds the TrialConfig from the trial's flat parameters, restores the trial's
+output folder from its last checkpoint (a retried trial skips finished stages), logs
+into the trial's own MLflow child run (found again by tag on retry or resume), and
+reports + checkpoints at every stage boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sweeper import tracking
+from sweeper.catalog import load_catalog
+from sweeper.space import describe_params, params_to_config
+from sweeper.spec import parse_spec
+from sweeper.xtreme import main_metric
+
+CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every trial of a sweep needs to know (plain data: shipped to workers)."""
+
+    name: str
+    spec_raw: dict
+    tracking_uri: str
+    experiment: str
+    parent_run_id: str
+    cache_root: str
+    cpus_per_trial: float
+
+
+def objective(result: dict[str, Any], languages: list[str]) -> float:
+    """Mean over targets of the mean main metric over the objective's languages."""
+    per_target = []
+    for task, protocol in result["protocol"].items():
+        langs = result.get(protocol, {}).get(task, {})
+        values = [main_metric(task, v) for lang, v in langs.items() if lang in languages]
+        if values:
+            per_target.append(sum(values) / len(values))
+    return sum(per_target) / len(per_target) if per_target else math.nan
+
+
+class TuneHooks:
+    """Trial hooks that report to Tune, checkpoint, and log to MLflow."""
+
+    def __init__(self, tracker: tracking.Tracker, run_id: str, out: Path, languages: list[str],
+                 started: float):
+        self.tracker, self.run_id, self.out = tracker, run_id, out
+        self.languages = languages
+        self.started = started
+        self.cached: float = -1.0  # -1: no intermediate phase, 0: trained, 1: from cache
+        self.key = ""
+
+    def on_log(self, stage: str, step: int, values: dict) -> None:
+        self.tracker.log_metrics(self.run_id, {f"train.{stage}.{k}": v for k, v in values.items()
+                                               if k != "step"}, step=step)
+
+    def on_stage(self, stage: str, result: dict[str, Any], stage_dir: Path) -> None:
+        from ray import tune
+
+        metrics: dict[str, Any] = {"objective": math.nan}
+        if stage == "intermediate":
+            self.cached = float(result["cached"])
+            self.key = json.loads((stage_dir / "intermediate.json").read_text())["key"]
+        else:
+            metrics["objective"] = objective(result, self.languages)
+            for task, summary in result["summary"].items():
+                metrics[f"{task}_avg"] = summary["avg_metric"]
+            self.tracker.log_metrics(self.run_id, tracking.trial_metrics(result))
+        done = len(result.get("summary", {}))  # targets scored so far, retries included
+        metrics.update(targets_done=done, intermediate_cached=self.cached,
+                       intermediate_key=self.key, trial_seconds=time.time() - self.started)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in CHECKPOINTED:
+                src = self.out / name
+                if src.is_dir():
+                    shutil.copytree(src, Path(tmp) / name)
+                elif src.exists():
+                    shutil.copy2(src, Path(tmp) / name)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+
+
+def run_params(params: dict[str, Any], config: Any, catalog: Any) -> dict[str, Any]:
+    """The child run's params: the task list readable, counts, languages, settings."""
+    tasks = config.intermediate
+    langs = sorted({lang for t in tasks for lang in catalog.task(t).languages})
+    return {"tasks": ",".join(tasks) or "(none)", "task_count": len(tasks),
+            "non_english_count": sum(not catalog.task(t).is_english for t in tasks),
+            "mix": params.get("mix", ""), "intermediate_languages": ",".join(langs) or "(none)",
+            **{k: (",".join(v) if isinstance(v, list) else v)
+               for k, v in config.to_dict().items() if k not in ("intermediate", "cache_dir")}}
+
+
+def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
+    """Ray Tune function trainable: the whole pipeline for one parameter set."""
+    import torch
+    from ray import tune
+
+    from sweeper.cache import StageCache
+    from sweeper.trial import run_trial
+
+    torch.set_num_threads(max(1, int(sweep.cpus_per_trial)))
+    catalog = load_catalog()
+    spec = parse_spec(sweep.spec_raw, catalog, sweep.name)
+    config = params_to_config(spec, params)
+    context = tune.get_context()
+    out = Path(context.get_trial_dir()).resolve() / "trial"
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:  # a retry: start from the last finished stage
+        with checkpoint.as_directory() as saved:
+            shutil.copytree(saved, out, dirs_exist_ok=True)
+    tracker = tracking.Tracker(sweep.tracking_uri, sweep.experiment)
+    protocols = config.protocols(catalog)
+    run_id = tracker.start(
+        name=describe_params(params), key=f"{sweep.name}:{context.get_trial_id()}",
+        parent=sweep.parent_run_id,
+        tags={"sweeper.sweep": sweep.name, "protocol": "zero_shot" if set(protocols.values()) ==
+              {"zero_shot"} else "not_zero_shot", "data_source": config.data,
+              "synthetic": str(config.data == "sample").lower(), "model": config.model,
+              **{f"protocol.{t}": p for t, p in protocols.items()}})
+    tracker.log_params(run_id, run_params(params, config, catalog))
+    languages = catalog.expand_languages([spec.objective_languages])
+    hooks = TuneHooks(tracker, run_id, out, languages, time.time())
+    try:
+        result = run_trial(config, out, hooks, StageCache(sweep.cache_root), catalog)
+    except BaseException:
+        tracker.finish(run_id, "FAILED")
+        raise
+    from sweeper.tables import language_table
+
+    (out / "languages.md").write_text(language_table(result))
+    for name in ("trial_config.yaml", "metrics.json", "languages.md"):
+        tracker.log_artifacts(run_id, out / name)
+    tracker.log_artifacts(run_id, out / "xtreme", "xtreme")
+    tracker.log_metrics(run_id, {"objective": objective(result, languages),
+                                 "trial_seconds": result["timings"]["total_s"]})
+    tracker.finish(run_id)
