@@ -18,7 +18,8 @@ from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 
 SAMPLINGS = ("proportional", "uniform", "temperature")
-SUPPORTED_TYPES = ("classification", "pair_classification", "multiple_choice", "retrieval")
+SUPPORTED_TYPES = ("classification", "pair_classification", "multiple_choice", "retrieval",
+                   "token_classification", "qa")
 
 
 def doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:

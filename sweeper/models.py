@@ -19,7 +19,7 @@ from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 
 TINY = "tiny"
-TINY_VERSION = "1"
+TINY_VERSION = "3"
 TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                   intermediate_size=128, max_position_embeddings=514)
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: ids 0..4

@@ -19,6 +19,7 @@ from sweeper.errors import DataError
 QA_TASKS = ("xquad", "mlqa", "tydiqa")
 GROUPS = {"classification": ("pawsx", "xnli"), "tagging": ("udpos", "panx"),
           "qa": QA_TASKS, "retrieval": ("bucc2018", "tatoeba")}
+TASK_ORDER = ("pawsx", "xnli", "panx", "udpos", "bucc2018", "tatoeba", "xquad", "mlqa", "tydiqa")
 TAG_TASKS = ("udpos", "panx")
 
 
@@ -62,6 +63,8 @@ def read_tags(path: Path) -> list[list[str]]:
             else:
                 out.append(current)
                 current = []
+    if current:  # a last sentence without a closing blank line
+        out.append(current)
     return out
 
 
@@ -118,7 +121,7 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
             raise DataError(f"not a directory: {d}")
     detailed: dict[str, dict] = {}
     missing: dict[str, list[str]] = {}
-    for task in (t for group in GROUPS.values() for t in group):
+    for task in TASK_ORDER:
         if not ((pred_dir / task).is_dir() and (label_dir / task).is_dir()):
             continue
         score: dict[str, Any] = defaultdict(dict)
@@ -144,9 +147,8 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
             score["avg_metric"] = score["avg_accuracy"]
         detailed[task] = dict(score)
     overall: dict[str, float] = {}
-    all_tasks = [t for g in GROUPS.values() for t in g]
-    if set(all_tasks) == set(detailed):
-        overall["all_task"] = sum(detailed[t]["avg_metric"] for t in all_tasks) / len(all_tasks)
+    if set(TASK_ORDER) == set(detailed):
+        overall["all_task"] = sum(detailed[t]["avg_metric"] for t in TASK_ORDER) / len(TASK_ORDER)
     for group, tasks in GROUPS.items():
         if all(t in detailed for t in tasks):
             overall[group] = sum(detailed[t]["avg_metric"] for t in tasks) / len(tasks)

@@ -86,6 +86,7 @@ class TaskSpec:
     epochs: float | None = None  # target fine-tuning epochs (jiant / XTREME settings)
     max_length: int = 256
     protocol: Protocol | None = None
+    null_answers: bool = False  # QA: questions may have no answer (SQuAD v2)
     sample: dict[str, Any] = field(default_factory=dict)
     group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)
 
@@ -202,6 +203,7 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
         epochs=entry.get("epochs"),
         max_length=int(entry.get("max_length", 256)),
         protocol=protocol,
+        null_answers=bool(entry.get("null_answers", False)),
         sample=sample,
         group=group,
     )

@@ -37,7 +37,8 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return cached
 
 
-def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_length: int) -> dict:
+def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_length: int,
+            doc_stride: int) -> dict:
     kw = dict(truncation=True, max_length=max_length)
     if task.type == "classification":
         return {"input_ids": tok(batch["text"], **kw)["input_ids"], "label": batch["label"]}
@@ -54,7 +55,7 @@ def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_lengt
                 "tgt_ids": tok(batch["target"], **kw)["input_ids"]}
     from sweeper.data import structured
 
-    return structured.encode(task, batch, tok, max_length)
+    return structured.encode(task, batch, tok, max_length, doc_stride)
 
 
 def _length(task: TaskSpec, row: dict) -> int:
@@ -63,33 +64,51 @@ def _length(task: TaskSpec, row: dict) -> int:
 
 
 def cache_key(task: TaskSpec, lang: str, split: str, source: DataSource, fingerprint: str,
-              max_length: int) -> str:
+              max_length: int, doc_stride: int) -> str:
     parts = [FEATURES_VERSION, task.name, task.type, lang, split, source.name, source.version(),
-             fingerprint, max_length, json.dumps(task.columns, sort_keys=True), task.labels]
+             fingerprint, max_length, json.dumps(task.columns, sort_keys=True), task.labels,
+             doc_stride if task.type == "qa" else None]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+
+
+def label_names(task: TaskSpec, source: DataSource) -> list[str]:
+    """The task's label list, or (labels_from_data) the sorted tags of its English train split."""
+    if task.labels or not task.labels_from_data:
+        return list(task.labels)
+    raw = source.load(task, task.languages[0], "train")
+    column = task.columns["tags"]
+    return sorted({str(t) for tags in raw[column] for t in tags})
+
+
+def load_examples(task: TaskSpec, lang: str, split: str, source: DataSource) -> datasets.Dataset:
+    """Canonical rows (before tokenization): what gold labels are exported from."""
+    return normalize(task, source.load(task, lang, split), label_names(task, source))
 
 
 def load_features(task: TaskSpec, lang: str, split: str, source: DataSource,
                   tokenizer: PreTrainedTokenizerBase, max_length: int,
-                  cache_root: str | os.PathLike) -> datasets.Dataset:
+                  cache_root: str | os.PathLike, doc_stride: int = 128) -> datasets.Dataset:
     """Tokenized `split` of `task` in `lang`, from the cache or built and cached now."""
-    key = cache_key(task, lang, split, source, tokenizer_fingerprint(tokenizer), max_length)
+    key = cache_key(task, lang, split, source, tokenizer_fingerprint(tokenizer), max_length,
+                    doc_stride)
     path = Path(cache_root).resolve() / "features" / f"{task.name}-{lang}-{split}-{key}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             if not path.exists():
-                _build(task, lang, split, source, tokenizer, max_length, path)
+                _build(task, lang, split, source, tokenizer, max_length, doc_stride, path)
     return datasets.load_from_disk(str(path))
 
 
 def _build(task: TaskSpec, lang: str, split: str, source: DataSource,
-           tokenizer: PreTrainedTokenizerBase, max_length: int, path: Path) -> None:
-    rows = normalize(task, source.load(task, lang, split))
+           tokenizer: PreTrainedTokenizerBase, max_length: int, doc_stride: int,
+           path: Path) -> None:
+    rows = load_examples(task, lang, split, source)
     if len(rows) == 0:
         raise DataError(f"task '{task.name}' {lang}/{split} has no usable rows")
-    feats = rows.map(lambda b: _encode(task, b, tokenizer, max_length), batched=True,
-                     remove_columns=[c for c in rows.column_names if c not in ("id",)],
+    feats = rows.map(lambda b, idx: _encode(task, {**b, "_index": idx}, tokenizer, max_length,
+                                            doc_stride),
+                     batched=True, with_indices=True, remove_columns=rows.column_names,
                      load_from_cache_file=False)
     feats = feats.map(lambda r: {"length": _length(task, r)}, load_from_cache_file=False)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")

@@ -15,7 +15,7 @@ from sweeper.catalog import TaskSpec
 from sweeper.data import world
 from sweeper.data.world import by_role, lexicon, seeded
 
-SAMPLE_VERSION = "1"
+SAMPLE_VERSION = "5"
 SIZES = {"train": 1200, "validation": 150, "test": 250}
 RETRIEVAL_SIZE = 120
 LABEL_NOISE = 0.08

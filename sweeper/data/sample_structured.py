@@ -14,8 +14,21 @@ from sweeper.data import world
 from sweeper.data.world import by_role
 
 TAGGING_SIZES = {"train": 600, "validation": 100, "test": 120}
-QA_SIZES = {"train": 800, "validation": 120, "test": 120}
+QA_SIZES = {"train": 1500, "validation": 120, "test": 120}
 QWORD_TYPES = ("PER", "ORG", "LOC", "DATE")  # the i-th question word asks for this type
+
+
+def _entity(w: Any, etype: str) -> list[int]:
+    """A one- or two-word name of type `etype` (two different words)."""
+    first = w.cue("entity", etype)
+    if w.rng.random() < 0.67:
+        return [first]
+    second = w.cue("entity", etype)
+    return [first] if second == first else [first, second]
+
+
+def _marker(etype: str) -> int:
+    return by_role("marker", etype)[0].id
 
 
 def _sentence(w: Any, n_entities: int, types: tuple[str, ...]) -> list[tuple[int, str]]:
@@ -23,9 +36,11 @@ def _sentence(w: Any, n_entities: int, types: tuple[str, ...]) -> list[tuple[int
     out: list[tuple[int, str]] = [(i, "O") for i in w.filler(5, 10)]
     for _ in range(n_entities):
         etype = w.rng.choice(types)
-        span = [w.cue("entity", etype) for _ in range(w.rng.choice((1, 1, 2)))]
+        span = _entity(w, etype)
         at = w.rng.randrange(len(out) + 1)
         tagged = [(span[0], f"B-{etype}")] + [(c, f"I-{etype}") for c in span[1:]]
+        if w.rng.random() < 0.5:
+            tagged.insert(0, (_marker(etype), "O"))
         out[at:at] = tagged
     if w.rng.random() < 0.5:
         out.insert(w.rng.randrange(len(out) + 1), (w.cue("valence", w.rng.choice(world.VALENCES)), "O"))
@@ -56,21 +71,22 @@ def _qa(w: Any, task: TaskSpec, n: int, id_prefix: str, split: str) -> list[dict
     rows = []
     for i in range(n):
         asked = w.rng.randrange(len(QWORD_TYPES))
-        present = [t for t in QWORD_TYPES if w.rng.random() < 0.6 or t == QWORD_TYPES[asked]]
+        present = [t for t in QWORD_TYPES if w.rng.random() < 0.5 or t == QWORD_TYPES[asked]]
         if w.rng.random() < unanswerable:
             present = [t for t in present if t != QWORD_TYPES[asked]] or ["PER" if asked else "ORG"]
         words: list[str] = []
         answer: tuple[int, str] | None = None
         for t in w.rng.sample(present, len(present)):
             sentence = w.words(w.filler(3, 6))
-            span = w.words([w.cue("entity", t) for _ in range(w.rng.choice((1, 1, 2)))])
+            span = w.words(_entity(w, t))
             at = w.rng.randrange(len(sentence) + 1)
-            before = " ".join(words + sentence[:at])
-            start = len(before) + (1 if before else 0)
+            before = " ".join(words + sentence[:at] + w.words([_marker(t)]))
+            start = len(before) + 1
             if t == QWORD_TYPES[asked]:
                 answer = (start, " ".join(span))
-            words += sentence[:at] + span + sentence[at:] + ["."]
-        question = w.words([qwords[asked].id] + w.filler(2, 4)) + ["?"]
+            words += sentence[:at] + w.words([_marker(t)]) + span + sentence[at:] + ["."]
+        asked_words = [qwords[asked].id, _marker(QWORD_TYPES[asked])]
+        question = w.words(asked_words + w.filler(1, 3)) + ["?"]
         answers = ({"text": [answer[1]], "answer_start": [answer[0]]} if answer
                    else {"text": [], "answer_start": []})
         rows.append({"id": f"{id_prefix}{split}-{i:05d}", "context": " ".join(words),

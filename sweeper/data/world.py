@@ -66,6 +66,10 @@ def concepts() -> tuple[Concept, ...]:
     for t in range(N_TOPICS):
         for _ in range(8):
             add("topic", str(t), "NOUN")
+    for e in ENTITY_TYPES:  # name endings: PER/ORG/LOC/DATE names end in a type suffix
+        add("suffix", e, "X")
+    for e in ENTITY_TYPES:  # words that often precede a name of one type ("Mr.", "in", "on")
+        add("marker", e, "ADP")
     for e in ENTITY_TYPES:
         for _ in range(30):
             add("entity", e, "NUM" if e == "DATE" else "PROPN")
@@ -80,8 +84,9 @@ def by_role(role: str, value: str | None = None) -> list[Concept]:
     return [c for c in concepts() if c.role == role and (value is None or c.value == value)]
 
 
-def _pseudo_word(rng: random.Random, consonants: str, vowels: str) -> str:
-    syllables = rng.choice((2, 2, 3, 3, 4))
+def _pseudo_word(rng: random.Random, consonants: str, vowels: str,
+                 syllables: int | None = None) -> str:
+    syllables = syllables or rng.choice((2, 2, 3, 3, 4))
     return "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables))
 
 
@@ -99,19 +104,37 @@ def lexicon(lang: str, tier: str) -> tuple[str, ...]:
         vows = "".join(sorted(rng.sample(VOWELS + "y", 4)))
     english = None if lang == "en" else lexicon("en", "high")
     share = 1.0 if lang == "en" else SHARE_BY_TIER[tier]
+    suffix: dict[str, str] = {}
     for c in concepts():
         if c.role == "punct":
             out.append(c.value)
             continue
         if english is not None and rng.random() < share:
-            out.append(english[c.id])
+            word = english[c.id]
+            if c.role == "entity":  # the English stem with this language's ending
+                word = word[: -len(_english_suffix(c.value))] + suffix[c.value]
+            out.append(word)
+            if c.role == "suffix":
+                suffix[c.value] = word
             continue
-        word = _pseudo_word(rng, cons, vows)
+        syllables = 1 if c.role == "suffix" else None
+        word = _pseudo_word(rng, cons, vows, syllables)
+        if c.role == "entity":
+            word += suffix[c.value]
         while word in used or (english is not None and word in english):
-            word = _pseudo_word(rng, cons, vows)
+            word = _pseudo_word(rng, cons, vows, syllables)
+            if c.role == "entity":
+                word += suffix[c.value]
         used.add(word)
         out.append(word)
+        if c.role == "suffix":
+            suffix[c.value] = word
     return tuple(out)
+
+
+def _english_suffix(entity_type: str) -> str:
+    en = lexicon("en", "high")
+    return en[by_role("suffix", entity_type)[0].id]
 
 
 @functools.lru_cache(maxsize=256)

@@ -18,7 +18,7 @@ from transformers import PreTrainedTokenizerBase
 
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.config import TrialConfig
-from sweeper.data.features import load_features
+from sweeper.data.features import label_names, load_features
 from sweeper.data.sources import DataSource
 from sweeper.heads import MultiTaskModel
 from sweeper.train import TrainArgs
@@ -46,9 +46,12 @@ class TrialContext:
     def features(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
         """Tokenized split, capped by max_train/eval_examples (first rows: deterministic)."""
         ds = load_features(task, lang, split, self.source, self.tokenizer, self.max_length(task),
-                           self.config.cache_root())
+                           self.config.cache_root(), self.config.doc_stride)
         cap = self.config.max_train_examples if split == "train" else self.config.max_eval_examples
         return ds.select(range(min(cap, len(ds)))) if cap else ds
+
+    def num_labels(self, task: TaskSpec) -> int:
+        return len(label_names(task, self.source))
 
     def train_args(self, epochs: float, seed_offset: int) -> TrainArgs:
         c = self.config

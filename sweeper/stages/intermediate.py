@@ -11,7 +11,7 @@ def run(ctx: TrialContext) -> list[dict]:
     tasks = []
     for name in ctx.config.intermediate:
         spec = ctx.catalog.task(name)
-        ctx.model.add_head(name, spec.type, spec.num_labels)
+        ctx.model.add_head(name, spec.type, ctx.num_labels(spec))
         tasks.append(TrainTask(name, spec.type, ctx.features(spec, spec.languages[0], "train")))
     args = ctx.train_args(ctx.config.intermediate_epochs, seed_offset=1)
     return train(ctx.model, tasks, args, ctx.tokenizer.pad_token_id, ctx.device,

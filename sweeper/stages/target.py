@@ -7,12 +7,20 @@ from sweeper.stages import TrialContext
 from sweeper.train import TrainTask, train
 
 
+def target_epochs(target: TaskSpec, data: str) -> float:
+    """Catalog epochs (jiant's per-target settings); the synthetic sample, much smaller
+    than the real training sets, may ask for more passes (`sample.epochs`)."""
+    if data == "sample" and "epochs" in target.sample:
+        return float(target.sample["epochs"])
+    return float(target.epochs or 2.0)
+
+
 def run(ctx: TrialContext, target: TaskSpec) -> list[dict]:
     """Add a fresh head for `target` and train it with the encoder; returns the curve."""
     source, lang = ctx.catalog.train_task(target)
-    ctx.model.add_head(target.name, target.type, target.num_labels)
+    ctx.model.add_head(target.name, target.type, ctx.num_labels(target))
     data = ctx.features(source, lang, "train")
-    epochs = ctx.config.target_epochs or target.epochs or 2.0
+    epochs = ctx.config.target_epochs or target_epochs(target, ctx.config.data)
     args = ctx.train_args(epochs, seed_offset=100 + ctx.config.targets.index(target.name))
     return train(ctx.model, [TrainTask(target.name, target.type, data)], args,
                  ctx.tokenizer.pad_token_id, ctx.device, desc=f"target {target.name}",
