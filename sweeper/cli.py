@@ -129,8 +129,11 @@ def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
     from sweeper.spec import load_spec
 
+    from sweeper.space import grid
+
     spec = load_spec(args.file, load_catalog())
-    print(f"{args.file}: ok ({spec.describe()})")
+    trials = f", {len(grid(spec))} trials" if spec.algorithm == "grid" else ""
+    print(f"{args.file}: ok ({spec.describe()}{trials})")
     return 0
 
 

@@ -73,8 +73,10 @@ class SweepSpec:
         sets = (f"{len(self.fixed_sets)} fixed task sets" if self.fixed_sets else
                 "; ".join(f"{m}: pool {len(self.pool[m])}, counts {self.counts[m]}"
                           for m in self.counts))
+        search = (self.algorithm if self.algorithm == "grid" else
+                  f"{self.algorithm}, num_samples {self.num_samples}")
         return (f"{self.name}: targets {','.join(self.targets)}; {sets}; "
-                f"{len(self.seeds)} seed(s); {self.algorithm}, num_samples {self.num_samples}")
+                f"{len(self.seeds)} seed(s); {search}")
 
 
 def _unknown(section: dict, allowed: set[str], where: str) -> None:

@@ -1,0 +1,119 @@
+"""Data sources: the hub code path on a hub-style folder, local directories, the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sweeper.data import sample
+from sweeper.data.export import export
+from sweeper.data.features import load_features
+from sweeper.data.sources import HubSource, LocalSource, SampleSource, write_rows
+from sweeper.errors import DataError
+
+
+def _hub_repo(root: Path, configs: dict[str, dict[str, list[dict]]]) -> Path:
+    """A folder laid out like a hub dataset repo: parquet files + README `configs:`."""
+    lines = ["---", "configs:"]
+    for name, splits in configs.items():
+        lines += [f"- config_name: {name}", "  data_files:"]
+        for split, rows in splits.items():
+            rel = f"{name}/{split}-00000-of-00001.parquet"
+            (root / name).mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(rows), root / rel)
+            lines += [f"  - split: {split}", f"    path: {rel}"]
+    (root / "README.md").write_text("\n".join(lines + ["---", "A test repo.", ""]))
+    return root
+
+
+def _pointing_at(task, repo: Path):
+    return dataclasses.replace(task, hub=tuple(dataclasses.replace(h, id=str(repo))
+                                               for h in task.hub))
+
+
+def test_hub_path_filters_languages_of_one_config(tmp_path, catalog):
+    xnli = catalog.task("xnli")
+    rows = {lang: sample.generate(xnli, lang, "test", catalog.tier(lang)) for lang in ("en", "sw")}
+    repo = _hub_repo(tmp_path / "xtreme", {"XNLI": {"test": rows["en"] + rows["sw"]}})
+    ds = HubSource(catalog).load(_pointing_at(xnli, repo), "sw", "test")
+    assert ds.to_list() == rows["sw"]
+
+
+def test_hub_path_templates_configs_per_language(tmp_path, catalog):
+    pawsx = catalog.task("pawsx")
+    de = sample.generate(pawsx, "de", "test", "high")
+    repo = _hub_repo(tmp_path / "xtreme", {"PAWS-X.de": {"test": de}})
+    assert HubSource(catalog).load(_pointing_at(pawsx, repo), "de", "test").to_list() == de
+
+
+def test_tydiqa_trains_on_english_ids_only(tmp_path, catalog):
+    tydiqa = catalog.task("tydiqa")
+    en = sample.generate(tydiqa, "en", "train", "high", id_prefix="english-")
+    sw = sample.generate(tydiqa, "sw", "train", "low", id_prefix="swahili-")
+    repo = _hub_repo(tmp_path / "xtreme", {"tydiqa": {"train": sw[:50] + en + sw[50:]}})
+    ds = HubSource(catalog).load(_pointing_at(tydiqa, repo), "en", "train")
+    assert len(ds) == len(en) and all(i.startswith("english-") for i in ds["id"])
+
+
+def test_several_sources_under_one_head(tmp_path, catalog):
+    anli = catalog.task("anli")
+    rows = sample.generate(anli, "en", "train", "high")
+    repos = []
+    for i, src in enumerate(anli.hub):
+        splits = {s: rows[j * 10:(j + 1) * 10] for j, s in enumerate(src.splits["train"])}
+        config = src.config or "default"
+        repo = _hub_repo(tmp_path / f"r{i}", {config: splits})
+        repos.append(dataclasses.replace(src, id=str(repo), config=config))
+    task = dataclasses.replace(anli, hub=tuple(repos))
+    assert len(HubSource(catalog).load(task, "en", "train")) == 10 * (1 + 1 + 3)
+
+
+def test_unreachable_hub_is_one_line(catalog):
+    with pytest.raises(DataError, match="cannot load nyu-mll/glue.*offline"):
+        HubSource(catalog).load(catalog.task("mnli"), "en", "train")
+    with pytest.raises(DataError, match="not on the hub"):
+        HubSource(catalog).load(catalog.task("ccg"), "en", "train")
+    with pytest.raises(DataError, match="no 'test' split"):
+        HubSource(catalog).load(catalog.task("mnli"), "en", "test")
+
+
+def test_export_then_read_locally(tmp_path, catalog, cache_root):
+    n = export(catalog, ["xnli", "mnli"], tmp_path / "data", "sample", ["en", "sw"],
+               ["train", "validation", "test"])
+    assert n == 4 + 2  # xnli: en,sw x validation,test; mnli: en x train,validation
+    local = LocalSource(tmp_path / "data")
+    sampled = SampleSource(catalog, cache_root)
+    for task, lang, split in (("xnli", "sw", "test"), ("mnli", "en", "train")):
+        spec = catalog.task(task)
+        assert local.load(spec, lang, split).to_list() == sampled.load(spec, lang, split).to_list()
+    with pytest.raises(DataError, match="missing split.*xnli/de/test"):
+        local.load(catalog.task("xnli"), "de", "test")
+    (tmp_path / "data" / "xnli" / "en" / "test.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match="malformed data file"):
+        local.load(catalog.task("xnli"), "en", "test")
+
+
+def test_missing_column_names_the_task(tmp_path, catalog):
+    write_rows([{"premise": "a", "label": 0}], tmp_path / "mnli" / "en" / "train.parquet")
+    from sweeper.data.features import load_examples
+
+    with pytest.raises(DataError, match="task 'mnli': column 'hypothesis' not in data"):
+        load_examples(catalog.task("mnli"), "en", "train", LocalSource(tmp_path))
+
+
+def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
+    from sweeper.models import load_tokenizer
+
+    tok = load_tokenizer("tiny", catalog, cache_root)
+    source = SampleSource(catalog, cache_root)
+    task = catalog.task("sst2")
+    first = load_features(task, "en", "train", source, tok, 64, cache_root)
+    again = load_features(task, "en", "train", source, tok, 64, cache_root)
+    assert first.cache_files[0]["filename"] == again.cache_files[0]["filename"]
+    shorter = load_features(task, "en", "train", source, tok, 8, cache_root)
+    assert shorter.cache_files[0]["filename"] != first.cache_files[0]["filename"]
+    assert max(shorter["length"]) <= 8 < max(first["length"])

@@ -1,0 +1,96 @@
+"""The XTREME submission layout scorer, on hand-built folders in the official layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sweeper import xtreme
+from sweeper.errors import DataError
+
+
+def _build(root: Path, catalog) -> None:
+    """All nine tasks, every language, with known scores per task."""
+    for task_name in xtreme.TASK_ORDER:
+        task = catalog.task(task_name)
+        for lang in task.languages:
+            pred = root / "predictions" / task_name / xtreme.file_name(task_name, lang)
+            gold = root / "labels" / task_name / xtreme.file_name(task_name, lang)
+            if task_name in ("xnli", "pawsx"):  # 75% accuracy
+                xtreme.write_lines(gold, ["a", "b", "c", "d"])
+                xtreme.write_lines(pred, ["a", "b", "c", "x"])
+            elif task_name in ("udpos", "panx"):  # F1 100
+                xtreme.write_tags(gold, [["B-PER", "I-PER", "O"], ["NOUN"]])
+                xtreme.write_tags(pred, [["B-PER", "I-PER", "O"], ["NOUN"]])
+            elif task_name in xtreme.QA_TASKS:  # EM 0, F1 50 ("x y" vs "x z")
+                xtreme.write_json(gold, {"version": "1.1", "data": [{"paragraphs": [
+                    {"context": "x y z", "qas": [{"id": "q", "answers": [
+                        {"text": "x y", "answer_start": 0}]}]}]}]})
+                xtreme.write_json(pred, {"q": "x z"})
+            elif task_name == "bucc2018":  # F1 2/3
+                xtreme.write_lines(gold, [f"{lang}-000001\ten-000001", f"{lang}-000002\ten-000002"])
+                xtreme.write_lines(pred, [f"{lang}-000001\ten-000001"])
+            else:  # tatoeba: 50%
+                xtreme.write_lines(gold, ["0", "1"])
+                xtreme.write_lines(pred, ["0", "0"])
+
+
+def test_scores_all_nine_tasks_like_the_official_scorer(tmp_path, catalog):
+    _build(tmp_path, catalog)
+    overall, detailed, missing = xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels",
+                                                 catalog)
+    assert not missing
+    assert list(detailed) == list(xtreme.TASK_ORDER)
+    assert detailed["xnli"]["accuracy"]["sw"] == 75 and detailed["xnli"]["avg_metric"] == 75
+    assert detailed["panx"]["avg_metric"] == 100
+    assert detailed["xquad"]["avg_exact_match"] == 0 and detailed["xquad"]["avg_f1"] == 50
+    assert detailed["xquad"]["avg_metric"] == 25
+    assert detailed["bucc2018"]["avg_metric"] == pytest.approx(200 / 3)
+    assert overall["classification"] == 75 and overall["tagging"] == 100
+    assert overall["qa"] == 25
+    assert overall["retrieval"] == pytest.approx((200 / 3 + 50) / 2)
+    assert overall["all_task"] == pytest.approx((75 * 2 + 100 * 2 + 25 * 3 + 200 / 3 + 50) / 9)
+
+
+def test_partial_folders_score_present_languages_and_list_the_rest(tmp_path, catalog):
+    _build(tmp_path, catalog)
+    for kind in ("predictions", "labels"):
+        (tmp_path / kind / "xnli" / "test-sw.tsv").unlink()
+    overall, detailed, missing = xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels",
+                                                 catalog)
+    assert missing == {"xnli": ["sw"]} and "sw" not in detailed["xnli"]["accuracy"]
+
+
+def test_tag_reader_keeps_a_last_sentence_without_blank_line(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("B-PER\nO\n\nO\nB-LOC")
+    assert xtreme.read_tags(path) == [["B-PER", "O"], ["O", "B-LOC"]]
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda r: (r / "predictions/xnli/test-de.tsv").write_text("a\n"), "has 1 examples"),
+    (lambda r: (r / "labels/pawsx/test-de.tsv").unlink(), "missing file"),
+    (lambda r: (r / "predictions/xquad/test-en.json").write_text("{oops"), "malformed JSON"),
+    (lambda r: (r / "predictions/mlqa/test-en.json").write_text("[1]"), "must be"),
+    (lambda r: (r / "predictions/panx/test-en.tsv").write_text("O\n\nNOUN\n"), "tags"),
+])
+def test_bad_folders_raise_one_line_errors(tmp_path, catalog, breakage, message):
+    _build(tmp_path, catalog)
+    breakage(tmp_path)
+    with pytest.raises(DataError, match=message):
+        xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels", catalog)
+
+
+def test_cli_score_json_and_bad_input(tmp_path, catalog):
+    from conftest import run_cli
+
+    _build(tmp_path, catalog)
+    done = run_cli("score", "--predictions", str(tmp_path / "predictions"), "--labels",
+                   str(tmp_path / "labels"), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["overall_scores"]["qa"] == 25
+    bad = run_cli("score", "--predictions", str(tmp_path / "nope"), "--labels", str(tmp_path))
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
