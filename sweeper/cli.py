@@ -164,7 +164,12 @@ def _run(args: argparse.Namespace) -> int:
                         tracking_uri=args.tracking_uri, address=args.address,
                         overrides=args.set, cache=args.cache)
     print_summary(summary)
-    return 1 if summary["errored"] else 0
+    return _sweep_exit(summary)
+
+
+def _sweep_exit(summary: dict) -> int:
+    """130: interrupted (resume it); 1: some trials failed for good; 0: all finished."""
+    return 130 if summary["unfinished"] else 1 if summary["errored"] else 0
 
 
 @command("resume")
@@ -174,7 +179,7 @@ def _resume(args: argparse.Namespace) -> int:
 
     summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
     print_summary(summary)
-    return 1 if summary["errored"] else 0
+    return _sweep_exit(summary)
 
 
 @command("data")

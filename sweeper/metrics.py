@@ -7,6 +7,7 @@ No torch, ray or mlflow here.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import sys
@@ -74,8 +75,11 @@ def squad_normalize(s: str, lang: str | None = None) -> str:
     return " ".join(s.split())
 
 
-MLQA_PUNCT = {chr(i) for i in range(sys.maxunicode)
-              if unicodedata.category(chr(i)).startswith("P")} | set(string.punctuation)
+@functools.lru_cache(maxsize=1)
+def mlqa_punct() -> frozenset[str]:
+    """Every Unicode punctuation character plus ASCII punctuation (MLQA's PUNCT)."""
+    return frozenset({chr(i) for i in range(sys.maxunicode)
+                      if unicodedata.category(chr(i)).startswith("P")} | set(string.punctuation))
 MLQA_ARTICLES = {
     "en": r"\b(a|an|the)\b",
     "es": r"\b(un|una|unos|unas|el|la|los|las)\b",
@@ -89,7 +93,7 @@ MLQA_LANGS = ("en", "es", "hi", "vi", "de", "ar", "zh")
 def _mixed_segmentation(text: str) -> list[str]:
     out, temp = [], ""
     for ch in text:
-        if re.search(r"[\u4e00-\u9fa5]", ch) or ch in MLQA_PUNCT:
+        if re.search(r"[\u4e00-\u9fa5]", ch) or ch in mlqa_punct():
             if temp:
                 out.extend(temp.split())
                 temp = ""
@@ -105,7 +109,8 @@ def mlqa_normalize(s: str, lang: str | None) -> str:
     """MLQA's evaluation script: language-aware punctuation, articles and segmentation."""
     if lang not in MLQA_LANGS:
         raise ValueError(f"MLQA normalisation has no language '{lang}'")
-    s = "".join(ch for ch in s.lower() if ch not in MLQA_PUNCT)
+    punct = mlqa_punct()
+    s = "".join(ch for ch in s.lower() if ch not in punct)
     if lang in MLQA_ARTICLES:
         s = re.sub(MLQA_ARTICLES[lang], " ", s)
     tokens = _mixed_segmentation(s) if lang == "zh" else s.split()

@@ -75,7 +75,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     """The end-of-sweep summary: trials, cache use, time, best trials, where to look."""
     wall, summed = summary["wall_seconds"], summary["trial_seconds"]
     print(f"\nSweep {summary['sweep']}: {summary['trials']} trials ({summary['finished']} "
-          f"finished, {summary['errored']} errored)")
+          f"finished, {summary['errored']} errored, {summary['unfinished']} unfinished)")
+    if summary["unfinished"]:
+        print(f"Interrupted: continue with `sweeper resume {summary['sweep']}`")
     print(f"Time: {_duration(wall)} wall, {_duration(summed)} summed over trials "
           f"({summed / wall if wall else 0:.1f}x)")
     print(f"Intermediate trainings: {summary['intermediate_trained']} run, "

@@ -77,8 +77,11 @@ class TuneHooks:
             for task, summary in result["summary"].items():
                 metrics[f"{task}_avg"] = summary["avg_metric"]
             self.tracker.log_metrics(self.run_id, tracking.trial_metrics(result))
+        import ray
+
         done = len(result.get("summary", {}))  # targets scored so far, retries included
-        metrics.update(targets_done=done, intermediate_cached=self.cached,
+        metrics.update(targets_done=done, node=ray.get_runtime_context().get_node_id(),
+                       intermediate_cached=self.cached,
                        intermediate_key=self.key, trial_seconds=time.time() - self.started)
         with tempfile.TemporaryDirectory() as tmp:
             for name in CHECKPOINTED:
@@ -137,6 +140,12 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
         tracker.finish(run_id, "FAILED")
         raise
     from sweeper.tables import language_table
+
+    inter = result["training"].get("intermediate")
+    if inter and inter["cached"]:  # the curve of the run that trained this cached encoder
+        for point in inter["history"]:
+            hooks.on_log("intermediate", point["step"], point)
+        tracker.set_tags(run_id, {"intermediate_from_cache": "true"})
 
     (out / "languages.md").write_text(language_table(result))
     for name in ("trial_config.yaml", "metrics.json", "languages.md"):

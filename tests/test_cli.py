@@ -1,0 +1,66 @@
+"""The command line: catalog listing, validation, and bad input (one line, exit 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+
+def _one_line_error(done, *needles: str) -> None:
+    assert done.returncode == 2, (done.returncode, done.stdout[-500:], done.stderr[-2000:])
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert lines[0].startswith("sweeper: error:")
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_tasks_json_lists_the_catalog():
+    done = run_cli("tasks", "--json")
+    assert done.returncode == 0
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert {"xnli", "tatoeba", "mnli", "ccg"} <= set(rows)
+    assert sum(not r["english"] and r["role"] == "intermediate" for r in rows.values()) >= 8
+    assert rows["xnli_de"]["protocol"] == "translate_train for xnli"
+    assert rows["xnli"]["source"].startswith("google/xtreme")
+    assert run_cli("tasks").stdout.count("\n") == len(rows)
+
+
+def test_validate_ok():
+    done = run_cli("validate", "search_spaces/quickstart.yaml")
+    assert done.returncode == 0 and "ok" in done.stdout and "trials" in done.stdout
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["trial", "--target", "xnlii", "--model", "tiny", "--out", "{tmp}/o"], ["unknown task 'xnlii'"]),
+    (["trial", "--target", "xnli", "--model", "tiny", "--out", "{tmp}/o", "--set",
+      "eval_languages=xx"], ["unknown language", "'xx'"]),
+    (["trial", "--target", "xnli", "--intermediate", "pawsx", "--model", "tiny", "--out",
+      "{tmp}/o"], ["'pawsx' is not an intermediate"]),
+    (["trial", "--target", "xnli", "--model", "tiny", "--out", "{tmp}/o", "--set", "lr=fast"],
+     ["setting 'lr'"]),
+    (["trial", "--target", "xnli", "--model", "tiny", "--data", "{tmp}/nodata", "--out",
+      "{tmp}/o"], ["data directory not found"]),
+    (["trial", "--target", "xnli", "--model", "tiny", "--data", "{tmp}", "--out", "{tmp}/o"],
+     ["missing split", "mnli/en/train"]),
+    (["trial", "--target", "xnli", "--model", "tiny", "--data", "hub", "--out", "{tmp}/o"],
+     ["cannot load nyu-mll/glue", "hub"]),
+    (["trial", "--target", "xnli", "--model", "no-such/model", "--out", "{tmp}/o"],
+     ["cannot load tokenizer", "no-such/model"]),
+    (["validate", "{tmp}/bad.yaml"], ["not valid YAML"]),
+    (["validate", "{tmp}/unknown.yaml"], ["unknown key", "colour"]),
+    (["validate", "{tmp}/missing.yaml"], ["not found"]),
+    (["run", "{tmp}/unknown.yaml", "--storage", "{tmp}/runs"], ["unknown key"]),
+    (["resume", "nothing-here", "--storage", "{tmp}/runs"], ["no sweep 'nothing-here'"]),
+    (["data", "export", "--tasks", "mnli", "--out", "{tmp}/exp"], ["cannot load nyu-mll/glue"]),
+    (["data", "export", "--tasks", "nope", "--out", "{tmp}/exp"], ["unknown task 'nope'"]),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path, args, needles):
+    (tmp_path / "bad.yaml").write_text("targets: [xnli\n")
+    (tmp_path / "unknown.yaml").write_text("targets: [xnli]\ncolour: blue\n")
+    done = run_cli(*[a.format(tmp=tmp_path) for a in args], cwd=ROOT)
+    _one_line_error(done, *needles)
+    assert not (tmp_path / "o" / "metrics.json").exists()  # nothing marked successful

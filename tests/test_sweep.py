@@ -1,0 +1,164 @@
+"""Sweeps with the real Ray and MLflow, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import run_cli
+from sweeps import FAST, ListenWatch, kill_tree, mlflow_runs, start_cli, tiny_space
+
+pytestmark = pytest.mark.slow
+
+
+def _summary(storage: Path, name: str) -> dict:
+    return json.loads((storage / name / "summary.json").read_text())
+
+
+def test_quickstart_sweep_end_to_end(tmp_path):
+    storage = tmp_path / "runs"
+    proc = start_cli("run", "search_spaces/quickstart.yaml", "--storage", str(storage), *FAST)
+    watch = ListenWatch(proc.pid)
+    watch.start()
+    out, _ = proc.communicate(timeout=600)
+    watch.stop.set()
+    assert proc.returncode == 0, out[-4000:]
+    assert watch.seen and not watch.wide(), watch.wide()  # Ray listened, on loopback only
+    assert "Intermediate trainings:" in out and "Best trials" in out
+    summary = _summary(storage, "quickstart")
+    assert summary["finished"] == summary["trials"] == 10 and summary["errored"] == 0
+    # one intermediate training per distinct configuration; the rest came from the cache
+    assert summary["intermediate_trained"] == summary["intermediate_configs"] == 4
+    assert summary["intermediate_from_cache"] == 4
+    assert len(list((storage / "quickstart" / "stage_cache").glob("*/COMPLETE"))) == 4
+
+    uri = f"sqlite:///{storage / 'mlflow.db'}"
+    parent, children = mlflow_runs(uri, "quickstart")
+    assert len(children) == 10 and parent.info.status == "FINISHED"
+    assert parent.data.tags["synthetic"] == "true" and parent.data.tags["git_revision"]
+    for run in children:
+        params, metrics, tags = run.data.params, run.data.metrics, run.data.tags
+        assert run.info.status == "FINISHED" and tags["protocol"] == "zero_shot"
+        assert int(params["task_count"]) == len([t for t in params["tasks"].split(",")
+                                                 if t and t != "(none)"])
+        for lang in ("en", "sw", "hi", "de"):
+            assert f"xnli.{lang}.accuracy" in metrics
+        assert {"xnli.tier.low", "tatoeba.avg", "objective"} <= set(metrics)
+        if int(params["task_count"]):
+            assert "train.intermediate.loss" in metrics
+    from mlflow.tracking import MlflowClient
+
+    arts = {a.path for a in MlflowClient(uri).list_artifacts(children[0].info.run_id)}
+    assert {"trial_config.yaml", "metrics.json", "languages.md", "xtreme"} <= arts
+    assert "search_space" in {a.path for a in MlflowClient(uri).list_artifacts(parent.info.run_id)}
+    again = run_cli("run", "search_spaces/quickstart.yaml", "--storage", str(storage))
+    assert again.returncode == 2 and "sweeper resume quickstart" in again.stderr
+
+
+def _worker_pids(root: int) -> list[int]:
+    out = []
+    for p in psutil.Process(root).children(recursive=True):
+        try:
+            if "ImplicitFunc" in p.name() or "ImplicitFunc" in " ".join(p.cmdline()):
+                out.append(p.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def test_killed_trial_worker_is_retried_from_its_checkpoint(tmp_path):
+    space = tiny_space(tmp_path / "killme.yaml")
+    storage = tmp_path / "runs"
+    proc = start_cli("run", str(space), "--storage", str(storage))
+    deadline = time.time() + 300
+    killed = []
+    while time.time() < deadline and not killed:  # after the intermediate checkpoint
+        if list((storage / "killme").glob("sweeper_trial_*/checkpoint_000000")):
+            for pid in _worker_pids(proc.pid):
+                psutil.Process(pid).kill()
+                killed.append(pid)
+        time.sleep(0.2)
+    out, _ = proc.communicate(timeout=600)
+    assert killed, out[-3000:]
+    assert proc.returncode == 0, out[-4000:]
+    summary = _summary(storage, "killme")
+    assert summary["finished"] == 1 and summary["intermediate_trained"] == 1
+    _, children = mlflow_runs(f"sqlite:///{storage / 'mlflow.db'}", "killme")
+    assert len(children) == 1 and children[0].info.status == "FINISHED"
+    from mlflow.tracking import MlflowClient
+
+    history = MlflowClient(f"sqlite:///{storage / 'mlflow.db'}").get_metric_history(
+        children[0].info.run_id, "train.intermediate.loss")
+    steps = [m.step for m in history]
+    assert len(steps) == len(set(steps))  # the intermediate phase ran once, not again
+
+
+def test_interrupted_sweep_is_resumed_without_duplicate_runs(tmp_path):
+    space = tiny_space(tmp_path / "resumable.yaml",
+                       intermediate={"sets": [[], ["sst2"], ["qqp"], ["sst2", "qqp"]]})
+    storage = tmp_path / "runs"
+    proc = start_cli("run", str(space), "--storage", str(storage))
+    deadline = time.time() + 300
+    while time.time() < deadline:  # interrupt once the first trial has finished
+        if list((storage / "resumable").glob("sweeper_trial_*/trial/metrics.json")):
+            break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, out[-3000:]
+    assert "sweeper resume resumable" in out
+    first = _summary(storage, "resumable")
+    assert 1 <= first["finished"] < 4
+    done = run_cli("resume", "resumable", "--storage", str(storage))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert _summary(storage, "resumable")["finished"] == 4
+    parent, children = mlflow_runs(f"sqlite:///{storage / 'mlflow.db'}", "resumable")
+    keys = [r.data.tags["sweeper.trial_key"] for r in children]
+    assert len(children) == 4 and len(set(keys)) == 4
+    assert {r.info.status for r in children} == {"FINISHED"}
+    assert parent.info.status == "FINISHED"
+
+
+def test_sweep_against_an_mlflow_server(tmp_path):
+    import socket
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = psutil.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
+                           "--port", str(port), "--workers", "1", "--backend-store-uri",
+                           f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
+                           str(tmp_path / "artifacts")], start_new_session=True,
+                          stdout=open(tmp_path / "server.log", "w"), stderr=-2)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        space = tiny_space(tmp_path / "served.yaml")
+        done = run_cli("run", str(space), "--storage", str(tmp_path / "runs"),
+                       "--tracking-uri", url)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        parent, children = mlflow_runs(url, "served")
+        assert len(children) == 1 and "xnli.sw.accuracy" in children[0].data.metrics
+        from mlflow.tracking import MlflowClient
+
+        arts = {a.path for a in MlflowClient(url).list_artifacts(children[0].info.run_id)}
+        assert "metrics.json" in arts
+        assert not (tmp_path / "runs" / "mlflow.db").exists()
+    finally:
+        kill_tree(server)
+    bad = run_cli("run", str(tiny_space(tmp_path / "down.yaml")), "--storage",
+                  str(tmp_path / "runs2"), "--tracking-uri", url,
+                  env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
+    assert bad.returncode == 2 and "MLflow tracking" in bad.stderr

@@ -1,0 +1,73 @@
+"""Whole trials end to end on the synthetic sample data with the tiny model."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import yaml
+
+from conftest import run_cli
+from sweeper.config import TrialConfig, trial_config_from_dict
+from sweeper.trial import run_trial
+
+pytestmark = pytest.mark.slow
+
+
+def _scored(out):
+    done = run_cli("score", "--predictions", str(out / "xtreme" / "predictions"), "--labels",
+                   str(out / "xtreme" / "labels"), "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_classification_and_retrieval_trial_from_the_cli(tmp_path, catalog):
+    out = tmp_path / "trial"
+    done = run_cli("trial", "--target", "xnli,tatoeba", "--intermediate", "mnli,qqp",
+                   "--data", "sample", "--model", "tiny", "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SYNTHETIC" in done.stdout and "tatoeba (zero_shot)" in done.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["synthetic"] is True and metrics["protocol"] == {"xnli": "zero_shot",
+                                                                    "tatoeba": "zero_shot"}
+    for task in ("xnli", "tatoeba"):  # a metric for every language of the target
+        assert set(metrics["zero_shot"][task]) == set(catalog.task(task).languages)
+    xnli = metrics["zero_shot"]["xnli"]
+    assert xnli["en"]["accuracy"] > 55  # chance is 33.3
+    tiers = metrics["summary"]["xnli"]["tiers"]
+    assert tiers["high"] > tiers["low"]  # transfer falls with the resource tier
+    assert metrics["training"]["intermediate"]["history"][-1]["loss"] < 1.0
+    # the XTREME export scores back to exactly the reported numbers
+    assert _scored(out)["detailed_scores"] == metrics["xtreme"]["detailed_scores"]
+    config = trial_config_from_dict(yaml.safe_load((out / "trial_config.yaml").read_text()))
+    assert config.intermediate == ["mnli", "qqp"] and config.model == "tiny"
+
+
+def test_restarted_trial_skips_finished_stages(tmp_path, catalog):
+    config = TrialConfig(targets=["xnli"], intermediate=["sst2"], model="tiny",
+                         eval_languages=["en", "sw"], max_train_examples=300)
+    first = run_trial(config, tmp_path)
+    tick = time.perf_counter()
+    again = run_trial(config, tmp_path)
+    assert time.perf_counter() - tick < 0.5 * first["timings"]["total_s"]
+    assert again["xtreme"] == first["xtreme"]
+    changed = run_trial(TrialConfig(**{**config.to_dict(), "seed": 1}), tmp_path)
+    assert changed["training"]["xnli"]["history"]  # other settings: trained again
+
+
+def test_tagging_and_qa_trial(tmp_path, catalog):
+    config = TrialConfig(targets=["panx", "xquad", "tydiqa"],
+                         intermediate=["squad_v2", "hellaswag", "ccg"], model="tiny")
+    result = run_trial(config, tmp_path)
+    zs = result["zero_shot"]
+    for task in config.targets:
+        assert set(zs[task]) == set(catalog.task(task).languages)
+    assert zs["panx"]["en"]["f1"] > 25 and zs["xquad"]["en"]["f1"] > 30
+    assert _scored(tmp_path)["detailed_scores"] == result["xtreme"]["detailed_scores"]
+    # one tag line per word, a blank line per sentence, aligned with the labels file
+    pred = (tmp_path / "xtreme/predictions/panx/test-sw.tsv").read_text().split("\n")
+    gold = (tmp_path / "xtreme/labels/panx/test-sw.tsv").read_text().split("\n")
+    assert [bool(x) for x in pred] == [bool(x) for x in gold]
+    answers = json.loads((tmp_path / "xtreme/predictions/tydiqa/test-sw.json").read_text())
+    assert all(k.startswith("swahili-") for k in answers)
