@@ -82,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--storage", default="runs")
     rs.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
 
+    rp = sub.add_parser("report", help="gains, scaling curves and plots of a sweep (MLflow)")
+    rp.add_argument("sweep", help="sweep name (MLflow experiment) or a run id")
+    rp.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI, the sweep's own, "
+                    "or sqlite in --storage")
+    rp.add_argument("--storage", default="runs")
+    rp.add_argument("--out", help="output folder (default: <storage>/<sweep>/report)")
+
     d = sub.add_parser("data", help="data utilities")
     dsub = d.add_subparsers(dest="data_command", required=True)
     e = dsub.add_parser("export", help="write tasks from a source to a local data directory")
@@ -180,6 +187,14 @@ def _resume(args: argparse.Namespace) -> int:
     summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
     print_summary(summary)
     return _sweep_exit(summary)
+
+
+@command("report")
+def _report(args: argparse.Namespace) -> int:
+    from sweeper.report_render import run_report
+
+    run_report(args.sweep, tracking_uri=args.tracking_uri, out=args.out, storage=args.storage)
+    return 0
 
 
 @command("data")

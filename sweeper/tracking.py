@@ -52,7 +52,7 @@ class Tracker:
 
     def find(self, tag: str, value: str) -> str | None:
         runs = self.client.search_runs([self.experiment_id], f"tags.`{tag}` = '{value}'",
-                                       max_results=1)
+                                       max_results=1, order_by=["attributes.start_time DESC"])
         return runs[0].info.run_id if runs else None
 
     def start(self, name: str, key: str, tags: dict[str, str], parent: str | None = None) -> str:
@@ -123,3 +123,32 @@ def trial_metrics(result: dict[str, Any]) -> dict[str, float]:
     for group, v in result["xtreme"]["overall_scores"].items():
         out[f"xtreme.{group}"] = v
     return out
+
+
+def run_rows(runs: list[Any]) -> list[dict[str, Any]]:
+    """MLflow runs as plain dicts (what the report computes on)."""
+    return [{"run_id": r.info.run_id, "name": r.info.run_name, "status": r.info.status,
+             "params": dict(r.data.params), "tags": dict(r.data.tags),
+             "metrics": dict(r.data.metrics)} for r in runs]
+
+
+def open_sweep(uri: str, name_or_run: str) -> tuple[Tracker, str]:
+    """(tracker, parent run id) of a sweep given its name (= experiment) or a run id."""
+    client = _client(uri)
+    try:
+        experiment = client.get_experiment_by_name(name_or_run)
+        if experiment is None:
+            run = client.get_run(name_or_run)  # a parent run id, or a child's
+            experiment = client.get_experiment(run.info.experiment_id)
+            parent = run.data.tags.get(PARENT_TAG, run.info.run_id)
+        else:
+            parent = None
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise SweeperError(f"no sweep or run '{name_or_run}' at {uri} ({first})") from None
+    tracker = Tracker(uri, experiment.name)
+    if parent is None:
+        parent = tracker.find(ROLE_TAG, "sweep")
+        if parent is None:
+            raise SweeperError(f"experiment '{name_or_run}' at {uri} has no sweep parent run")
+    return tracker, parent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
 import time
@@ -58,6 +59,24 @@ def test_quickstart_sweep_end_to_end(tmp_path):
     assert "search_space" in {a.path for a in MlflowClient(uri).list_artifacts(parent.info.run_id)}
     again = run_cli("run", "search_spaces/quickstart.yaml", "--storage", str(storage))
     assert again.returncode == 2 and "sweeper resume quickstart" in again.stderr
+
+    # the report on this real sweep: files, logged to the parent, gains = score - baseline
+    rep = run_cli("report", "quickstart", "--storage", str(storage))
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    out = storage / "quickstart" / "report"
+    assert (out / "report.md").exists() and (out / "scaling_xnli.png").exists()
+    assert (out / "heatmap_tatoeba.png").exists()
+    client = MlflowClient(uri)
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert len({r["run_id"] for r in rows}) == 10
+    for row in rows:
+        if row["count"] != "0" and row["language"] == "sw":
+            score = client.get_run(row["run_id"]).data.metrics[f"{row['target']}.sw.accuracy"]
+            base = client.get_run(row["baseline_run_id"]).data.metrics[
+                f"{row['target']}.sw.accuracy"]
+            assert float(row["gain"]) == pytest.approx(score - base, abs=1e-3)
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert "report/report.md" in logged and "report/results.csv" in logged
 
 
 def _worker_pids(root: int) -> list[int]:
