@@ -91,6 +91,28 @@ def _trainable(sweep: SweepContext, spec: SweepSpec):
                                              "gpu": spec.resources["gpu"]})
 
 
+def _run_status_callback(sweep: SweepContext):
+    """A Tune callback on the driver that closes trial runs the trainable could not close:
+    trials stopped early by the scheduler (KILLED) and trials that failed for good (FAILED)."""
+    from ray import tune
+
+    class CloseRuns(tune.Callback):
+        def _close(self, trial: Any, status: str, tags: dict[str, str]) -> None:
+            tracker = tracking.Tracker(sweep.tracking_uri, sweep.experiment)
+            run_id = tracker.find(tracking.TRIAL_TAG, f"{sweep.name}:{trial.trial_id}")
+            if run_id and tracker.client.get_run(run_id).info.status == "RUNNING":
+                tracker.set_tags(run_id, tags)
+                tracker.finish(run_id, status)
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._close(trial, "KILLED", {"stopped_early": "true"})
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._close(trial, "FAILED", {"error": "trial failed after retries"})
+
+    return CloseRuns()
+
+
 def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -109,7 +131,7 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
                                     num_samples=num_samples, metric="objective", mode=spec.mode,
                                     max_concurrent_trials=spec.max_concurrent),
         run_config=tune.RunConfig(
-            name=sweep.name, storage_path=storage,
+            name=sweep.name, storage_path=storage, callbacks=[_run_status_callback(sweep)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
             # Keep every checkpoint: they are small (stage markers and the XTREME export;
             # encoders live in the stage cache), and pruning forces state snapshots.

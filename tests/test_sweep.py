@@ -164,12 +164,22 @@ def test_sweep_against_an_mlflow_server(tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
-        space = tiny_space(tmp_path / "served.yaml")
+        # Optuna TPE over "how many, then which", with ASHA between the two targets
+        space = tiny_space(tmp_path / "served.yaml",
+                           intermediate={"pool": ["sst2", "qqp", "mnli"], "counts": [0, 1, 2]},
+                           search={"algorithm": "optuna", "num_samples": 3, "max_concurrent": 1,
+                                   "scheduler": {"asha": {"grace_period": 1}}})
         done = run_cli("run", str(space), "--storage", str(tmp_path / "runs"),
                        "--tracking-uri", url)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+        summary = json.loads((tmp_path / "runs" / "served" / "summary.json").read_text())
+        assert summary["trials"] == 3 and summary["errored"] == 0 and summary["unfinished"] == 0
+        assert summary["finished"] + summary["stopped_early"] == 3 and summary["finished"] >= 1
         parent, children = mlflow_runs(url, "served")
-        assert len(children) == 1 and "xnli.sw.accuracy" in children[0].data.metrics
+        assert len(children) == 3 and all("xnli.sw.accuracy" in c.data.metrics for c in children)
+        assert {c.info.status for c in children} <= {"FINISHED", "KILLED"}  # none left RUNNING
+        for c in children:
+            assert int(c.data.params["task_count"]) in (0, 1, 2)
         from mlflow.tracking import MlflowClient
 
         arts = {a.path for a in MlflowClient(url).list_artifacts(children[0].info.run_id)}
