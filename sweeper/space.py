@@ -56,15 +56,20 @@ def grid(spec: SweepSpec) -> list[dict[str, Any]]:
     return trials
 
 
-def define_by_run(spec: SweepSpec):
+class DefineByRun:
     """An Optuna define-by-run space (TPE or random sampling over the same space).
 
     "How many, then which": the count is chosen per language mix (one categorical per
     mix, as Optuna needs fixed choices per name), then the tasks one by one as an index
-    into the tasks still left, so every subset of every size is reachable.
+    into the tasks still left, so every subset of every size is reachable. A class, not
+    a closure: Ray's OptunaSearch pickles the space with its own state.
     """
 
-    def space(trial: Any) -> dict[str, Any]:
+    def __init__(self, spec: SweepSpec):
+        self.spec = spec
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        spec = self.spec
         if spec.fixed_sets:
             tasks = list(spec.fixed_sets[trial.suggest_int("set", 0, len(spec.fixed_sets) - 1)])
             mix = "set" if tasks else "none"
@@ -87,7 +92,8 @@ def define_by_run(spec: SweepSpec):
                                     log=dist.kind == "loguniform")
         return {"mix": mix, "count": len(tasks), "tasks": ",".join(tasks)}
 
-    return space
+
+define_by_run = DefineByRun
 
 
 def params_to_config(spec: SweepSpec, params: dict[str, Any]) -> TrialConfig:

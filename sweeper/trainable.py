@@ -54,10 +54,12 @@ class TuneHooks:
     """Trial hooks that report to Tune, checkpoint, and log to MLflow."""
 
     def __init__(self, tracker: tracking.Tracker, run_id: str, out: Path, languages: list[str],
-                 started: float):
+                 started: float, last_stage: str):
         self.tracker, self.run_id, self.out = tracker, run_id, out
         self.languages = languages
         self.started = started
+        self.last_stage = last_stage
+        self.pending: tuple[dict, Path] | None = None
         self.cached: float = -1.0  # -1: no intermediate phase, 0: trained, 1: from cache
         self.key = ""
 
@@ -83,14 +85,29 @@ class TuneHooks:
         metrics.update(targets_done=done, node=ray.get_runtime_context().get_node_id(),
                        intermediate_cached=self.cached,
                        intermediate_key=self.key, trial_seconds=time.time() - self.started)
-        with tempfile.TemporaryDirectory() as tmp:
-            for name in CHECKPOINTED:
-                src = self.out / name
-                if src.is_dir():
-                    shutil.copytree(src, Path(tmp) / name)
-                elif src.exists():
-                    shutil.copy2(src, Path(tmp) / name)
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
+        tmp = Path(tempfile.mkdtemp(prefix="sweeper-ckpt-"))
+        for name in CHECKPOINTED:
+            src = self.out / name
+            if src.is_dir():
+                shutil.copytree(src, tmp / name)
+            elif src.exists():
+                shutil.copy2(src, tmp / name)
+        self.pending = (metrics, tmp)
+        if stage != self.last_stage:  # the last report waits until the run is closed:
+            self.flush()              # Tune may stop the trial right at it
+
+    def flush(self) -> None:
+        """Send the held report (and checkpoint) to Tune."""
+        from ray import tune
+
+        if self.pending is None:
+            return
+        metrics, tmp = self.pending
+        self.pending = None
+        try:
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tmp)))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run_params(params: dict[str, Any], config: Any, catalog: Any) -> dict[str, Any]:
@@ -133,10 +150,14 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
               **{f"protocol.{t}": p for t, p in protocols.items()}})
     tracker.log_params(run_id, run_params(params, config, catalog))
     languages = catalog.expand_languages([spec.objective_languages])
-    hooks = TuneHooks(tracker, run_id, out, languages, time.time())
+    hooks = TuneHooks(tracker, run_id, out, languages, time.time(), config.targets[-1])
     try:
         result = run_trial(config, out, hooks, StageCache(sweep.cache_root), catalog)
-    except BaseException:
+    except SystemExit:  # Tune stopped the trial (scheduler): not a failure
+        tracker.set_tags(run_id, {"stopped_early": "true"})
+        tracker.finish(run_id, "KILLED")
+        raise
+    except Exception:
         tracker.finish(run_id, "FAILED")
         raise
     from sweeper.tables import language_table
@@ -154,3 +175,6 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     tracker.log_metrics(run_id, {"objective": objective(result, languages),
                                  "trial_seconds": result["timings"]["total_s"]})
     tracker.finish(run_id)
+    if hooks.pending is None:  # a retry that found every stage done: report the result again
+        hooks.on_stage(config.targets[-1], result, out / "stages")
+    hooks.flush()

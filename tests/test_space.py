@@ -68,3 +68,12 @@ def test_define_by_run_runs_in_a_real_study(catalog):
         assert len(set(params["tasks"].split(","))) == params["count"] or params["count"] == 0
         study.tell(trial, float(params["count"]))
     assert set(seen) <= {0, 1, 4} and len(set(seen)) > 1
+
+
+def test_define_by_run_space_pickles(quickstart):
+    import pickle
+
+    space_fn = pickle.loads(pickle.dumps(space.define_by_run(quickstart)))
+    trial = optuna.trial.FixedTrial({"mix": "english", "count_english": 1, "english_pick0": 0,
+                                     "seed": 0, "target_epochs": 2.0})
+    assert space_fn(trial)["count"] == 1
