@@ -102,13 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 @command("trial")
 def _trial(args: argparse.Namespace) -> int:
+    from sweeper.catalog import load_catalog
     from sweeper.config import TrialConfig, apply_overrides
-    from sweeper.tables import print_trial
-    from sweeper.trial import run_trial
 
     config = TrialConfig(targets=args.target, intermediate=args.intermediate, model=args.model,
                          data=args.data)
-    config = apply_overrides(config, args.set)
+    config = apply_overrides(config, args.set).validate(load_catalog())  # before heavy imports
+    from sweeper.tables import print_trial
+    from sweeper.trial import run_trial
+
     result = run_trial(config, args.out)
     print_trial(result)
     print(f"wrote {Path(args.out).resolve() / 'metrics.json'}")
