@@ -68,8 +68,7 @@ class TuneHooks:
                                                if k != "step"}, step=step)
 
     def on_stage(self, stage: str, result: dict[str, Any], stage_dir: Path) -> None:
-        from ray import tune
-
+        """Hold this stage's report and checkpoint; send it now unless it is the last."""
         metrics: dict[str, Any] = {"objective": math.nan}
         if stage == "intermediate":
             self.cached = float(result["cached"])
