@@ -108,7 +108,7 @@ SKILLS: dict[str, Callable[..., dict]] = {
 }
 
 
-def _to_hub(task: TaskSpec, row: dict, lang: str, i: int, split: str) -> dict[str, Any]:
+def _to_hub(task: TaskSpec, row: dict, lang: str) -> dict[str, Any]:
     """Map a canonical row onto the task's hub column names and label encoding."""
     out: dict[str, Any] = {}
     for canon, value in row.items():
@@ -156,4 +156,4 @@ def generate(task: TaskSpec, lang: str, split: str, tier: str, restrict_cues: bo
         from sweeper.data import sample_structured
 
         rows = sample_structured.generate_rows(skill, w, task, id_prefix or f"{lang}-", split)
-    return [_to_hub(task, row, lang, i, split) for i, row in enumerate(rows)]
+    return [_to_hub(task, row, lang) for row in rows]
