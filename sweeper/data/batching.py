@@ -60,9 +60,16 @@ def collate(rows: dict[str, list], pad_id: int) -> dict[str, torch.Tensor]:
     return out
 
 
+def indexed(ds: datasets.Dataset, batch_size: int, pad_id: int, rng: random.Random | None,
+            columns: list[str]) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+    """One pass over `ds` in length-grouped batches: (row indices, collated tensors)."""
+    sub = ds.select_columns([c for c in columns if c in ds.column_names])
+    for idx in length_grouped(list(ds["length"]), batch_size, rng):
+        yield idx, collate(sub[idx], pad_id)
+
+
 def iterate(ds: datasets.Dataset, batch_size: int, pad_id: int, rng: random.Random | None,
             columns: list[str]) -> Iterator[dict[str, torch.Tensor]]:
     """One pass over `ds` in length-grouped batches of collated tensors."""
-    sub = ds.select_columns([c for c in columns if c in ds.column_names])
-    for idx in length_grouped(list(ds["length"]), batch_size, rng):
-        yield collate(sub[idx], pad_id)
+    for _, batch in indexed(ds, batch_size, pad_id, rng, columns):
+        yield batch

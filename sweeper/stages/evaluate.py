@@ -8,13 +8,14 @@ with no training. Predictions and gold labels go to `<out>/xtreme/{predictions,l
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import datasets
 import torch
 
 from sweeper import xtreme
 from sweeper.catalog import TaskSpec
-from sweeper.data.batching import collate, length_grouped
+from sweeper.data.batching import indexed
 from sweeper.stages import TrialContext
 from sweeper.stages import retrieval
 from sweeper.train import autocast, scores
@@ -29,27 +30,27 @@ def export_paths(out_dir: Path, task: str, lang: str) -> tuple[Path, Path]:
 
 
 @torch.inference_mode()
+def head_scores(ctx: TrialContext, task: TaskSpec, ds: datasets.Dataset, batch_size: int
+                ) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """(row indices, head outputs in float) per length-sorted evaluation batch."""
+    for idx, batch in indexed(ds, batch_size, ctx.tokenizer.pad_token_id, None, ["input_ids"]):
+        batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
+        with autocast(ctx.device):
+            yield idx, scores(ctx.model, task.type, task.name, batch).float()
+
+
 def predict_labels(ctx: TrialContext, task: TaskSpec, ds: datasets.Dataset) -> list[int]:
     """Argmax class (or choice) per example, in the dataset's order."""
     order: list[int] = []
     preds: list[torch.Tensor] = []
-    cols = ["input_ids", "label"]
-    for idx, batch in _indexed(ds, ctx, cols):
-        batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
-        with autocast(ctx.device):
-            preds.append(scores(ctx.model, task.type, task.name, batch).argmax(-1))
+    for idx, logits in head_scores(ctx, task, ds, EVAL_BATCH):
+        preds.append(logits.argmax(-1))
         order.extend(idx)
     flat = torch.cat(preds).tolist()  # one device->host copy per split
     out = [0] * len(order)
     for i, p in zip(order, flat):
         out[i] = p
     return out
-
-
-def _indexed(ds: datasets.Dataset, ctx: TrialContext, cols: list[str]):
-    sub = ds.select_columns([c for c in cols if c in ds.column_names])
-    for idx in length_grouped(list(ds["length"]), EVAL_BATCH, None):
-        yield idx, collate(sub[idx], ctx.tokenizer.pad_token_id)
 
 
 def evaluate_classification(ctx: TrialContext, target: TaskSpec, lang: str) -> None:

@@ -12,30 +12,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from sweeper import xtreme
 from sweeper.catalog import TaskSpec
-from sweeper.data.batching import collate, length_grouped
 from sweeper.data.features import label_names, load_examples
 from sweeper.stages import TrialContext
-from sweeper.train import autocast, scores
+from sweeper.stages.evaluate import head_scores
 
 EVAL_BATCH = 32
 N_BEST = 20
 MAX_ANSWER_TOKENS = 30
 
 
-@torch.inference_mode()
 def window_outputs(ctx: TrialContext, task: TaskSpec, ds) -> list[np.ndarray]:
     """Head outputs per window (tags: L x n_tags argmax; QA: L x 2 logits)."""
     out: list[np.ndarray | None] = [None] * len(ds)
-    sub = ds.select_columns(["input_ids"])
-    for idx in length_grouped(list(ds["length"]), EVAL_BATCH, None):
-        batch = collate(sub[idx], ctx.tokenizer.pad_token_id)
-        batch = {k: v.to(ctx.device, non_blocking=True) for k, v in batch.items()}
-        with autocast(ctx.device):
-            logits = scores(ctx.model, task.type, task.name, batch).float()
+    for idx, logits in head_scores(ctx, task, ds, EVAL_BATCH):
         result = (logits.argmax(-1) if task.type == "token_classification" else logits).cpu().numpy()
         for row, i in enumerate(idx):
             out[i] = result[row]
