@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.xtreme import main_metric
+from sweeper.xtreme import main_metric, target_results
 
 
 def task_rows(catalog: Catalog) -> list[dict[str, Any]]:
@@ -30,8 +30,7 @@ def print_trial(result: dict[str, Any]) -> None:
     tag = "  [SYNTHETIC sample data]" if result.get("synthetic") else ""
     print(f"model {result['model']}  data {result['data']}{tag}  "
           f"intermediate: {','.join(result['intermediate']) or '(none: baseline)'}")
-    for task, protocol in result["protocol"].items():
-        langs = result.get(protocol, {}).get(task, {})
+    for task, protocol, langs in target_results(result):
         summary = result["summary"].get(task, {})
         tiers = "  ".join(f"{t}={v:.1f}" for t, v in summary.get("tiers", {}).items())
         print(f"\n{task} ({protocol})  avg={summary.get('avg_metric', float('nan')):.1f}  {tiers}")
@@ -59,8 +58,8 @@ def language_table(result: dict[str, Any]) -> str:
     """A markdown table of one trial: target, language, tier, score (an MLflow artifact)."""
     catalog = load_catalog()
     lines = ["| target | protocol | language | tier | score |", "|---|---|---|---|---|"]
-    for task, protocol in result["protocol"].items():
-        for lang, values in result.get(protocol, {}).get(task, {}).items():
+    for task, protocol, langs in target_results(result):
+        for lang, values in langs.items():
             lines.append(f"| {task} | {protocol} | {lang} | {catalog.tier(lang)} | "
                          f"{main_metric(task, values):.2f} |")
     return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.errors import SweeperError
+from sweeper.xtreme import target_results
 
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_TAG = "sweeper.trial_key"
@@ -111,8 +112,8 @@ def trial_metrics(result: dict[str, Any]) -> dict[str, float]:
     <target>.<lang>.<metric>, <target>.avg, <target>.tier.<tier>, xtreme.<group>.
     """
     out: dict[str, float] = {}
-    for task, protocol in result["protocol"].items():
-        for lang, values in result.get(protocol, {}).get(task, {}).items():
+    for task, _, langs in target_results(result):
+        for lang, values in langs.items():
             for metric, v in values.items():
                 out[f"{task}.{lang}.{metric}"] = v
         summary = result["summary"].get(task, {})

@@ -21,7 +21,7 @@ from sweeper import tracking
 from sweeper.catalog import load_catalog
 from sweeper.space import describe_params, params_to_config
 from sweeper.spec import parse_spec
-from sweeper.xtreme import main_metric
+from sweeper.xtreme import main_metric, target_results
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
 
@@ -42,8 +42,7 @@ class SweepContext:
 def objective(result: dict[str, Any], languages: list[str]) -> float:
     """Mean over targets of the mean main metric over the objective's languages."""
     per_target = []
-    for task, protocol in result["protocol"].items():
-        langs = result.get(protocol, {}).get(task, {})
+    for task, _, langs in target_results(result):
         values = [main_metric(task, v) for lang, v in langs.items() if lang in languages]
         if values:
             per_target.append(sum(values) / len(values))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sweeper import metrics
 from sweeper.catalog import Catalog
@@ -171,3 +171,11 @@ def main_metric(task: str, values: dict[str, float]) -> float:
     if task in QA_TASKS:
         return (values["exact_match"] + values["f1"]) / 2
     return values["f1"] if "f1" in values else values["accuracy"]
+
+
+def target_results(result: dict[str, Any]
+                   ) -> Iterator[tuple[str, str, dict[str, dict[str, float]]]]:
+    """(target, protocol, {lang: {metric: value}}) from a trial's metrics.json content,
+    where each target's languages sit under its protocol's key (zero_shot, ...)."""
+    for task, protocol in result["protocol"].items():
+        yield task, protocol, result.get(protocol, {}).get(task, {})
