@@ -108,13 +108,17 @@ class LocalSource:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).resolve()
+        self._version: str | None = None
         if not self.root.is_dir():
             raise DataError(f"data directory not found: {self.root}")
 
     def version(self) -> str:
-        stats = sorted((str(p.relative_to(self.root)), p.stat().st_size, int(p.stat().st_mtime))
-                       for p in self.root.glob("*/*/*.*"))
-        return "local:" + hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+        """A hash of every file's name, size and mtime, taken once per source object."""
+        if self._version is None:
+            stats = sorted((str(p.relative_to(self.root)), p.stat().st_size,
+                            int(p.stat().st_mtime)) for p in self.root.glob("*/*/*.*"))
+            self._version = "local:" + hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
+        return self._version
 
     def path(self, task: TaskSpec, lang: str, split: str) -> Path:
         for ext in ("parquet", "jsonl"):
