@@ -20,12 +20,12 @@ import torch
 from torch import nn
 
 from sweeper.catalog import load_catalog
-from sweeper.config import TrialConfig
+from sweeper.trial.settings import TrialConfig
 from sweeper.data.features import load_features
 from sweeper.data.sources import make_source
-from sweeper.heads import MultiTaskModel
-from sweeper.models import load_encoder, load_tokenizer
-from sweeper.train import TrainArgs, TrainTask, train
+from sweeper.model.heads import MultiTaskModel
+from sweeper.model.encoders import load_encoder, load_tokenizer
+from sweeper.model.train import TrainArgs, TrainTask, train
 
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense TFLOP/s
 

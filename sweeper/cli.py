@@ -30,7 +30,7 @@ def _csv(value: str) -> list[str]:
 def _settings_help() -> str:
     from dataclasses import fields
 
-    from sweeper.config import TrialConfig
+    from sweeper.trial.settings import TrialConfig
 
     return "settings for --set:\n" + "\n".join(
         f"  {f.name:<20} {f.metadata.get('doc', '')}" for f in fields(TrialConfig))
@@ -103,13 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
 @command("trial")
 def _trial(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.config import TrialConfig, apply_overrides
+    from sweeper.trial.settings import TrialConfig, apply_overrides
 
     config = TrialConfig(targets=args.target, intermediate=args.intermediate, model=args.model,
                          data=args.data)
     config = apply_overrides(config, args.set).validate(load_catalog())  # before heavy imports
-    from sweeper.tables import print_trial
-    from sweeper.trial import run_trial
+    from sweeper.report.tables import print_trial
+    from sweeper.trial.run import run_trial
 
     result = run_trial(config, args.out)
     print_trial(result)
@@ -120,7 +120,7 @@ def _trial(args: argparse.Namespace) -> int:
 @command("tasks")
 def _tasks(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.tables import task_rows
+    from sweeper.report.tables import task_rows
 
     rows = task_rows(load_catalog())
     if args.json:
@@ -136,9 +136,9 @@ def _tasks(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.spec import load_spec
+    from sweeper.sweep.spec import load_spec
 
-    from sweeper.space import grid
+    from sweeper.sweep.space import grid
 
     spec = load_spec(args.file, load_catalog())
     trials = f", {len(grid(spec))} trials" if spec.algorithm == "grid" else ""
@@ -149,8 +149,8 @@ def _validate(args: argparse.Namespace) -> int:
 @command("score")
 def _score(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.tables import print_scores
-    from sweeper.xtreme import evaluate
+    from sweeper.report.tables import print_scores
+    from sweeper.scoring.xtreme import evaluate
 
     overall, detailed, missing = evaluate(args.predictions, args.labels, load_catalog())
     if not detailed:
@@ -166,8 +166,8 @@ def _score(args: argparse.Namespace) -> int:
 
 @command("run")
 def _run(args: argparse.Namespace) -> int:
-    from sweeper.sweep import run_sweep
-    from sweeper.tables import print_summary
+    from sweeper.sweep.tune import run_sweep
+    from sweeper.report.tables import print_summary
 
     summary = run_sweep(args.space, name=args.name, storage=args.storage,
                         tracking_uri=args.tracking_uri, address=args.address,
@@ -183,8 +183,8 @@ def _sweep_exit(summary: dict) -> int:
 
 @command("resume")
 def _resume(args: argparse.Namespace) -> int:
-    from sweeper.sweep import resume_sweep
-    from sweeper.tables import print_summary
+    from sweeper.sweep.tune import resume_sweep
+    from sweeper.report.tables import print_summary
 
     summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
     print_summary(summary)
@@ -193,7 +193,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 @command("report")
 def _report(args: argparse.Namespace) -> int:
-    from sweeper.report_render import run_report
+    from sweeper.report.render import run_report
 
     run_report(args.sweep, tracking_uri=args.tracking_uri, out=args.out, storage=args.storage)
     return 0

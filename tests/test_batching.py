@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from sweeper.data.batching import collate, length_grouped
-from sweeper.train import task_weights
+from sweeper.model.batching import collate, length_grouped
+from sweeper.model.train import task_weights
 
 
 def test_length_grouped_batches_cover_everything_once():

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sweeper.data import sample
+from sweeper.data.sample import generator as sample
 from sweeper.data.export import export
 from sweeper.data.features import load_features
 from sweeper.data.sources import HubSource, LocalSource, SampleSource, write_rows
@@ -106,7 +106,7 @@ def test_missing_column_names_the_task(tmp_path, catalog):
 
 
 def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
-    from sweeper.models import load_tokenizer
+    from sweeper.model.encoders import load_tokenizer
 
     tok = load_tokenizer("tiny", catalog, cache_root)
     source = SampleSource(catalog, cache_root)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sweeper import metrics
+from sweeper.scoring import metrics
 
 
 def test_accuracy():

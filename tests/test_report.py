@@ -8,8 +8,8 @@ import math
 import pytest
 
 from conftest import run_cli
-from sweeper import tracking
-from sweeper.report import build
+from sweeper.sweep import tracking
+from sweeper.report.compute import build
 
 BASE = {"model": "tiny", "data": "sample", "targets": "xnli", "lr": "0.003"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sweeper.stages.retrieval import default_layer, mine
+from sweeper.trial.stages.retrieval import default_layer, mine
 
 
 def test_mining_recovers_parallel_pairs():

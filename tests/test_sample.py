@@ -6,7 +6,8 @@ import datasets
 import pytest
 
 from sweeper.catalog import load_catalog
-from sweeper.data import sample, world
+from sweeper.data.sample import generator as sample
+from sweeper.data.sample import world
 from sweeper.data.normalize import normalize
 from sweeper.data.features import label_names
 

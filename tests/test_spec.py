@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sweeper.config import TrialConfig, apply_overrides
+from sweeper.trial.settings import TrialConfig, apply_overrides
 from sweeper.errors import ConfigError
-from sweeper.spec import load_spec, parse_spec
+from sweeper.sweep.spec import load_spec, parse_spec
 
 SPACES = sorted((Path(__file__).resolve().parent.parent / "search_spaces").glob("*.yaml"))
 BASE = {"model": "tiny", "data": "sample", "targets": ["xnli"],

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from sweeper.data.structured import IGNORE, encode_qa, encode_tags, tag_windows, word_pieces
-from sweeper.stages.evaluate_structured import best_span, stitch_tags
+from sweeper.trial.stages.evaluate_structured import best_span, stitch_tags
 
 
 @pytest.fixture(scope="module")
 def tok(catalog, cache_root):
-    from sweeper.models import load_tokenizer
+    from sweeper.model.encoders import load_tokenizer
 
     return load_tokenizer("tiny", catalog, cache_root)
 

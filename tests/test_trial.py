@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from sweeper.config import TrialConfig, trial_config_from_dict
-from sweeper.trial import run_trial
+from sweeper.trial.settings import TrialConfig, trial_config_from_dict
+from sweeper.trial.run import run_trial
 
 pytestmark = pytest.mark.slow
 

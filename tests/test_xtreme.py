@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeper import xtreme
+from sweeper.scoring import xtreme
 from sweeper.errors import DataError
 
 

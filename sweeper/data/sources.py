@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sweeper.catalog import Catalog, TaskSpec
-from sweeper.data import sample
+from sweeper.data.sample import generator as sample
 from sweeper.errors import DataError
 
 datasets.disable_progress_bars()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sweeper import xtreme
+from sweeper.scoring import xtreme
 from sweeper.catalog import TaskSpec
 from sweeper.data.features import label_names, load_examples
-from sweeper.stages import TrialContext
-from sweeper.stages.evaluate import head_scores
+from sweeper.trial.stages import TrialContext
+from sweeper.trial.stages.evaluate import head_scores
 
 EVAL_BATCH = 32
 N_BEST = 20

@@ -6,7 +6,7 @@ mean gain vs number of tasks for English / non-English / mixed sets with 95% boo
 intervals over trials (seeds and task subsets), a fitted trend gain ~ a + b*log(1+k)
 with an interval for b and where it turns down, and which tasks helped most. Runs that
 are not zero-shot (translate-train, in-language) are kept apart. Pure: plain dicts in,
-dataclasses out; no mlflow here (see sweeper.tracking).
+dataclasses out; no mlflow here (see sweeper.sweep.tracking).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from sweeper.catalog import Catalog
-from sweeper.xtreme import main_metric
+from sweeper.scoring.xtreme import main_metric
 
 TASK_KEYS = {"tasks", "task_count", "non_english_count", "mix", "intermediate_languages"}
 MIXES = ("english", "non_english", "mixed")

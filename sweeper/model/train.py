@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from sweeper.data.batching import iterate
+from sweeper.model.batching import iterate
 
 TRAIN_COLUMNS = ["input_ids", "label", "labels", "start_positions", "end_positions"]
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweeper import tracking
+from sweeper.sweep import tracking
 from sweeper.catalog import load_catalog
-from sweeper.space import describe_params, params_to_config
-from sweeper.spec import parse_spec
-from sweeper.xtreme import main_metric, target_results
+from sweeper.sweep.space import describe_params, params_to_config
+from sweeper.sweep.spec import parse_spec
+from sweeper.scoring.xtreme import main_metric, target_results
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
 
@@ -125,7 +125,7 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     from ray import tune
 
     from sweeper.cache import StageCache
-    from sweeper.trial import run_trial
+    from sweeper.trial.run import run_trial
 
     torch.set_num_threads(max(1, int(sweep.cpus_per_trial)))
     catalog = load_catalog()
@@ -158,7 +158,7 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     except Exception:
         tracker.finish(run_id, "FAILED")
         raise
-    from sweeper.tables import language_table
+    from sweeper.report.tables import language_table
 
     inter = result["training"].get("intermediate")
     if inter and inter["cached"]:  # the curve of the run that trained this cached encoder

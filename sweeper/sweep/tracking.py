@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.errors import SweeperError
-from sweeper.xtreme import target_results
+from sweeper.scoring.xtreme import target_results
 
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_TAG = "sweeper.trial_key"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from sweeper.config import TrialConfig, parse_value
-from sweeper.data.world import seeded
-from sweeper.spec import SweepSpec
+from sweeper.trial.settings import TrialConfig, parse_value
+from sweeper.data.sample.world import seeded
+from sweeper.sweep.spec import SweepSpec
 
 
 def choose_tasks(pool: list[str], k: int, draw: int, mix: str) -> list[str]:

@@ -28,7 +28,7 @@ SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: ids 0..
 def _train_tiny_tokenizer(catalog: Catalog, out: Path) -> None:
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    from sweeper.data.world import lexicon
+    from sweeper.data.sample.world import lexicon
 
     words = []
     for code, lang in catalog.languages.items():

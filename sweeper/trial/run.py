@@ -20,13 +20,13 @@ import numpy as np
 import torch
 import yaml
 
-from sweeper import xtreme
+from sweeper.scoring import xtreme
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.config import TrialConfig
+from sweeper.trial.settings import TrialConfig
 from sweeper.data.sources import make_source
-from sweeper.heads import MultiTaskModel
-from sweeper.models import load_encoder, load_tokenizer
-from sweeper.stages import TrialContext, evaluate, intermediate, target
+from sweeper.model.heads import MultiTaskModel
+from sweeper.model.encoders import load_encoder, load_tokenizer
+from sweeper.trial.stages import TrialContext, evaluate, intermediate, target
 
 
 class TrialHooks(Protocol):

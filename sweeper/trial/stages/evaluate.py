@@ -13,12 +13,12 @@ from typing import Iterator
 import datasets
 import torch
 
-from sweeper import xtreme
+from sweeper.scoring import xtreme
 from sweeper.catalog import TaskSpec
-from sweeper.data.batching import indexed
-from sweeper.stages import TrialContext
-from sweeper.stages import retrieval
-from sweeper.train import autocast, scores
+from sweeper.model.batching import indexed
+from sweeper.trial.stages import TrialContext
+from sweeper.trial.stages import retrieval
+from sweeper.model.train import autocast, scores
 
 EVAL_BATCH = 64
 
@@ -70,7 +70,7 @@ def run(ctx: TrialContext, target: TaskSpec, langs: list[str]) -> None:
         elif target.type in ("classification", "pair_classification", "multiple_choice"):
             evaluate_classification(ctx, target, lang)
         else:
-            from sweeper.stages import evaluate_structured
+            from sweeper.trial.stages import evaluate_structured
 
             evaluate_structured.evaluate(ctx, target, lang,
                                          export_paths(ctx.out_dir, target.name, lang))

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
-from sweeper import xtreme
+from sweeper.scoring import xtreme
 from sweeper.catalog import TaskSpec
-from sweeper.data.batching import length_grouped, pad
-from sweeper.stages import TrialContext
-from sweeper.train import autocast
+from sweeper.model.batching import length_grouped, pad
+from sweeper.trial.stages import TrialContext
+from sweeper.model.train import autocast
 
 K_NEIGHBOURS = 4
 BLOCK = 4096

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from sweeper.catalog import Catalog
-from sweeper.config import FIELD_TYPES, TrialConfig, parse_value
+from sweeper.trial.settings import FIELD_TYPES, TrialConfig, parse_value
 from sweeper.errors import ConfigError
 
 MIXES = ("english", "non_english", "mixed")

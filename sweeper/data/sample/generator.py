@@ -12,8 +12,8 @@ import random
 from typing import Any, Callable
 
 from sweeper.catalog import TaskSpec
-from sweeper.data import world
-from sweeper.data.world import by_role, lexicon, seeded
+from sweeper.data.sample import world
+from sweeper.data.sample.world import by_role, lexicon, seeded
 
 SAMPLE_VERSION = "5"
 SIZES = {"train": 1200, "validation": 150, "test": 250}
@@ -153,7 +153,7 @@ def generate(task: TaskSpec, lang: str, split: str, tier: str, restrict_cues: bo
     elif skill in SKILLS:
         rows = [SKILLS[skill](w, task, i) for i in range(SIZES.get(split, SIZES["test"]))]
     else:
-        from sweeper.data import sample_structured
+        from sweeper.data.sample import structured as sample_structured
 
         rows = sample_structured.generate_rows(skill, w, task, id_prefix or f"{lang}-", split)
     return [_to_hub(task, row, lang) for row in rows]

@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sweeper import tracking
+from sweeper.sweep import tracking
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
-from sweeper.spec import SweepSpec, load_spec, parse_spec
-from sweeper.trainable import SweepContext
+from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
+from sweeper.sweep.trainable import SweepContext
 
 STATE_FILE = "sweeper.json"
 MAX_FAILURES = 2
@@ -60,7 +60,7 @@ def _searcher(spec: SweepSpec) -> tuple[Any, dict[str, Any], int]:
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
-    from sweeper import space
+    from sweeper.sweep import space
 
     if spec.algorithm == "grid":  # each point once, as flat parameters (readable tables)
         from ray.tune.search import BasicVariantGenerator
@@ -82,7 +82,7 @@ def _searcher(spec: SweepSpec) -> tuple[Any, dict[str, Any], int]:
 def _trainable(sweep: SweepContext, spec: SweepSpec):
     from ray import tune
 
-    from sweeper.trainable import trainable
+    from sweeper.sweep.trainable import trainable
 
     def sweeper_trial(params: dict[str, Any]) -> None:
         trainable(params, sweep)

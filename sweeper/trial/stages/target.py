@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sweeper.catalog import TaskSpec
-from sweeper.stages import TrialContext
-from sweeper.train import TrainTask, train
+from sweeper.trial.stages import TrialContext
+from sweeper.model.train import TrainTask, train
 
 
 def target_epochs(target: TaskSpec, data: str) -> float:

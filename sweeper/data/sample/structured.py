@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.catalog import TaskSpec
-from sweeper.data import world
-from sweeper.data.world import by_role
+from sweeper.data.sample import world
+from sweeper.data.sample.world import by_role
 
 TAGGING_SIZES = {"train": 600, "validation": 100, "test": 120}
 QA_SIZES = {"train": 1500, "validation": 120, "test": 120}

@@ -17,11 +17,11 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from sweeper.catalog import Catalog, TaskSpec
-from sweeper.config import TrialConfig
+from sweeper.trial.settings import TrialConfig
 from sweeper.data.features import label_names, load_features
 from sweeper.data.sources import DataSource
-from sweeper.heads import MultiTaskModel
-from sweeper.train import TrainArgs
+from sweeper.model.heads import MultiTaskModel
+from sweeper.model.train import TrainArgs
 
 LogFn = Callable[[str, int, dict], None]
 

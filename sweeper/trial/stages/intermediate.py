@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sweeper.stages import TrialContext
-from sweeper.train import TrainTask, train
+from sweeper.trial.stages import TrialContext
+from sweeper.model.train import TrainTask, train
 
 
 def run(ctx: TrialContext) -> list[dict]:

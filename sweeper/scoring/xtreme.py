@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sweeper import metrics
+from sweeper.scoring import metrics
 from sweeper.catalog import Catalog
 from sweeper.errors import DataError
 

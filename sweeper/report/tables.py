@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.xtreme import main_metric, target_results
+from sweeper.scoring.xtreme import main_metric, target_results
 
 
 def task_rows(catalog: Catalog) -> list[dict[str, Any]]:
