@@ -19,7 +19,7 @@ from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 
 TINY = "tiny"
-TINY_VERSION = "3"
+TINY_VERSION = "4"
 TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                   intermediate_size=128, max_position_embeddings=514)
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: ids 0..4
@@ -37,16 +37,31 @@ def _train_tiny_tokenizer(catalog: Catalog, out: Path) -> None:
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     trainer = trainers.UnigramTrainer(vocab_size=3000, special_tokens=SPECIALS, unk_token="<unk>",
                                       shrinking_factor=0.75, max_piece_length=8, show_progress=False)
-    tok.train_from_iterator(sorted(set(words)), trainer=trainer)
-    vocab = [(piece, score) for piece, score in tok.get_vocab_with_scores()] \
-        if hasattr(tok, "get_vocab_with_scores") else _unigram_vocab(tok)
-    XLMRobertaTokenizer(vocab=vocab).save_pretrained(str(out))
+    before = os.environ.get("TOKENIZERS_PARALLELISM")
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # threaded EM sums in varying order
+    try:
+        tok.train_from_iterator(sorted(set(words)), trainer=trainer)
+    finally:
+        if before is None:
+            os.environ.pop("TOKENIZERS_PARALLELISM", None)
+        else:
+            os.environ["TOKENIZERS_PARALLELISM"] = before
+    XLMRobertaTokenizer(vocab=stable_vocab(_unigram_vocab(tok))).save_pretrained(str(out))
 
 
 def _unigram_vocab(tok) -> list[tuple[str, float]]:
     import json
 
     return [tuple(x) for x in json.loads(tok.to_str())["model"]["vocab"]]
+
+
+def stable_vocab(vocab: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Specials first, then pieces by rounded score and text: the same ids on every run
+    (the trainer's last-ulp score differences otherwise reorder tied pieces)."""
+    specials = [(p, 0.0) for p in SPECIALS]
+    rest = sorted(((p, round(s, 6)) for p, s in vocab if p not in SPECIALS),
+                  key=lambda x: (-x[1], x[0]))
+    return specials + rest
 
 
 def tiny_tokenizer_dir(catalog: Catalog, cache_root: str | os.PathLike) -> Path:
