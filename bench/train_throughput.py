@@ -20,12 +20,12 @@ import torch
 from torch import nn
 
 from sweeper.catalog import load_catalog
-from sweeper.trial.settings import TrialConfig
 from sweeper.data.features import load_features
 from sweeper.data.sources import make_source
-from sweeper.model.heads import MultiTaskModel
 from sweeper.model.encoders import load_encoder, load_tokenizer
+from sweeper.model.heads import MultiTaskModel
 from sweeper.model.train import TrainArgs, TrainTask, train
+from sweeper.trial.settings import TrialSettings
 
 PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense TFLOP/s
 
@@ -61,8 +61,8 @@ class ForTrainer(nn.Module):
 def run_ours(model, data, args: TrainArgs, pad_id: int, device) -> float:
     model.to(device)
     start = time.perf_counter()
-    train(model, [TrainTask("mnli", "pair_classification", data)], args, pad_id, device,
-          desc="sweeper")
+    train(model, [TrainTask("mnli", "pair_classification", data)], args, pad_id=pad_id,
+          device=device, desc="sweeper")
     if device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - start
@@ -104,11 +104,11 @@ def main() -> None:
     p.add_argument("--epochs", type=float, default=1.0)
     opts = p.parse_args()
     catalog = load_catalog()
-    cache = TrialConfig().cache_root()
+    cache = TrialSettings().cache_root()
     tokenizer = load_tokenizer(opts.tokenizer, catalog, cache)
     source = make_source(opts.data, catalog, cache)
-    data = load_features(catalog.task("mnli"), "en", "train", source, tokenizer, opts.max_len,
-                         cache)
+    data = load_features(catalog.task("mnli"), "en", "train", source=source, tokenizer=tokenizer,
+                         max_length=opts.max_len, cache_root=cache)
     data = data.select(range(min(opts.examples, len(data))))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     args = TrainArgs(epochs=opts.epochs, batch_size=opts.batch_size,

@@ -28,12 +28,18 @@ def _csv(value: str) -> list[str]:
 
 
 def _settings_help() -> str:
-    from dataclasses import fields
+    from sweeper.trial.settings import SETTINGS, TrialSettings
 
-    from sweeper.trial.settings import TrialConfig
-
-    return "settings for --set:\n" + "\n".join(
-        f"  {f.name:<20} {f.metadata.get('doc', '')}" for f in fields(TrialConfig))
+    defaults = TrialSettings().flat()
+    lines, group = ["settings for --set (by group; runtime settings never change a result):"], ""
+    for name, s in SETTINGS.items():
+        if s.group != group:
+            group = s.group
+            lines.append(f"  [{group}]")
+        default = defaults[name]
+        shown = ",".join(default) if isinstance(default, list) else default
+        lines.append(f"    {name:<20} {s.doc} (default: {shown if shown not in ('', None) else '-'})")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,15 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
 @command("trial")
 def _trial(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.trial.settings import TrialConfig, apply_overrides
+    from sweeper.trial.settings import TrialSettings, apply_overrides
 
-    config = TrialConfig(targets=args.target, intermediate=args.intermediate, model=args.model,
-                         data=args.data)
-    config = apply_overrides(config, args.set).validate(load_catalog())  # before heavy imports
+    settings = TrialSettings.build(targets=args.target, intermediate=args.intermediate,
+                                   model=args.model, data=args.data)
+    settings = apply_overrides(settings, args.set).validate(load_catalog())  # before torch
     from sweeper.report.tables import print_trial
     from sweeper.trial.run import run_trial
 
-    result = run_trial(config, args.out)
+    result = run_trial(settings, args.out)
     print_trial(result)
     print(f"wrote {Path(args.out).resolve() / 'metrics.json'}")
     return 0
@@ -136,9 +142,8 @@ def _tasks(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.sweep.spec import load_spec
-
     from sweeper.sweep.space import grid
+    from sweeper.sweep.spec import load_spec
 
     spec = load_spec(args.file, load_catalog())
     trials = f", {len(grid(spec))} trials" if spec.algorithm == "grid" else ""
@@ -166,8 +171,8 @@ def _score(args: argparse.Namespace) -> int:
 
 @command("run")
 def _run(args: argparse.Namespace) -> int:
-    from sweeper.sweep.tune import run_sweep
     from sweeper.report.tables import print_summary
+    from sweeper.sweep.tune import run_sweep
 
     summary = run_sweep(args.space, name=args.name, storage=args.storage,
                         tracking_uri=args.tracking_uri, address=args.address,
@@ -183,8 +188,8 @@ def _sweep_exit(summary: dict) -> int:
 
 @command("resume")
 def _resume(args: argparse.Namespace) -> int:
-    from sweeper.sweep.tune import resume_sweep
     from sweeper.report.tables import print_summary
+    from sweeper.sweep.tune import resume_sweep
 
     summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
     print_summary(summary)
@@ -205,7 +210,8 @@ def _data(args: argparse.Namespace) -> int:
     from sweeper.data.export import export
 
     catalog = load_catalog()
-    written = export(catalog, args.tasks, args.out, args.source, args.languages, args.splits)
+    written = export(catalog, args.tasks, out=args.out, source=args.source,
+                     languages=args.languages, splits=args.splits)
     print(f"wrote {written} files under {Path(args.out).resolve()}")
     return 0
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import psutil
-
 from conftest import ROOT
 
 # Small enough for CI on 2 cores, still every stage of every trial.

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import ROOT
 from sweeps import ListenWatch, kill_tree, mlflow_runs, tiny_space
 

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sweeper.data.sample import generator as sample
 from sweeper.data.export import export
 from sweeper.data.features import load_features
+from sweeper.data.sample import generator as sample
 from sweeper.data.sources import HubSource, LocalSource, SampleSource, write_rows
 from sweeper.errors import DataError
 
@@ -82,8 +82,8 @@ def test_unreachable_hub_is_one_line(catalog):
 
 
 def test_export_then_read_locally(tmp_path, catalog, cache_root):
-    n = export(catalog, ["xnli", "mnli"], tmp_path / "data", "sample", ["en", "sw"],
-               ["train", "validation", "test"])
+    n = export(catalog, ["xnli", "mnli"], out=tmp_path / "data", source="sample",
+               languages=["en", "sw"], splits=["train", "validation", "test"])
     assert n == 4 + 2  # xnli: en,sw x validation,test; mnli: en x train,validation
     local = LocalSource(tmp_path / "data")
     sampled = SampleSource(catalog, cache_root)
@@ -111,9 +111,9 @@ def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
     tok = load_tokenizer("tiny", catalog, cache_root)
     source = SampleSource(catalog, cache_root)
     task = catalog.task("sst2")
-    first = load_features(task, "en", "train", source, tok, 64, cache_root)
-    again = load_features(task, "en", "train", source, tok, 64, cache_root)
+    first = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=64, cache_root=cache_root)
+    again = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=64, cache_root=cache_root)
     assert first.cache_files[0]["filename"] == again.cache_files[0]["filename"]
-    shorter = load_features(task, "en", "train", source, tok, 8, cache_root)
+    shorter = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=8, cache_root=cache_root)
     assert shorter.cache_files[0]["filename"] != first.cache_files[0]["filename"]
     assert max(shorter["length"]) <= 8 < max(first["length"])

@@ -6,16 +6,17 @@ import csv
 import math
 
 import pytest
-
 from conftest import run_cli
-from sweeper.sweep import tracking
+
 from sweeper.report.compute import build
+from sweeper.sweep import tracking
 
 BASE = {"model": "tiny", "data": "sample", "targets": "xnli", "lr": "0.003"}
 
 
 def _child(tracker, parent, name, tasks, seed, scores, lr="0.003", protocol="zero_shot"):
-    run = tracker.start(name=name, key=name, parent=parent, tags={"protocol": protocol})
+    run = tracker.start(name=name, key=name, parent=parent, tags={
+        "protocol": protocol, tracking.BASELINE_KEY_TAG: f"base-lr{lr}-seed{seed}"})
     mix = "none" if not tasks else "english" if all(not t.startswith("xnli_") for t in tasks) \
         else "non_english"
     tracker.log_params(run, {**BASE, "lr": lr, "seed": seed, "tasks": ",".join(tasks) or "(none)",

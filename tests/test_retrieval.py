@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from sweeper.trial.stages.retrieval import default_layer, mine
+from sweeper.trial.keys import retrieval_layer
+from sweeper.trial.settings import TrialSettings
+from sweeper.trial.stages.retrieval import mine
 
 
 def test_mining_recovers_parallel_pairs():
@@ -26,4 +28,6 @@ def test_threshold_drops_pairs_that_hurt_f1():
 
 
 def test_default_layer_is_14_of_24():
-    assert default_layer(24) == 14 and default_layer(12) == 7 and default_layer(2) == 1
+    default = TrialSettings()
+    assert [retrieval_layer(default, n) for n in (24, 12, 2)] == [14, 7, 1]
+    assert retrieval_layer(default.replace(retrieval_layer=3), 24) == 3

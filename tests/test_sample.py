@@ -6,10 +6,10 @@ import datasets
 import pytest
 
 from sweeper.catalog import load_catalog
+from sweeper.data.features import label_names
+from sweeper.data.normalize import normalize
 from sweeper.data.sample import generator as sample
 from sweeper.data.sample import world
-from sweeper.data.normalize import normalize
-from sweeper.data.features import label_names
 
 
 def _split(task) -> str:

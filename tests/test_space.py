@@ -49,8 +49,9 @@ def test_define_by_run_with_fixed_trial(catalog):
                                      "english_pick1": 0, "seed": 1, "lr": 1e-3})
     out = space.define_by_run(spec)(trial)
     assert out == {"mix": "english", "count": 2, "tasks": "mnli,sst2"}
-    config = space.params_to_config(spec, {**out, "seed": 1, "lr": 1e-3})
-    assert config.intermediate == ["mnli", "sst2"] and config.seed == 1 and config.lr == 1e-3
+    settings = space.params_to_settings(spec, {**out, "seed": 1, "lr": 1e-3})
+    assert settings.tasks == ["mnli", "sst2"] and settings.seed == 1
+    assert settings.training.lr == 1e-3
     baseline = space.define_by_run(spec)(optuna.trial.FixedTrial(
         {"mix": "mixed", "count_mixed": 0, "seed": 0, "lr": 1e-3}))
     assert baseline == {"mix": "none", "count": 0, "tasks": ""}

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sweeper.trial.settings import TrialConfig, apply_overrides
 from sweeper.errors import ConfigError
 from sweeper.sweep.spec import load_spec, parse_spec
+from sweeper.trial.settings import TrialSettings, apply_overrides
 
 SPACES = sorted((Path(__file__).resolve().parent.parent / "search_spaces").glob("*.yaml"))
 BASE = {"model": "tiny", "data": "sample", "targets": ["xnli"],
@@ -53,7 +53,7 @@ def _with(**changes):
     ({"hyperparameters": {"lr": {"loguniform": [1e-3, 1e-5]}}}, "not valid"),
     ({"hyperparameters": {"lr": {"normal": [0, 1]}}}, "must be a value or one of"),
     ({"hyperparameters": {"targets": ["xnli"]}}, "not a hyperparameter"),
-    ({"hyperparameters": {"batch_size": 0}}, "batch_size must be > 0"),
+    ({"hyperparameters": {"batch_size": 0}}, "batch_size must be >= 1"),
     ({"search": {"algorithm": "bayes"}}, "algorithm"),
     ({"search": {"num_samples": 0}}, "must be >= 1"),
     ({"objective": {"languages": "low_resource"}, "targets": ["pawsx"]}, "include none of"),
@@ -89,17 +89,17 @@ def test_malformed_yaml_file(tmp_path, catalog):
 
 
 def test_trial_config_overrides_and_validation(catalog):
-    config = apply_overrides(TrialConfig(targets=["xnli"]), ["lr=2e-5", "eval_languages=en,sw",
+    config = apply_overrides(TrialSettings.build(targets=["xnli"]), ["lr=2e-5", "eval_languages=en,sw",
                                                              "max_seq_len=null"])
-    assert config.lr == 2e-5 and config.eval_languages == ["en", "sw"]
+    assert config.training.lr == 2e-5 and config.evaluation.languages == ["en", "sw"]
     assert config.validate(catalog).eval_langs(catalog, "xnli") == ["en", "sw"]
     for bad, message in [(["colour=red"], "unknown setting"), (["lr=abc"], "cannot read"),
                          (["batch_size=1.5"], "cannot read"), (["lr"], "key=value")]:
         with pytest.raises(ConfigError, match=message):
             apply_overrides(config, bad)
     with pytest.raises(ConfigError, match="repeat"):
-        TrialConfig(targets=["xnli"], intermediate=["mnli", "mnli"]).validate(catalog)
+        TrialSettings.build(targets=["xnli"], intermediate=["mnli", "mnli"]).validate(catalog)
     with pytest.raises(ConfigError, match="not an intermediate"):
-        TrialConfig(targets=["xnli"], intermediate=["pawsx"]).validate(catalog)
-    assert TrialConfig(targets=["xnli"], intermediate=["xnli_de"]).protocols(catalog) == {
+        TrialSettings.build(targets=["xnli"], intermediate=["pawsx"]).validate(catalog)
+    assert TrialSettings.build(targets=["xnli"], intermediate=["xnli_de"]).protocols(catalog) == {
         "xnli": "translate_train"}

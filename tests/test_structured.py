@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sweeper.data.structured import IGNORE, encode_qa, encode_tags, tag_windows, word_pieces
-from sweeper.trial.stages.evaluate_structured import best_span, stitch_tags
+from sweeper.data.structured import (
+    IGNORE,
+    encode_qa,
+    encode_tags,
+    tag_windows,
+    word_pieces,
+)
+from sweeper.trial.stages.qa import best_span
+from sweeper.trial.stages.tagging import stitch_tags
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import run_cli
 from sweeps import FAST, ListenWatch, kill_tree, mlflow_runs, start_cli, tiny_space
 
@@ -52,6 +51,19 @@ def test_quickstart_sweep_end_to_end(tmp_path):
         assert {"xnli.tier.low", "tatoeba.avg", "objective"} <= set(metrics)
         if int(params["task_count"]):
             assert "train.intermediate.loss" in metrics
+        # effective values, and the keys that decide reuse and comparison
+        assert float(params["lr"]) == 3e-3 and params["target_epochs.xnli"] in ("2.0", "3.0")
+        assert tags["sweeper.baseline_key"]
+        assert bool(tags["sweeper.intermediate_key"]) == bool(int(params["task_count"]))
+    # trials sharing an intermediate phase share its key; target epochs split baselines
+    by_key: dict = {}
+    for run in children:
+        if run.data.tags["sweeper.intermediate_key"]:
+            by_key.setdefault(run.data.tags["sweeper.intermediate_key"], set()).add(
+                run.data.params["tasks"])
+    assert len(by_key) == 4 and all(len(tasks) == 1 for tasks in by_key.values())
+    baselines = {r.data.tags["sweeper.baseline_key"] for r in children}
+    assert len(baselines) == 2  # one per target_epochs value
     from mlflow.tracking import MlflowClient
 
     arts = {a.path for a in MlflowClient(uri).list_artifacts(children[0].info.run_id)}

@@ -7,10 +7,10 @@ import time
 
 import pytest
 import yaml
-
 from conftest import run_cli
-from sweeper.trial.settings import TrialConfig, trial_config_from_dict
+
 from sweeper.trial.run import run_trial
+from sweeper.trial.settings import TrialSettings, settings_from_dict
 
 pytestmark = pytest.mark.slow
 
@@ -40,25 +40,25 @@ def test_classification_and_retrieval_trial_from_the_cli(tmp_path, catalog):
     assert metrics["training"]["intermediate"]["history"][-1]["loss"] < 1.0
     # the XTREME export scores back to exactly the reported numbers
     assert _scored(out)["detailed_scores"] == metrics["xtreme"]["detailed_scores"]
-    config = trial_config_from_dict(yaml.safe_load((out / "trial_config.yaml").read_text()))
-    assert config.intermediate == ["mnli", "qqp"] and config.model == "tiny"
+    settings = settings_from_dict(yaml.safe_load((out / "trial_config.yaml").read_text()))
+    assert settings.tasks == ["mnli", "qqp"] and settings.model == "tiny"
 
 
 def test_restarted_trial_skips_finished_stages(tmp_path, catalog):
-    config = TrialConfig(targets=["xnli"], intermediate=["sst2"], model="tiny",
-                         eval_languages=["en", "sw"], max_train_examples=300)
+    config = TrialSettings.build(targets=["xnli"], intermediate=["sst2"], model="tiny",
+                                 eval_languages=["en", "sw"], max_train_examples=300)
     first = run_trial(config, tmp_path)
     tick = time.perf_counter()
     again = run_trial(config, tmp_path)
     assert time.perf_counter() - tick < 0.5 * first["timings"]["total_s"]
     assert again["xtreme"] == first["xtreme"]
-    changed = run_trial(TrialConfig(**{**config.to_dict(), "seed": 1}), tmp_path)
+    changed = run_trial(config.replace(seed=1), tmp_path)
     assert changed["training"]["xnli"]["history"]  # other settings: trained again
 
 
 def test_tagging_and_qa_trial(tmp_path, catalog):
-    config = TrialConfig(targets=["panx", "xquad", "tydiqa"],
-                         intermediate=["squad_v2", "hellaswag", "ccg"], model="tiny")
+    config = TrialSettings.build(targets=["panx", "xquad", "tydiqa"],
+                                 intermediate=["squad_v2", "hellaswag", "ccg"], model="tiny")
     result = run_trial(config, tmp_path)
     zs = result["zero_shot"]
     for task in config.targets:

@@ -7,24 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from sweeper.scoring import xtreme
 from sweeper.errors import DataError
+from sweeper.scoring import xtreme
 
 
 def _build(root: Path, catalog) -> None:
     """All nine tasks, every language, with known scores per task."""
-    for task_name in xtreme.TASK_ORDER:
-        task = catalog.task(task_name)
+    for task in catalog.targets():
+        task_name = task.name
         for lang in task.languages:
-            pred = root / "predictions" / task_name / xtreme.file_name(task_name, lang)
-            gold = root / "labels" / task_name / xtreme.file_name(task_name, lang)
+            pred = root / "predictions" / task_name / xtreme.file_name(task, lang)
+            gold = root / "labels" / task_name / xtreme.file_name(task, lang)
             if task_name in ("xnli", "pawsx"):  # 75% accuracy
                 xtreme.write_lines(gold, ["a", "b", "c", "d"])
                 xtreme.write_lines(pred, ["a", "b", "c", "x"])
             elif task_name in ("udpos", "panx"):  # F1 100
                 xtreme.write_tags(gold, [["B-PER", "I-PER", "O"], ["NOUN"]])
                 xtreme.write_tags(pred, [["B-PER", "I-PER", "O"], ["NOUN"]])
-            elif task_name in xtreme.QA_TASKS:  # EM 0, F1 50 ("x y" vs "x z")
+            elif task.metric in xtreme.QA_METRICS:  # EM 0, F1 50 ("x y" vs "x z")
                 xtreme.write_json(gold, {"version": "1.1", "data": [{"paragraphs": [
                     {"context": "x y z", "qas": [{"id": "q", "answers": [
                         {"text": "x y", "answer_start": 0}]}]}]}]})
@@ -42,7 +42,7 @@ def test_scores_all_nine_tasks_like_the_official_scorer(tmp_path, catalog):
     overall, detailed, missing = xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels",
                                                  catalog)
     assert not missing
-    assert list(detailed) == list(xtreme.TASK_ORDER)
+    assert list(detailed) == [t.name for t in catalog.targets()]
     assert detailed["xnli"]["accuracy"]["sw"] == 75 and detailed["xnli"]["avg_metric"] == 75
     assert detailed["panx"]["avg_metric"] == 100
     assert detailed["xquad"]["avg_exact_match"] == 0 and detailed["xquad"]["avg_f1"] == 50
@@ -94,3 +94,31 @@ def test_cli_score_json_and_bad_input(tmp_path, catalog):
     assert out["overall_scores"]["qa"] == 25
     bad = run_cli("score", "--predictions", str(tmp_path / "nope"), "--labels", str(tmp_path))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_a_new_catalog_target_is_scored_without_python(tmp_path):
+    """A target added to the catalog's YAML is read, grouped and scored by its fields."""
+    import shutil
+
+    import yaml
+
+    from sweeper.catalog import load_catalog
+
+    root = tmp_path / "catalog"
+    shutil.copytree(Path(xtreme.__file__).resolve().parent.parent / "catalog", root)
+    targets = root / "tasks" / "targets.yaml"
+    raw = yaml.safe_load(targets.read_text())
+    raw["tasks"].append({
+        "name": "newnli", "role": "target", "type": "pair_classification",
+        "metric": "accuracy", "category": "classification",
+        "labels": ["entailment", "neutral", "contradiction"],
+        "label_encoding": "name", "columns": {"text_a": "a", "text_b": "b", "label": "l"},
+        "hub": None, "train_from": "mnli", "sample": {"skill": "nli"},
+        "languages": ["en", "sw"]})
+    targets.write_text(yaml.safe_dump(raw))
+    catalog = load_catalog(str(root))
+    _build(tmp_path, catalog)  # newnli: 1 of 2 right in each language
+    overall, detailed, _ = xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels", catalog)
+    assert detailed["newnli"]["accuracy"] == {"en": 50.0, "sw": 50.0}
+    assert overall["classification"] == pytest.approx((75 + 75 + 50) / 3)
+    assert "all_task" in overall  # every target of this catalog is present

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from sweeper.catalog.schema import HubSource, Language, Protocol, TaskSpec, parse_task
+from sweeper.catalog.schema import HubSpec, Language, ProtocolMark, TaskSpec, parse_task
 from sweeper.errors import ConfigError
 
-__all__ = ["Catalog", "HubSource", "Language", "Protocol", "TaskSpec", "load_catalog"]
+__all__ = ["Catalog", "HubSpec", "Language", "ProtocolMark", "TaskSpec", "load_catalog"]
 
 HERE = Path(__file__).parent
 TIERS = ("low", "mid", "high")

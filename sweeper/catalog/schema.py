@@ -5,7 +5,7 @@ Pure module (no torch, ray or mlflow) so listing or validating is instant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sweeper.errors import ConfigError
@@ -36,6 +36,9 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"multiple_choice": ("context", "question")}
 
 
+DATA = {"data": True}  # TaskSpec fields that decide a task's rows and features
+
+
 @dataclass(frozen=True)
 class Language:
     """A language code with the size its resource tier is derived from."""
@@ -48,8 +51,8 @@ class Language:
 
 
 @dataclass(frozen=True)
-class HubSource:
-    """One hub dataset a task reads (ANLI+ reads several under one head)."""
+class HubSpec:
+    """Where on the hub one part of a task lives (ANLI+ reads several under one head)."""
 
     id: str
     config: str | None = None
@@ -59,7 +62,7 @@ class HubSource:
 
 
 @dataclass(frozen=True)
-class Protocol:
+class ProtocolMark:
     """Using this task before one of `targets` is not zero-shot transfer."""
 
     kind: str
@@ -70,24 +73,26 @@ class Protocol:
 class TaskSpec:
     """One catalog task: where its data lives, what it looks like, how it is scored."""
 
-    name: str
+    name: str = field(metadata=DATA)
     role: str
-    type: str
+    type: str = field(metadata=DATA)
     metric: str
     languages: tuple[str, ...]
-    columns: dict[str, Any]
-    hub: tuple[HubSource, ...]  # empty: local files only (e.g. CCGbank)
-    labels: tuple[str, ...] = ()
-    label_encoding: str = "index"  # raw labels are class indices, or names from `labels`
-    labels_from_data: bool = False
+    columns: dict[str, Any] = field(metadata=DATA)
+    hub: tuple[HubSpec, ...] = field(metadata=DATA)  # empty: local files only (e.g. CCGbank)
+    labels: tuple[str, ...] = field(default=(), metadata=DATA)
+    # raw labels are class indices, or names from `labels`
+    label_encoding: str = field(default="index", metadata=DATA)
+    labels_from_data: bool = field(default=False, metadata=DATA)
     category: str | None = None  # XTREME category of a target
     eval_split: str = "validation"
     train_from: str | None = None  # target's English training data: "en" or a task name
     epochs: float | None = None  # target fine-tuning epochs (jiant / XTREME settings)
     max_length: int = 256
-    protocol: Protocol | None = None
-    null_answers: bool = False  # QA: questions may have no answer (SQuAD v2)
-    sample: dict[str, Any] = field(default_factory=dict)
+    protocol: ProtocolMark | None = None
+    # QA: questions may have no answer (SQuAD v2)
+    null_answers: bool = field(default=False, metadata=DATA)
+    sample: dict[str, Any] = field(default_factory=dict, metadata=DATA)  # synthetic generator
     group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)
 
     @property
@@ -115,6 +120,14 @@ class TaskSpec:
         """Split names (train / validation / test) this task provides."""
         return {s for src in self.hub for s in src.splits} if self.hub else {"train", "validation"}
 
+    def fingerprint(self, data_only: bool = False) -> str:
+        """Hash of the entry (where the catalog file sits excluded); `data_only`: of the
+        fields that decide its rows and features (hub spec, columns, label encoding)."""
+        from sweeper.digest import digest
+
+        return digest({f.name: getattr(self, f.name) for f in fields(self)
+                       if f.name != "group" and (not data_only or f.metadata.get("data"))})
+
     def breaks_zero_shot(self, targets: list[str] | tuple[str, ...]) -> list[str]:
         """The given targets for which training on this task is not zero-shot."""
         if self.protocol is None:
@@ -138,7 +151,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-def parse_hub(raw: Any, where: str) -> tuple[HubSource, ...]:
+def parse_hub(raw: Any, where: str) -> tuple[HubSpec, ...]:
     """`hub:` is null (local only), one source mapping, or a list of them."""
     if raw is None:
         return ()
@@ -150,7 +163,7 @@ def parse_hub(raw: Any, where: str) -> tuple[HubSource, ...]:
         if unknown:
             raise ConfigError(f"{where}: unknown hub field(s) {sorted(unknown)}")
         splits = {k: _as_tuple(v) for k, v in _require(item, "splits", where).items()}
-        out.append(HubSource(id=_require(item, "id", where), config=item.get("config"),
+        out.append(HubSpec(id=_require(item, "id", where), config=item.get("config"),
                              splits=splits, filter=dict(item.get("filter") or {}),
                              id_prefix=item.get("id_prefix")))
     return tuple(out)
@@ -176,7 +189,7 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
     protocol = None
     if entry.get("protocol"):
         p = entry["protocol"]
-        protocol = Protocol(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where, "protocol kind"),
+        protocol = ProtocolMark(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where, "protocol kind"),
                             targets=tuple(_require(p, "targets", where)))
     labels = tuple(str(x) for x in entry.get("labels") or ())
     needs_labels = ttype in ("classification", "pair_classification", "multiple_choice",

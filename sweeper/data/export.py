@@ -9,7 +9,7 @@ from sweeper.data.sources import HubSource, SampleSource, write_rows
 from sweeper.errors import DataError
 
 
-def export(catalog: Catalog, tasks: list[str], out: str | Path, source: str,
+def export(catalog: Catalog, tasks: list[str], *, out: str | Path, source: str,
            languages: list[str], splits: list[str]) -> int:
     """Write <out>/<task>/<lang>/<split>.parquet for every task, language and split.
 

@@ -1,7 +1,7 @@
 """Tokenized splits, cached on disk as Arrow (via `datasets`) and reused by later trials.
 
-The cache key covers everything that determines the features: task, language, split,
-the data source and its version, the tokenizer's content and the max length. Entries
+The cache key covers everything that determines the features: the task entry's data
+fields, language, split, the data version, the tokenizer's content and the max length. Entries
 are written to a temporary folder and renamed into place, under a file lock, so
 concurrent trials never read a half-written entry or tokenize the same split twice.
 """
@@ -9,7 +9,6 @@ concurrent trials never read a half-written entry or tokenize the same split twi
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +20,7 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.catalog import TaskSpec
 from sweeper.data.normalize import normalize
 from sweeper.data.sources import DataSource
+from sweeper.digest import digest
 from sweeper.errors import DataError
 
 FEATURES_VERSION = "1"
@@ -63,12 +63,14 @@ def _length(task: TaskSpec, row: dict) -> int:
     return max(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
 
 
-def cache_key(task: TaskSpec, lang: str, split: str, source: DataSource, fingerprint: str,
+def cache_key(task: TaskSpec, lang: str, split: str, *, data_version: str, tokenizer: str,
               max_length: int, doc_stride: int) -> str:
-    parts = [FEATURES_VERSION, task.name, task.type, lang, split, source.name, source.version(),
-             fingerprint, max_length, json.dumps(task.columns, sort_keys=True), task.labels,
-             doc_stride if task.type == "qa" else None]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
+    """The task entry's data fingerprint (hub spec, columns, label encoding) + language +
+    split + data version + tokenizer fingerprint + max length (+ doc stride for QA)."""
+    return digest({"version": FEATURES_VERSION, "task": task.fingerprint(data_only=True),
+                   "lang": lang, "split": split, "data": data_version, "tokenizer": tokenizer,
+                   "max_length": max_length, "doc_stride": doc_stride if task.type == "qa" else None},
+                  24)
 
 
 def label_names(task: TaskSpec, source: DataSource) -> list[str]:
@@ -85,22 +87,24 @@ def load_examples(task: TaskSpec, lang: str, split: str, source: DataSource) -> 
     return normalize(task, source.load(task, lang, split), label_names(task, source))
 
 
-def load_features(task: TaskSpec, lang: str, split: str, source: DataSource,
+def load_features(task: TaskSpec, lang: str, split: str, *, source: DataSource,
                   tokenizer: PreTrainedTokenizerBase, max_length: int,
                   cache_root: str | os.PathLike, doc_stride: int = 128) -> datasets.Dataset:
     """Tokenized `split` of `task` in `lang`, from the cache or built and cached now."""
-    key = cache_key(task, lang, split, source, tokenizer_fingerprint(tokenizer), max_length,
-                    doc_stride)
+    key = cache_key(task, lang, split, data_version=source.version(task),
+                    tokenizer=tokenizer_fingerprint(tokenizer), max_length=max_length,
+                    doc_stride=doc_stride)
     path = Path(cache_root).resolve() / "features" / f"{task.name}-{lang}-{split}-{key}"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             if not path.exists():
-                _build(task, lang, split, source, tokenizer, max_length, doc_stride, path)
+                _build(task, lang, split, source=source, tokenizer=tokenizer,
+                       max_length=max_length, doc_stride=doc_stride, path=path)
     return datasets.load_from_disk(str(path))
 
 
-def _build(task: TaskSpec, lang: str, split: str, source: DataSource,
+def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
            tokenizer: PreTrainedTokenizerBase, max_length: int, doc_stride: int,
            path: Path) -> None:
     rows = load_examples(task, lang, split, source)

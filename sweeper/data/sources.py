@@ -10,7 +10,6 @@ Local layout (what `sweeper data export` writes and the sample source generates)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.data.sample import generator as sample
+from sweeper.digest import digest
 from sweeper.errors import DataError
 
 datasets.disable_progress_bars()
@@ -41,8 +41,8 @@ class DataSource(Protocol):
 
     def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset: ...
 
-    def version(self) -> str:
-        """Changes whenever the data this source serves may have changed (cache keys)."""
+    def version(self, task: TaskSpec) -> str:
+        """Changes whenever the data this source serves for `task` may have changed."""
         ...
 
 
@@ -54,9 +54,15 @@ class HubSource:
     def __init__(self, catalog: Catalog, revision: str | None = None):
         self.catalog = catalog
         self.revision = revision
+        self._versions: dict[str, str] = {}
 
-    def version(self) -> str:
-        return f"hub:{self.revision or 'main'}"
+    def version(self, task: TaskSpec) -> str:
+        """Each hub repo of the task at its revision, as a commit hash where the hub (or
+        the local hub cache) can say which commit that is."""
+        if task.name not in self._versions:
+            parts = [f"{src.id}@{resolve_revision(src.id, self.revision)}" for src in task.hub]
+            self._versions[task.name] = "hub:" + ";".join(parts)
+        return self._versions[task.name]
 
     def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
         if not task.hub:
@@ -93,6 +99,31 @@ class HubSource:
                             f"hub: {first[:200]} (offline? use --data sample or --data DIR)") from None
 
 
+def resolve_revision(repo_id: str, revision: str | None) -> str:
+    """The commit a dataset revision points at: asked of the hub (short timeout), else read
+    from the local hub cache; the revision's name where neither can say."""
+    name = revision or "main"
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.constants import HF_HUB_OFFLINE
+
+        if not HF_HUB_OFFLINE:
+            sha = HfApi().dataset_info(repo_id, revision=name, timeout=10).sha
+            if sha:
+                return sha
+    except Exception:  # offline, unknown repo, no hub client: fall back to the cache
+        pass
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        ref = Path(HF_HUB_CACHE) / f"datasets--{repo_id.replace('/', '--')}" / "refs" / name
+        if ref.is_file():
+            return ref.read_text().strip()
+    except Exception:
+        pass
+    return name
+
+
 def _mapped_columns(task: TaskSpec) -> list[str]:
     cols: list[str] = []
     for value in task.columns.values():
@@ -108,17 +139,18 @@ class LocalSource:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root).resolve()
-        self._version: str | None = None
+        self._versions: dict[str, str] = {}
         if not self.root.is_dir():
             raise DataError(f"data directory not found: {self.root}")
 
-    def version(self) -> str:
-        """A hash of every file's name, size and mtime, taken once per source object."""
-        if self._version is None:
+    def version(self, task: TaskSpec) -> str:
+        """A hash of the name, size and mtime of each of the task's files, taken once per
+        task and source object."""
+        if task.name not in self._versions:
             stats = sorted((str(p.relative_to(self.root)), p.stat().st_size,
-                            int(p.stat().st_mtime)) for p in self.root.glob("*/*/*.*"))
-            self._version = "local:" + hashlib.sha256(repr(stats).encode()).hexdigest()[:16]
-        return self._version
+                            p.stat().st_mtime_ns) for p in (self.root / task.name).glob("*/*.*"))
+            self._versions[task.name] = "local:" + digest(stats, 16)
+        return self._versions[task.name]
 
     def path(self, task: TaskSpec, lang: str, split: str) -> Path:
         for ext in ("parquet", "jsonl"):
@@ -150,7 +182,7 @@ class SampleSource(LocalSource):
         self.catalog = catalog
         self.train_sources = {t.train_from for t in catalog.targets()}
 
-    def version(self) -> str:
+    def version(self, task: TaskSpec) -> str:
         return f"sample:v{sample.SAMPLE_VERSION}"
 
     def path(self, task: TaskSpec, lang: str, split: str) -> Path:

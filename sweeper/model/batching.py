@@ -49,7 +49,7 @@ def collate(rows: dict[str, list], pad_id: int) -> dict[str, torch.Tensor]:
     ids = rows.get("input_ids")
     if ids is not None:
         if ids and isinstance(ids[0][0], list):  # multiple choice: B x C x L
-            out["num_choices"] = torch.tensor(len(ids[0]))
+            out["num_choices"] = len(ids[0])  # type: ignore[assignment]  # kept on the host
             ids = [choice for example in ids for choice in example]
         out["input_ids"] = pad(ids, pad_id)
         out["attention_mask"] = (out["input_ids"] != pad_id).long()
@@ -60,7 +60,13 @@ def collate(rows: dict[str, list], pad_id: int) -> dict[str, torch.Tensor]:
     return out
 
 
-def indexed(ds: datasets.Dataset, batch_size: int, pad_id: int, rng: random.Random | None,
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """Tensors copied to `device` without blocking; plain values (num_choices) kept."""
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()}
+
+
+def indexed(ds: datasets.Dataset, *, batch_size: int, pad_id: int, rng: random.Random | None,
             columns: list[str]) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
     """One pass over `ds` in length-grouped batches: (row indices, collated tensors)."""
     sub = ds.select_columns([c for c in columns if c in ds.column_names])
@@ -68,8 +74,8 @@ def indexed(ds: datasets.Dataset, batch_size: int, pad_id: int, rng: random.Rand
         yield idx, collate(sub[idx], pad_id)
 
 
-def iterate(ds: datasets.Dataset, batch_size: int, pad_id: int, rng: random.Random | None,
+def iterate(ds: datasets.Dataset, *, batch_size: int, pad_id: int, rng: random.Random | None,
             columns: list[str]) -> Iterator[dict[str, torch.Tensor]]:
     """One pass over `ds` in length-grouped batches of collated tensors."""
-    for _, batch in indexed(ds, batch_size, pad_id, rng, columns):
+    for _, batch in indexed(ds, batch_size=batch_size, pad_id=pad_id, rng=rng, columns=columns):
         yield batch

@@ -7,19 +7,29 @@ whole pipeline runs offline on a CPU. Weights are saved and loaded as safetensor
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 
 import torch
 from filelock import FileLock
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
-from transformers import XLMRobertaConfig, XLMRobertaModel, XLMRobertaTokenizer
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+    XLMRobertaConfig,
+    XLMRobertaModel,
+    XLMRobertaTokenizer,
+)
 
 from sweeper.catalog import Catalog
+from sweeper.digest import digest
 from sweeper.errors import ConfigError
 
 TINY = "tiny"
-TINY_VERSION = "4"
+TINY_VERSION = "5"
 TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                   intermediate_size=128, max_position_embeddings=514)
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: ids 0..4
@@ -56,11 +66,19 @@ def _unigram_vocab(tok) -> list[tuple[str, float]]:
 
 
 def stable_vocab(vocab: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Specials first, then pieces by rounded score and text: the same ids on every run
-    (the trainer's last-ulp score differences otherwise reorder tied pieces)."""
+    """Specials first, then pieces by rounded score and text: the same ids on every run.
+
+    The trainer's EM sums differ in the last bits between runs, and the characters it
+    must keep are appended with made-up descending scores in hash-map order; so scores
+    are rounded, and those characters get the same scores in the order of their text.
+    """
     specials = [(p, 0.0) for p in SPECIALS]
-    rest = sorted(((p, round(s, 6)) for p, s in vocab if p not in SPECIALS),
-                  key=lambda x: (-x[1], x[0]))
+    pieces = [(p, round(s, 6)) for p, s in vocab if p not in SPECIALS]
+    floor = min((s for p, s in pieces if len(p) > 1), default=0.0)
+    tail = sorted(p for p, s in pieces if len(p) == 1 and s < floor)
+    tail_scores = sorted((s for p, s in pieces if len(p) == 1 and s < floor), reverse=True)
+    fixed = dict(zip(tail, tail_scores))
+    rest = sorted(((p, fixed.get(p, s)) for p, s in pieces), key=lambda x: (-x[1], x[0]))
     return specials + rest
 
 
@@ -106,6 +124,55 @@ def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
     except Exception as exc:
         raise ConfigError(f"cannot load model '{model}': "
                           f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def model_identity(model: str) -> str:
+    """What names the encoder's starting weights: the tiny model's version and shape, a
+    local folder's content (file names, sizes and bytes), or a hub id at its commit."""
+    if model == TINY:
+        return f"tiny:v{TINY_VERSION}:{digest(TINY_SHAPE, 12)}"
+    path = Path(model)
+    if path.is_dir():
+        files = sorted(p for p in path.resolve().rglob("*") if p.is_file())
+        stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+        return f"path:{_folder_digest(path.resolve(), stamp)}"
+    return f"hub:{model}@{_hub_commit(model)}"
+
+
+@functools.lru_cache(maxsize=16)
+def _folder_digest(path: Path, stamp: tuple) -> str:
+    """Hash of every file's relative name, size and bytes (read once per `stamp`)."""
+    h = hashlib.sha256()
+    for name, size, _ in stamp:
+        f = Path(name)
+        h.update(f"{f.relative_to(path)}\0{size}\0".encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    return h.hexdigest()[:20]
+
+
+def _hub_commit(model: str) -> str:
+    """The commit of a hub model: from the hub when reachable, else from the local cache."""
+    try:
+        from huggingface_hub import HfApi
+        from huggingface_hub.constants import HF_HUB_OFFLINE
+
+        if not HF_HUB_OFFLINE:
+            sha = HfApi().model_info(model, timeout=10).sha
+            if sha:
+                return sha
+    except Exception:  # offline or unknown: the local cache may still say
+        pass
+    try:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        ref = Path(HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "refs" / "main"
+        if ref.is_file():
+            return ref.read_text().strip()
+    except Exception:
+        pass
+    return "main"
 
 
 def num_layers(model: str) -> int:

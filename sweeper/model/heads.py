@@ -75,6 +75,14 @@ class MultiTaskModel(nn.Module):
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.heads[head](states)
 
+    def scores(self, task_type: str, head: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Head outputs in the shape the loss and the predictions use (multiple choice:
+        one row of choice scores per example)."""
+        out = self(head, batch["input_ids"], batch["attention_mask"])
+        if task_type == "multiple_choice":
+            return out.view(-1, batch["num_choices"])  # a plain int: no device sync
+        return out
+
     def save(self, directory: str | Path) -> None:
         """Encoder via save_pretrained (safetensors) and heads in heads.safetensors."""
         directory = Path(directory)

@@ -7,7 +7,6 @@ read only every `log_every` optimizer steps.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
 from dataclasses import dataclass
@@ -19,7 +18,9 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from sweeper.model.batching import iterate
+from sweeper.model.batching import iterate, to_device
+from sweeper.model.device import autocast
+from sweeper.model.heads import MultiTaskModel
 
 TRAIN_COLUMNS = ["input_ids", "label", "labels", "start_positions", "end_positions"]
 
@@ -47,6 +48,7 @@ class TrainArgs:
     sampling: str = "proportional"  # proportional | uniform | temperature
     temperature: float = 2.0
     seed: int = 0
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
     log_every: int = 20
 
 
@@ -64,22 +66,6 @@ def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[fl
     return [x / total for x in raw]
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on GPU; plain fp32 on CPU."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-def scores(model: nn.Module, task_type: str, head: str, batch: dict[str, torch.Tensor]
-           ) -> torch.Tensor:
-    """Head outputs in the shape the loss and the predictions use."""
-    out = model(head, batch["input_ids"], batch["attention_mask"])
-    if task_type == "multiple_choice":
-        return out.view(-1, int(batch["num_choices"]))
-    return out
-
-
 def loss_fn(task_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     ce = nn.functional.cross_entropy
     if task_type == "token_classification":
@@ -93,10 +79,11 @@ def loss_fn(task_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]
 def _batches(task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random
              ) -> Iterator[dict[str, torch.Tensor]]:
     while True:  # cycle through epochs; the step budget decides when to stop
-        yield from iterate(task.data, args.batch_size, pad_id, rng, TRAIN_COLUMNS)
+        yield from iterate(task.data, batch_size=args.batch_size, pad_id=pad_id, rng=rng,
+                           columns=TRAIN_COLUMNS)
 
 
-def train(model: nn.Module, tasks: list[TrainTask], args: TrainArgs, pad_id: int,
+def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
           device: torch.device, desc: str = "train",
           on_log: Callable[[int, dict[str, float]], None] | None = None) -> list[dict]:
     """Train `model` on `tasks` for `args.epochs` passes over their summed sizes."""
@@ -126,9 +113,9 @@ def train(model: nn.Module, tasks: list[TrainTask], args: TrainArgs, pad_id: int
     step = 0
     for micro in range(opt_steps * args.grad_accum):
         i = rng.choices(range(len(tasks)), weights)[0] if len(tasks) > 1 else 0
-        batch = {k: v.to(device, non_blocking=True) for k, v in next(streams[i]).items()}
-        with autocast(device):
-            loss = loss_fn(tasks[i].type, scores(model, tasks[i].type, tasks[i].name, batch), batch)
+        batch = to_device(next(streams[i]), device)
+        with autocast(device, args.precision):
+            loss = loss_fn(tasks[i].type, model.scores(tasks[i].type, tasks[i].name, batch), batch)
         (loss / args.grad_accum).backward()
         running += loss.detach()
         counted += 1

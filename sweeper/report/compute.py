@@ -1,7 +1,8 @@
 """The answer to the research question, computed from a sweep's trial runs.
 
-Per target, language tier and language: each trial's gain over its baseline (no
-intermediate tasks; same target, model, hyperparameters and seed), scaling curves of
+Per target, language tier and language: each trial's gain over its baseline (the run
+without intermediate tasks that has the same baseline key: same model, target-phase and
+evaluation settings, seed and data), scaling curves of
 mean gain vs number of tasks for English / non-English / mixed sets with 95% bootstrap
 intervals over trials (seeds and task subsets), a fitted trend gain ~ a + b*log(1+k)
 with an interval for b and where it turns down, and which tasks helped most. Runs that
@@ -19,8 +20,8 @@ import numpy as np
 
 from sweeper.catalog import Catalog
 from sweeper.scoring.xtreme import main_metric
+from sweeper.sweep.tracking import BASELINE_KEY_TAG
 
-TASK_KEYS = {"tasks", "task_count", "non_english_count", "mix", "intermediate_languages"}
 MIXES = ("english", "non_english", "mixed")
 BOOTSTRAP = 2000
 TIERS = ("all", "low", "mid", "high")
@@ -36,8 +37,9 @@ class Trial:
     mix: str
     seed: str
     protocol: str
-    key: tuple  # settings a baseline must share (everything but the task set)
+    key: str  # baseline key: a baseline must have the same (see sweeper.trial.keys)
     scores: dict[str, dict[str, float]]  # target -> lang -> main metric
+    settings: str = ""  # seed, lr and model, to name a trial that has no baseline
     gains: dict[str, dict[str, float]] = field(default_factory=dict)
     baseline: str | None = None
 
@@ -99,24 +101,25 @@ def trial_from_row(row: dict[str, Any], catalog: Catalog) -> Trial | None:
               for t, langs in values.items()}
     if not scores:
         return None
-    key = tuple(sorted((k, v) for k, v in params.items() if k not in TASK_KEYS))
+    key = row["tags"].get(BASELINE_KEY_TAG, "")
     protocol = row["tags"].get("protocol", "zero_shot")
+    settings = ", ".join(f"{k}={params[k]}" for k in ("seed", "lr", "model") if k in params)
     return Trial(row["run_id"], row["name"] or row["run_id"], tasks, _mix(params, catalog, tasks),
-                 params.get("seed", ""), protocol, key, scores)
+                 params.get("seed", ""), protocol, key, scores, settings)
 
 
 def attach_baselines(trials: list[Trial]) -> list[str]:
     """Fill each trial's gains from its baseline; names the trials that have none."""
-    baselines: dict[tuple, list[Trial]] = {}
+    baselines: dict[str, list[Trial]] = {}
     for t in trials:
         if t.count == 0:
             baselines.setdefault(t.key, []).append(t)
     missing = []
     for t in trials:
-        base = baselines.get(t.key)
+        base = baselines.get(t.key) if t.key else None
         if not base:
-            differing = ", ".join(f"{k}={v}" for k, v in t.key if k in ("seed", "lr", "model"))
-            missing.append(f"{t.name}: no baseline (0 tasks) with the same settings ({differing})")
+            missing.append(f"{t.name}: no baseline (0 tasks) with the same baseline key "
+                           f"{t.key or '(none logged)'} ({t.settings})")
             continue
         t.baseline = base[0].run_id
         for target, langs in t.scores.items():

@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sweeper.sweep import tracking
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.report.compute import MIXES, TIERS, Point, Report, Trend, build
+from sweeper.sweep import tracking
 
 COLORS = {"english": "tab:blue", "non_english": "tab:orange", "mixed": "tab:green"}
 

@@ -54,17 +54,6 @@ def print_scores(overall: dict[str, float], detailed: dict[str, dict],
         print(f"{name}: {value:.2f}")
 
 
-def language_table(result: dict[str, Any]) -> str:
-    """A markdown table of one trial: target, language, tier, score (an MLflow artifact)."""
-    catalog = load_catalog()
-    lines = ["| target | protocol | language | tier | score |", "|---|---|---|---|---|"]
-    for task, protocol, langs in target_results(result):
-        for lang, values in langs.items():
-            lines.append(f"| {task} | {protocol} | {lang} | {catalog.tier(lang)} | "
-                         f"{main_metric(task, values):.2f} |")
-    return "\n".join(lines) + "\n"
-
-
 def _duration(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}m{s:02d}s" if m else f"{s}s"

@@ -12,19 +12,25 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sweeper.scoring import metrics
-from sweeper.catalog import Catalog
+from sweeper.catalog import Catalog, TaskSpec
 from sweeper.errors import DataError
+from sweeper.scoring import metrics
 
-QA_TASKS = ("xquad", "mlqa", "tydiqa")
-GROUPS = {"classification": ("pawsx", "xnli"), "tagging": ("udpos", "panx"),
-          "qa": QA_TASKS, "retrieval": ("bucc2018", "tatoeba")}
-TASK_ORDER = ("pawsx", "xnli", "panx", "udpos", "bucc2018", "tatoeba", "xquad", "mlqa", "tydiqa")
-TAG_TASKS = ("udpos", "panx")
+QA_METRICS = ("squad", "mlqa")  # catalog metrics scored from SQuAD-format JSON
 
 
-def file_name(task: str, lang: str) -> str:
-    return f"test-{lang}.{'json' if task in QA_TASKS else 'tsv'}"
+def file_name(task: TaskSpec, lang: str) -> str:
+    """`test-<lang>.json` for QA targets, `.tsv` for the others."""
+    return f"test-{lang}.{'json' if task.metric in QA_METRICS else 'tsv'}"
+
+
+def task_groups(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """XTREME's categories (classification, tagging, qa, retrieval) from the catalog."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for t in catalog.targets():
+        if t.category:
+            groups[t.category] = groups.get(t.category, ()) + (t.name,)
+    return groups
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -76,33 +82,35 @@ def read_squad(path: Path) -> Any:
     return data["data"] if isinstance(data, dict) and "data" in data else data
 
 
-def score_one(task: str, lang: str, pred_path: Path, label_path: Path) -> dict[str, float]:
-    """The metrics of one task and language from its two files."""
+def score_one(task: TaskSpec, lang: str, pred_path: Path, label_path: Path
+              ) -> dict[str, float]:
+    """The metrics of one task and language from its two files, by the task's metric."""
     try:
-        if task in QA_TASKS:
+        if task.metric in QA_METRICS:
             preds, gold = read_squad(pred_path), read_squad(label_path)
             if not isinstance(preds, dict) or not isinstance(gold, list):
                 raise DataError(f"{pred_path}: QA predictions must be {{id: text}} and labels "
                                 "SQuAD format")
-            norm = metrics.mlqa_normalize if task == "mlqa" else metrics.squad_normalize
+            norm = metrics.mlqa_normalize if task.metric == "mlqa" else metrics.squad_normalize
             return metrics.qa_em_f1(gold, preds, lang, norm)
-        reader = read_tags if task in TAG_TASKS else read_lines
+        tagging = task.type == "token_classification"
+        reader = read_tags if tagging else read_lines
         preds, gold = reader(pred_path), reader(label_path)
     except UnicodeDecodeError:
         raise DataError(f"{pred_path} or {label_path} is not UTF-8 text") from None
     except (KeyError, TypeError) as exc:
         raise DataError(f"malformed SQuAD-format labels in {label_path} ({exc})") from None
-    if task != "bucc2018" and len(preds) != len(gold):
+    if task.metric != "bucc_f1" and len(preds) != len(gold):
         raise DataError(f"{pred_path} has {len(preds)} examples but {label_path} has {len(gold)}")
     if not gold:
         raise DataError(f"{label_path} is empty")
-    if task in TAG_TASKS:
+    if tagging:
         bad = [i for i, (p, g) in enumerate(zip(preds, gold)) if len(p) != len(g)]
         if bad:
             raise DataError(f"{pred_path}: sentence {bad[0] + 1} has {len(preds[bad[0]])} tags, "
                             f"labels have {len(gold[bad[0]])}")
         return metrics.seqeval_f1(gold, preds)
-    if task == "bucc2018":
+    if task.metric == "bucc_f1":
         return metrics.bucc_f1(gold, preds)
     return metrics.accuracy(gold, preds)
 
@@ -121,25 +129,27 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
             raise DataError(f"not a directory: {d}")
     detailed: dict[str, dict] = {}
     missing: dict[str, list[str]] = {}
-    for task in TASK_ORDER:
+    order = [t.name for t in catalog.targets()]
+    for task in order:
+        spec = catalog.task(task)
         if not ((pred_dir / task).is_dir() and (label_dir / task).is_dir()):
             continue
         score: dict[str, Any] = defaultdict(dict)
-        for lang in catalog.task(task).languages:
-            p, g = pred_dir / task / file_name(task, lang), label_dir / task / file_name(task, lang)
+        for lang in spec.languages:
+            p, g = pred_dir / task / file_name(spec, lang), label_dir / task / file_name(spec, lang)
             if not p.exists() and not g.exists():
                 missing.setdefault(task, []).append(lang)
                 continue
             for f in (p, g):
                 if not f.exists():
                     raise DataError(f"missing file {f}")
-            for metric, value in score_one(task, lang, p, g).items():
+            for metric, value in score_one(spec, lang, p, g).items():
                 score[metric][lang] = value
         if not score:
             continue
         averages = {f"avg_{m}": sum(v.values()) / len(v) for m, v in score.items()}
         score.update(averages)
-        if task in QA_TASKS:
+        if spec.metric in QA_METRICS:
             score["avg_metric"] = (score["avg_exact_match"] + score["avg_f1"]) / 2
         elif "avg_f1" in score:
             score["avg_metric"] = score["avg_f1"]
@@ -147,9 +157,9 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
             score["avg_metric"] = score["avg_accuracy"]
         detailed[task] = dict(score)
     overall: dict[str, float] = {}
-    if set(TASK_ORDER) == set(detailed):
-        overall["all_task"] = sum(detailed[t]["avg_metric"] for t in TASK_ORDER) / len(TASK_ORDER)
-    for group, tasks in GROUPS.items():
+    if set(order) == set(detailed):
+        overall["all_task"] = sum(detailed[t]["avg_metric"] for t in order) / len(order)
+    for group, tasks in task_groups(catalog).items():
         if all(t in detailed for t in tasks):
             overall[group] = sum(detailed[t]["avg_metric"] for t in tasks) / len(tasks)
     return overall, detailed, missing
@@ -168,7 +178,7 @@ def per_language(detailed: dict[str, dict]) -> dict[str, dict[str, dict[str, flo
 
 def main_metric(task: str, values: dict[str, float]) -> float:
     """The one number per language XTREME averages: QA (EM+F1)/2, else F1 or accuracy."""
-    if task in QA_TASKS:
+    if "exact_match" in values:
         return (values["exact_match"] + values["f1"]) / 2
     return values["f1"] if "f1" in values else values["accuracy"]
 

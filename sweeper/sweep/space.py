@@ -3,7 +3,7 @@
 A trial's parameters are a flat dict (what Ray Tune and Optuna see):
 ``mix`` (english / non_english / mixed / set / none), ``count``, ``tasks`` (the task
 list as one comma-separated string), ``seed``, and each searched hyperparameter.
-`params_to_config` turns them into a TrialConfig. Both the grid and the Optuna
+`params_to_settings` turns them into TrialSettings. Both the grid and the Optuna
 define-by-run space produce this same shape. No ray, torch or mlflow here.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from sweeper.trial.settings import TrialConfig, parse_value
-from sweeper.data.sample.world import seeded
+from sweeper.digest import seeded
 from sweeper.sweep.spec import SweepSpec
+from sweeper.trial.settings import TrialSettings
 
 
 def choose_tasks(pool: list[str], k: int, draw: int, mix: str) -> list[str]:
@@ -96,15 +96,12 @@ class DefineByRun:
 define_by_run = DefineByRun
 
 
-def params_to_config(spec: SweepSpec, params: dict[str, Any]) -> TrialConfig:
-    """The TrialConfig a trial's flat parameters stand for."""
-    config = spec.base_config()
-    config.intermediate = [t for t in str(params.get("tasks", "")).split(",") if t]
-    config.seed = int(params.get("seed", spec.seeds[0]))
-    for name in spec.searched:
-        if name in params:
-            setattr(config, name, parse_value(name, params[name]))
-    return config
+def params_to_settings(spec: SweepSpec, params: dict[str, Any]) -> TrialSettings:
+    """The trial settings a trial's flat parameters stand for."""
+    updates = {name: params[name] for name in spec.searched if name in params}
+    return spec.base_settings().replace(
+        intermediate=[t for t in str(params.get("tasks", "")).split(",") if t],
+        seed=int(params.get("seed", spec.seeds[0])), **updates)
 
 
 def describe_params(params: dict[str, Any]) -> str:

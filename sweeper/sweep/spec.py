@@ -16,16 +16,17 @@ from typing import Any
 import yaml
 
 from sweeper.catalog import Catalog
-from sweeper.trial.settings import FIELD_TYPES, TrialConfig, parse_value
 from sweeper.errors import ConfigError
+from sweeper.trial.settings import SETTINGS, TrialSettings, parse_value
 
 MIXES = ("english", "non_english", "mixed")
 ALGORITHMS = ("optuna", "random", "grid")
 DISTRIBUTIONS = ("uniform", "loguniform", "choice", "int")
 TOP_KEYS = {"name", "description", "model", "data", "targets", "eval_languages", "objective",
             "intermediate", "hyperparameters", "seeds", "search", "resources"}
-# Settings a space decides itself; everything else in TrialConfig is a hyperparameter.
+# Settings a space decides itself; every other trial setting is a hyperparameter.
 NOT_HYPER = {"targets", "intermediate", "model", "data", "eval_languages", "seed"}
+HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,10 @@ class SweepSpec:
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
-    def base_config(self) -> TrialConfig:
+    def base_settings(self) -> TrialSettings:
         """Trial settings shared by every trial of the sweep."""
-        return TrialConfig(targets=list(self.targets), model=self.model, data=self.data,
-                           eval_languages=list(self.eval_languages), **self.fixed)
+        return TrialSettings.build(targets=list(self.targets), model=self.model, data=self.data,
+                                   eval_languages=list(self.eval_languages), **self.fixed)
 
     def describe(self) -> str:
         sets = (f"{len(self.fixed_sets)} fixed task sets" if self.fixed_sets else
@@ -207,9 +208,9 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
                                                      catalog, targets, f"{where} intermediate")
     fixed, searched = {}, {}
     for key, value in (raw.get("hyperparameters") or {}).items():
-        if key in NOT_HYPER or key not in FIELD_TYPES:
+        if key not in HYPER:
             raise ConfigError(f"{where}: '{key}' is not a hyperparameter "
-                              f"(known: {', '.join(sorted(set(FIELD_TYPES) - NOT_HYPER))})")
+                              f"(known: {', '.join(HYPER)})")
         dist = _distribution(key, value, f"{where} hyperparameters")
         if dist:
             searched[key] = dist
@@ -250,7 +251,7 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
         searched=searched, seeds=seeds, algorithm=algorithm, num_samples=num_samples,
         max_concurrent=max_conc, scheduler=scheduler, resources=resources, draws=draws,
         raw=raw)
-    spec.base_config().validate(catalog)
+    spec.base_settings().validate(catalog)
     return spec
 
 

@@ -17,6 +17,8 @@ from sweeper.scoring.xtreme import target_results
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_TAG = "sweeper.trial_key"
 ROLE_TAG = "sweeper.role"
+INTERMEDIATE_KEY_TAG = "sweeper.intermediate_key"  # equal: the same intermediate phase
+BASELINE_KEY_TAG = "sweeper.baseline_key"  # equal: comparable, gains are measured within
 
 
 def _client(uri: str):

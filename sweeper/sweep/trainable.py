@@ -1,6 +1,6 @@
 """The Ray Tune function trainable: one trial on one Ray actor (GPU where there is one).
 
-It rebuilds the TrialConfig from the trial's flat parameters, restores the trial's
+It rebuilds the trial settings from the trial's flat parameters, restores the trial's
 output folder from its last checkpoint (a retried trial skips finished stages), logs
 into the trial's own MLflow child run (found again by tag on retry or resume), and
 reports + checkpoints at every stage boundary.
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweeper.sweep import tracking
 from sweeper.catalog import load_catalog
-from sweeper.sweep.space import describe_params, params_to_config
-from sweeper.sweep.spec import parse_spec
 from sweeper.scoring.xtreme import main_metric, target_results
+from sweeper.sweep import tracking
+from sweeper.sweep.space import describe_params, params_to_settings
+from sweeper.sweep.spec import parse_spec
+from sweeper.trial.scores import language_table
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
 
@@ -52,7 +53,7 @@ def objective(result: dict[str, Any], languages: list[str]) -> float:
 class TuneHooks:
     """Trial hooks that report to Tune, checkpoint, and log to MLflow."""
 
-    def __init__(self, tracker: tracking.Tracker, run_id: str, out: Path, languages: list[str],
+    def __init__(self, tracker: tracking.Tracker, run_id: str, *, out: Path, languages: list[str],
                  started: float, last_stage: str):
         self.tracker, self.run_id, self.out = tracker, run_id, out
         self.languages = languages
@@ -61,6 +62,12 @@ class TuneHooks:
         self.pending: tuple[dict, Path] | None = None
         self.cached: float = -1.0  # -1: no intermediate phase, 0: trained, 1: from cache
         self.key = ""
+
+    def on_start(self, keys: Any, params: dict[str, Any]) -> None:
+        """Tag the run with both trial keys and log the effective settings."""
+        self.tracker.set_tags(self.run_id, {tracking.INTERMEDIATE_KEY_TAG: keys.intermediate or "",
+                                            tracking.BASELINE_KEY_TAG: keys.baseline})
+        self.tracker.log_params(self.run_id, params)
 
     def on_log(self, stage: str, step: int, values: dict) -> None:
         self.tracker.log_metrics(self.run_id, {f"train.{stage}.{k}": v for k, v in values.items()
@@ -108,29 +115,28 @@ class TuneHooks:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run_params(params: dict[str, Any], config: Any, catalog: Any) -> dict[str, Any]:
-    """The child run's params: the task list readable, counts, languages, settings."""
-    tasks = config.intermediate
+def run_params(params: dict[str, Any], settings: Any, catalog: Any) -> dict[str, Any]:
+    """The child run's task params: the task list readable, counts, languages (the
+    effective settings follow when the trial starts, see TuneHooks.on_start)."""
+    tasks = settings.tasks
     langs = sorted({lang for t in tasks for lang in catalog.task(t).languages})
     return {"tasks": ",".join(tasks) or "(none)", "task_count": len(tasks),
             "non_english_count": sum(not catalog.task(t).is_english for t in tasks),
-            "mix": params.get("mix", ""), "intermediate_languages": ",".join(langs) or "(none)",
-            **{k: (",".join(v) if isinstance(v, list) else v)
-               for k, v in config.to_dict().items() if k not in ("intermediate", "cache_dir")}}
+            "mix": params.get("mix", ""), "intermediate_languages": ",".join(langs) or "(none)"}
 
 
 def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     """Ray Tune function trainable: the whole pipeline for one parameter set."""
-    import torch
     from ray import tune
 
     from sweeper.cache import StageCache
     from sweeper.trial.run import run_trial
 
-    torch.set_num_threads(max(1, int(sweep.cpus_per_trial)))
     catalog = load_catalog()
     spec = parse_spec(sweep.spec_raw, catalog, sweep.name)
-    config = params_to_config(spec, params)
+    settings = params_to_settings(spec, params)
+    if settings.runtime.threads is None:
+        settings = settings.replace(threads=max(1, int(sweep.cpus_per_trial)))
     context = tune.get_context()
     out = Path(context.get_trial_dir()).resolve() / "trial"
     checkpoint = tune.get_checkpoint()
@@ -138,19 +144,21 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
         with checkpoint.as_directory() as saved:
             shutil.copytree(saved, out, dirs_exist_ok=True)
     tracker = tracking.Tracker(sweep.tracking_uri, sweep.experiment)
-    protocols = config.protocols(catalog)
+    protocols = settings.protocols(catalog)
     run_id = tracker.start(
         name=describe_params(params), key=f"{sweep.name}:{context.get_trial_id()}",
         parent=sweep.parent_run_id,
         tags={"sweeper.sweep": sweep.name, "protocol": "zero_shot" if set(protocols.values()) ==
-              {"zero_shot"} else "not_zero_shot", "data_source": config.data,
-              "synthetic": str(config.data == "sample").lower(), "model": config.model,
+              {"zero_shot"} else "not_zero_shot", "data_source": settings.data,
+              "synthetic": str(settings.data == "sample").lower(), "model": settings.model,
               **{f"protocol.{t}": p for t, p in protocols.items()}})
-    tracker.log_params(run_id, run_params(params, config, catalog))
+    tracker.log_params(run_id, run_params(params, settings, catalog))
     languages = catalog.expand_languages([spec.objective_languages])
-    hooks = TuneHooks(tracker, run_id, out, languages, time.time(), config.targets[-1])
+    hooks = TuneHooks(tracker, run_id, out=out, languages=languages, started=time.time(),
+                      last_stage=settings.targets[-1])
     try:
-        result = run_trial(config, out, hooks, StageCache(sweep.cache_root), catalog)
+        result = run_trial(settings, out, hooks=hooks, stage_cache=StageCache(sweep.cache_root),
+                           catalog=catalog)
     except SystemExit:  # Tune stopped the trial (scheduler): not a failure
         tracker.set_tags(run_id, {"stopped_early": "true"})
         tracker.finish(run_id, "KILLED")
@@ -158,7 +166,6 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     except Exception:
         tracker.finish(run_id, "FAILED")
         raise
-    from sweeper.report.tables import language_table
 
     inter = result["training"].get("intermediate")
     if inter and inter["cached"]:  # the curve of the run that trained this cached encoder
@@ -166,7 +173,7 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
             hooks.on_log("intermediate", point["step"], point)
         tracker.set_tags(run_id, {"intermediate_from_cache": "true"})
 
-    (out / "languages.md").write_text(language_table(result))
+    (out / "languages.md").write_text(language_table(result, catalog))
     for name in ("trial_config.yaml", "metrics.json", "languages.md"):
         tracker.log_artifacts(run_id, out / name)
     tracker.log_artifacts(run_id, out / "xtreme", "xtreme")
@@ -174,5 +181,5 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
                                  "trial_seconds": result["timings"]["total_s"]})
     tracker.finish(run_id)
     if hooks.pending is None:  # a retry that found every stage done: report the result again
-        hooks.on_stage(config.targets[-1], result, out / "stages")
+        hooks.on_stage(settings.targets[-1], result, out / "stages")
     hooks.flush()

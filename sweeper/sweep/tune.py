@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sweeper.sweep import tracking
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
+from sweeper.sweep import tracking
 from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
 from sweeper.sweep.trainable import SweepContext
 
@@ -139,13 +139,14 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
     )
 
 
-def _context(spec: SweepSpec, name: str, uri: str, parent: str, cache_root: str) -> SweepContext:
+def _context(spec: SweepSpec, *, name: str, uri: str, parent: str, cache_root: str
+             ) -> SweepContext:
     return SweepContext(name=name, spec_raw=spec.raw, tracking_uri=uri, experiment=name,
                         parent_run_id=parent, cache_root=cache_root,
                         cpus_per_trial=spec.resources["cpu"])
 
 
-def run_sweep(space_file: str, name: str | None = None, storage: str = "runs",
+def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs",
               tracking_uri: str | None = None, address: str | None = None,
               overrides: list[str] | None = None, cache: str | None = None) -> dict[str, Any]:
     """Validate the space, open the MLflow parent run, run every trial; the summary."""
@@ -179,12 +180,12 @@ def run_sweep(space_file: str, name: str | None = None, storage: str = "runs",
     state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
              "tracking_uri": uri, "parent_run_id": parent, "cache": cache, "storage": storage}
     init_ray(address)
-    context = _context(spec, name, uri, parent, cache)
+    context = _context(spec, name=name, uri=uri, parent=parent, cache_root=cache)
     tuner = _tuner(spec, context, storage)
     if sweep_dir is not None:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
-    return _fit(tuner, spec, context, tracker, sweep_dir)
+    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
 
 
 def find_sweep(name_or_path: str, storage: str) -> Path:
@@ -208,16 +209,16 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     tracker = tracking.Tracker(state["tracking_uri"], state["name"])
     tracker.start(name=state["name"], key=f"{state['name']}:sweep", tags={})
     init_ray(address)
-    context = _context(spec, state["name"], state["tracking_uri"], state["parent_run_id"],
-                       state["cache"])
+    context = _context(spec, name=state["name"], uri=state["tracking_uri"],
+                       parent=state["parent_run_id"], cache_root=state["cache"])
     if not tune.Tuner.can_restore(str(sweep_dir)):
         raise SweeperError(f"{sweep_dir} holds no Ray Tune experiment state to resume")
     tuner = tune.Tuner.restore(str(sweep_dir), trainable=_trainable(context, spec),
                                resume_unfinished=True, resume_errored=True)
-    return _fit(tuner, spec, context, tracker, sweep_dir)
+    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
 
 
-def _fit(tuner: Any, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
+def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
          sweep_dir: Path | None) -> dict[str, Any]:
     started = time.time()
     results = tuner.fit()

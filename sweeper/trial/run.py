@@ -19,18 +19,26 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 import yaml
+from transformers import PreTrainedTokenizerBase
 
-from sweeper.scoring import xtreme
+from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.trial.settings import TrialConfig
-from sweeper.data.sources import make_source
+from sweeper.data.features import tokenizer_fingerprint
+from sweeper.data.sources import DataSource, make_source
+from sweeper.model.device import pick_device, resolve_precision
+from sweeper.model.encoders import load_encoder, load_tokenizer, model_identity
 from sweeper.model.heads import MultiTaskModel
-from sweeper.model.encoders import load_encoder, load_tokenizer
-from sweeper.trial.stages import TrialContext, evaluate, intermediate, target
+from sweeper.trial import keys as trial_keys
+from sweeper.trial.scores import score_trial
+from sweeper.trial.settings import TrialSettings
+from sweeper.trial.stages import evaluate, intermediate, target
+from sweeper.trial.stages.context import TrialContext
 
 
 class TrialHooks(Protocol):
     """What a trial tells the outside world (no-ops by default)."""
+
+    def on_start(self, keys: trial_keys.TrialKeys, params: dict[str, Any]) -> None: ...
 
     def on_log(self, stage: str, step: int, values: dict) -> None: ...
 
@@ -38,27 +46,14 @@ class TrialHooks(Protocol):
 
 
 class NoHooks:
+    def on_start(self, keys: trial_keys.TrialKeys, params: dict[str, Any]) -> None:
+        pass
+
     def on_log(self, stage: str, step: int, values: dict) -> None:
         pass
 
     def on_stage(self, stage: str, result: dict[str, Any], out_dir: Path) -> None:
         pass
-
-
-class StageCache(Protocol):
-    """Content-addressed store of intermediate-phase encoders (see sweeper.cache)."""
-
-    def fetch_or_build(self, key: str, build: Any) -> tuple[Path, bool]: ...
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        from sweeper.errors import ConfigError
-
-        raise ConfigError("device 'cuda' asked for, but no GPU is visible")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -67,19 +62,17 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def intermediate_key(config: TrialConfig, source_version: str) -> str:
-    """Hash of everything that determines the intermediate phase's encoder."""
-    import hashlib
-
-    c = config
-    parts = {"model": c.model, "tasks": list(c.intermediate), "sampling": c.sampling,
-             "temperature": c.temperature if c.sampling == "temperature" else None,
-             "lr": c.effective_lr(), "batch_size": c.batch_size, "epochs": c.intermediate_epochs,
-             "max_seq_len": c.max_seq_len, "weight_decay": c.weight_decay,
-             "warmup_ratio": c.warmup_ratio, "grad_accum": c.grad_accum, "seed": c.seed,
-             "max_train_examples": c.max_train_examples, "data": source_version,
-             "version": 1}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
+            tokenizer: PreTrainedTokenizerBase, precision: str, num_layers: int
+            ) -> trial_keys.Resolved:
+    """What the keys need to know beyond the settings: model identity, tokenizer
+    fingerprint, each task's data version, the precision and the encoder's depth."""
+    tasks = [catalog.task(n) for n in settings.tasks] + trial_keys.baseline_tasks(settings,
+                                                                                  catalog)
+    return trial_keys.Resolved(model_id=model_identity(settings.model),
+                               tokenizer=tokenizer_fingerprint(tokenizer),
+                               data_versions={t.name: source.version(t) for t in tasks},
+                               precision=precision, num_layers=num_layers)
 
 
 def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | None,
@@ -114,11 +107,13 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     return info
 
 
-def _prepare_output(out: Path, config: TrialConfig) -> Path:
-    """The stage folder; what an earlier run with OTHER settings left there is removed."""
+def _prepare_output(out: Path, settings: TrialSettings) -> Path:
+    """The stage folder; what an earlier run with OTHER settings left there is removed
+    (runtime settings aside: they never change what a stage computes)."""
     stage_dir = out / "stages"
     stamp = stage_dir / "config.json"
-    current = json.dumps(config.to_dict(), sort_keys=True)
+    current = json.dumps({g: v for g, v in settings.to_dict().items() if g != "runtime"},
+                         sort_keys=True)
     if stamp.exists() and stamp.read_text() != current:
         shutil.rmtree(stage_dir)
         shutil.rmtree(out / "xtreme", ignore_errors=True)
@@ -128,39 +123,47 @@ def _prepare_output(out: Path, config: TrialConfig) -> Path:
     return stage_dir
 
 
-def run_trial(config: TrialConfig, out_dir: str | Path, hooks: TrialHooks | None = None,
+def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks | None = None,
               stage_cache: StageCache | None = None, catalog: Catalog | None = None
               ) -> dict[str, Any]:
     """Run every stage of one trial; returns (and writes) metrics.json's content."""
     hooks = hooks or NoHooks()
     catalog = catalog or load_catalog()
-    config.validate(catalog)
+    settings.validate(catalog)
     out = Path(out_dir).resolve()
-    stage_dir = _prepare_output(out, config)
-    (out / "trial_config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    stage_dir = _prepare_output(out, settings)
+    (out / "trial_config.yaml").write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False))
     started = time.perf_counter()
-    seed_everything(config.seed)
-    device = pick_device(config.device)
-    source = make_source(config.data, catalog, config.cache_root())
-    tokenizer = load_tokenizer(config.model, catalog, config.cache_root())
-    model = MultiTaskModel(load_encoder(config.model, tokenizer, config.seed)).to(device)
-    ctx = TrialContext(config, catalog, source, tokenizer, device, out, model,
+    if settings.runtime.threads:
+        torch.set_num_threads(settings.runtime.threads)
+    seed_everything(settings.seed)
+    device = pick_device(settings.runtime.device)
+    precision = resolve_precision(settings.training.precision, device)
+    source = make_source(settings.data, catalog, settings.cache_root())
+    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
+    model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed)).to(device)
+    resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
+                       precision=precision,
+                       num_layers=int(model.encoder.config.num_hidden_layers))
+    keys = trial_keys.trial_keys(settings, catalog, resolved)
+    hooks.on_start(keys, trial_keys.effective_params(settings, catalog, resolved))
+    ctx = TrialContext(settings=settings, catalog=catalog, source=source, tokenizer=tokenizer,
+                       device=device, precision=precision, out_dir=out, model=model,
                        on_log=hooks.on_log)
     timings: dict[str, float] = {}
     training: dict[str, Any] = {}
 
     # Step 1: intermediate tasks (skipped for the baseline), one phase for all targets.
     tick = time.perf_counter()
-    if config.intermediate:
-        info = _run_intermediate(ctx, stage_dir, stage_cache,
-                                 intermediate_key(config, source.version()))
+    if keys.intermediate:
+        info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate)
         training["intermediate"] = {"history": info["history"], "cached": info["cached"],
                                     "key": info["key"]}
         hooks.on_stage("intermediate", {"cached": info["cached"]}, stage_dir)
     timings["intermediate_s"] = time.perf_counter() - tick
     encoder_state = {k: v.detach().clone() for k, v in model.encoder.state_dict().items()}
 
-    for name in config.targets:
+    for name in settings.targets:
         spec = catalog.task(name)
         marker = stage_dir / f"target-{name}.json"
         if marker.exists():
@@ -172,35 +175,14 @@ def run_trial(config: TrialConfig, out_dir: str | Path, hooks: TrialHooks | None
             training[name] = {"history": target.run(ctx, spec)}
         else:
             training[name] = {"history": []}
-        evaluate.run(ctx, spec, config.eval_langs(catalog, name))  # Step 4
+        evaluate.run(ctx, spec, settings.eval_langs(catalog, name))  # Step 4
         training[name]["seconds"] = time.perf_counter() - tick
         marker.write_text(json.dumps(training[name]))
-        hooks.on_stage(name, score_trial(out, config, catalog), stage_dir)
-    timings.update({f"{n}_s": training[n].get("seconds", 0.0) for n in config.targets})
+        hooks.on_stage(name, score_trial(out, settings, catalog), stage_dir)
+    timings.update({f"{n}_s": training[n].get("seconds", 0.0) for n in settings.targets})
     timings["total_s"] = time.perf_counter() - started
-    result = score_trial(out, config, catalog)
-    result.update(training=training, timings=timings)
+    result = score_trial(out, settings, catalog)
+    result.update(training=training, timings=timings,
+                  keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
-    return result
-
-
-def score_trial(out: Path, config: TrialConfig, catalog: Catalog) -> dict[str, Any]:
-    """Score the trial's XTREME export (the same code as `sweeper score`)."""
-    root = out / "xtreme"
-    overall, detailed, _ = xtreme.evaluate(root / "predictions", root / "labels", catalog)
-    by_lang = xtreme.per_language(detailed)
-    protocols = config.protocols(catalog)
-    result: dict[str, Any] = {"model": config.model, "data": config.data,
-                              "synthetic": config.data == "sample", "protocol": protocols,
-                              "intermediate": list(config.intermediate)}
-    summary: dict[str, Any] = {}
-    for task, langs in by_lang.items():
-        result.setdefault(protocols[task], {})[task] = langs
-        per_tier: dict[str, list[float]] = {}
-        for lang, values in langs.items():
-            per_tier.setdefault(catalog.tier(lang), []).append(xtreme.main_metric(task, values))
-        summary[task] = {"avg_metric": detailed[task]["avg_metric"], "protocol": protocols[task],
-                         "tiers": {t: sum(v) / len(v) for t, v in sorted(per_tier.items())}}
-    result["summary"] = summary
-    result["xtreme"] = {"overall_scores": overall, "detailed_scores": detailed}
     return result

@@ -1,16 +1,28 @@
-"""Typed trial settings, validated against the catalog (unknown keys are errors).
+"""Typed trial settings in groups, validated against the catalog.
 
-`TrialConfig` is everything one trial needs; its field docs become `--set` help.
-Pure module: no torch, ray or mlflow.
+A trial's settings fall into groups by what they change:
+
+- `common`: the encoder, the data source and the seed (every stage);
+- `intermediate`: phase 1 (which tasks, how long, how batches are drawn);
+- `training`: optimisation and features shared by both training phases;
+- `target`: phase 2 (which targets, how long);
+- `evaluation`: what is evaluated and how;
+- `runtime`: where and how fast it runs, never what it computes.
+
+Each field's doc is its `--set` help and its flat `--set` name is the field name
+(or the `flag` in its metadata). The reuse and comparison keys are derived from the
+groups in `sweeper.trial.keys`; runtime fields enter none. Pure module: no torch,
+ray or mlflow.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -18,157 +30,339 @@ from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 
 SAMPLINGS = ("proportional", "uniform", "temperature")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("auto", "fp32", "bf16")
 SUPPORTED_TYPES = ("classification", "pair_classification", "multiple_choice", "retrieval",
                    "token_classification", "qa")
+TINY_LR, DEFAULT_LR = 3e-3, 1e-5
 
 
-def doc(text: str, default: Any = dataclasses.MISSING, **kw: Any) -> Any:
-    """A dataclass field that carries its documentation."""
+def doc(text: str, default: Any = dataclasses.MISSING, *, flag: str | None = None,
+        choices: tuple[str, ...] | None = None, low: float | None = None,
+        low_open: bool = False, high: float | None = None, high_open: bool = False) -> Any:
+    """A dataclass field carrying its help text, its flat `--set` name and its valid range
+    (`low`/`high` bounds, open or closed; `choices` for strings)."""
+    meta = {"doc": text, "flag": flag, "choices": choices, "low": low, "low_open": low_open,
+            "high": high, "high_open": high_open}
     if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"doc": text}, **kw)
-    return field(default=default, metadata={"doc": text}, **kw)
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
-class TrialConfig:
-    """One trial: intermediate tasks -> English fine-tuning -> zero-shot evaluation."""
+class CommonSettings:
+    """What every stage shares."""
 
-    targets: list[str] = doc("XTREME target tasks evaluated by this trial", [])
-    intermediate: list[str] = doc("intermediate tasks, trained together (empty: baseline)", [])
     model: str = doc("encoder: hub id, local path, or 'tiny'", "xlm-roberta-large")
     data: str = doc("data source: 'sample' (synthetic), 'hub', or a local data directory",
                     "sample")
-    eval_languages: list[str] = doc("languages or groups to evaluate (empty: all of each "
-                                    "target's languages)", [])
-    seed: int = doc("random seed (model init, data order, task sampling)", 0)
-    lr: float | None = doc("peak learning rate (default: 1e-5, or 3e-3 for tiny)", None)
-    batch_size: int = doc("examples per step (per task batch in multi-task training)", 32)
-    intermediate_epochs: float = doc("passes over the summed intermediate training sets", 3.0)
-    target_epochs: float | None = doc("target fine-tuning epochs (default: catalog's per "
-                                      "target)", None)
-    max_seq_len: int | None = doc("max tokens per example (default: each task's catalog "
-                                  "max_length)", None)
+    seed: int = doc("random seed (model init, data order, task sampling, dropout)", 0, low=0)
+
+
+@dataclass
+class IntermediateSettings:
+    """Phase 1: multi-task training of the shared encoder."""
+
+    tasks: list[str] = doc("intermediate tasks, trained together (empty: baseline)", [],
+                           flag="intermediate")
+    epochs: float = doc("passes over the summed intermediate training sets", 3.0,
+                        flag="intermediate_epochs", low=0, low_open=True)
     sampling: str = doc("multi-task sampling: proportional, uniform or temperature",
-                        "proportional")
-    temperature: float = doc("temperature for temperature sampling (n^(1/T))", 2.0)
-    weight_decay: float = doc("AdamW weight decay", 0.01)
-    warmup_ratio: float = doc("share of steps with linear warmup", 0.1)
-    grad_accum: int = doc("micro-batches per optimizer step", 1)
-    max_train_examples: int | None = doc("cap on each training split (quick runs)", None)
-    max_eval_examples: int | None = doc("cap on each evaluation split (quick runs)", None)
+                        "proportional", choices=SAMPLINGS)
+    temperature: float = doc("temperature for temperature sampling (n^(1/T))", 2.0, low=0,
+                             low_open=True)
+
+
+@dataclass
+class TrainingSettings:
+    """Optimisation and features shared by both training phases."""
+
+    lr: float | None = doc(f"peak learning rate (default: {DEFAULT_LR:g}, or {TINY_LR:g} for "
+                           "tiny)", None, low=0, low_open=True, high=1)
+    batch_size: int = doc("examples per step (per task batch in multi-task training)", 32,
+                          low=1)
+    weight_decay: float = doc("AdamW weight decay", 0.01, low=0)
+    warmup_ratio: float = doc("share of steps with linear warmup", 0.1, low=0, high=1,
+                              high_open=True)
+    grad_accum: int = doc("micro-batches per optimizer step", 1, low=1)
+    max_seq_len: int | None = doc("max tokens per example (default: each task's catalog "
+                                  "max_length)", None, low=8)
+    max_train_examples: int | None = doc("cap on each training split (quick runs)", None,
+                                         low=1)
+    doc_stride: int = doc("QA: overlap between windows of a long context, in tokens", 128,
+                          low=1)
+    precision: str = doc("'auto' (bf16 on a GPU that has it, else fp32), 'fp32' or 'bf16'",
+                         "auto", choices=PRECISIONS)
+
+
+@dataclass
+class TargetSettings:
+    """Phase 2: fine-tuning on each target's English training data."""
+
+    targets: list[str] = doc("XTREME target tasks evaluated by this trial", [])
+    epochs: float | None = doc("target fine-tuning epochs (default: catalog's per target)",
+                               None, flag="target_epochs", low=0, low_open=True)
+
+
+@dataclass
+class EvaluationSettings:
+    """Zero-shot evaluation."""
+
+    languages: list[str] = doc("languages or groups to evaluate (empty: all of each target's "
+                               "languages)", [], flag="eval_languages")
+    max_examples: int | None = doc("cap on each evaluation split, in examples (quick runs)",
+                                   None, flag="max_eval_examples", low=1)
     retrieval_layer: int | None = doc("hidden layer mean-pooled for retrieval (default: "
-                                      "layer 14 of 24, scaled to the model's depth)", None)
-    doc_stride: int = doc("QA: overlap between windows of a long context, in tokens", 128)
-    device: str = doc("'auto' (GPU when there is one), 'cpu' or 'cuda'", "auto")
+                                      "layer 14 of 24, scaled to the model's depth)", None,
+                                      low=1)
+
+
+@dataclass
+class RuntimeSettings:
+    """Where and how fast a trial runs; never part of any key."""
+
+    device: str = doc("'auto' (GPU when there is one), 'cpu' or 'cuda'", "auto",
+                      choices=DEVICES)
     cache_dir: str | None = doc("data / feature cache (default: $SWEEPER_CACHE or "
                                 "~/.cache/sweeper)", None)
+    threads: int | None = doc("CPU threads for torch (default: torch's own choice)", None,
+                              low=1)
+
+
+GROUPS: dict[str, type] = {"common": CommonSettings, "intermediate": IntermediateSettings,
+                           "training": TrainingSettings, "target": TargetSettings,
+                           "evaluation": EvaluationSettings, "runtime": RuntimeSettings}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of one group, under its flat `--set` name."""
+
+    name: str
+    group: str
+    field: dataclasses.Field
+
+    @property
+    def doc(self) -> str:
+        return self.field.metadata["doc"]
+
+    @property
+    def type(self) -> str:
+        return str(self.field.type)
+
+
+def _settings() -> dict[str, Setting]:
+    out: dict[str, Setting] = {}
+    for group, cls in GROUPS.items():
+        for f in fields(cls):
+            name = f.metadata.get("flag") or f.name
+            if name in out:
+                raise RuntimeError(f"setting name '{name}' is used twice")
+            out[name] = Setting(name, group, f)
+    return out
+
+
+SETTINGS = _settings()  # flat name -> Setting; dotted `group.field` names also accepted
+
+
+def lookup(key: str) -> Setting:
+    """The setting called `key` (flat name, or `group.field`)."""
+    if key in SETTINGS:
+        return SETTINGS[key]
+    group, _, name = key.partition(".")
+    for s in SETTINGS.values():
+        if s.group == group and s.field.name == name:
+            return s
+    raise ConfigError(f"unknown setting '{key}' (known: {', '.join(SETTINGS)})")
+
+
+@dataclass
+class TrialSettings:
+    """Everything one trial needs: intermediate tasks -> English fine-tuning -> zero-shot
+    evaluation."""
+
+    common: CommonSettings = field(default_factory=CommonSettings)
+    intermediate: IntermediateSettings = field(default_factory=IntermediateSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+    target: TargetSettings = field(default_factory=TargetSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+
+    @classmethod
+    def build(cls, **values: Any) -> "TrialSettings":
+        """Settings from flat names (`targets=[...]`, `lr=...`), each checked and coerced."""
+        return cls().replace(**values)
+
+    def replace(self, **values: Any) -> "TrialSettings":
+        """A copy with some settings changed (flat or dotted names)."""
+        groups = {g: dataclasses.replace(getattr(self, g)) for g in GROUPS}
+        for key, raw in values.items():
+            s = lookup(key)
+            setattr(groups[s.group], s.field.name, parse_value(s.name, raw))
+        return TrialSettings(**groups)
+
+    def get(self, key: str) -> Any:
+        s = lookup(key)
+        return getattr(getattr(self, s.group), s.field.name)
+
+    def items(self) -> Iterator[tuple[Setting, Any]]:
+        """(setting, value) for every field of every group."""
+        for s in SETTINGS.values():
+            yield s, getattr(getattr(self, s.group), s.field.name)
+
+    def flat(self) -> dict[str, Any]:
+        return {s.name: value for s, value in self.items()}
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Nested by group: what trial_config.yaml holds."""
+        return {g: dataclasses.asdict(getattr(self, g)) for g in GROUPS}
+
+    # shorthands for the fields every stage reads
+    @property
+    def model(self) -> str:
+        return self.common.model
+
+    @property
+    def data(self) -> str:
+        return self.common.data
+
+    @property
+    def seed(self) -> int:
+        return self.common.seed
+
+    @property
+    def targets(self) -> list[str]:
+        return self.target.targets
+
+    @property
+    def tasks(self) -> list[str]:
+        return self.intermediate.tasks
 
     def effective_lr(self) -> float:
-        return self.lr if self.lr is not None else (3e-3 if self.model == "tiny" else 1e-5)
+        lr = self.training.lr
+        return lr if lr is not None else (TINY_LR if self.model == "tiny" else DEFAULT_LR)
 
     def cache_root(self) -> Path:
-        root = self.cache_dir or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper"
+        root = self.runtime.cache_dir or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper"
         return Path(root).expanduser().resolve()
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def validate(self, catalog: Catalog) -> "TrialConfig":
+    def validate(self, catalog: Catalog) -> "TrialSettings":
         """Raise ConfigError naming the first bad setting; returns self."""
+        for s, value in self.items():
+            check_value(s, value)
         if not self.targets:
             raise ConfigError("a trial needs at least one target (--target)")
         for name in self.targets:
             task = catalog.task(name)
             if not task.is_target:
                 raise ConfigError(f"'{name}' is not a target task (role {task.role})")
-        for name in self.intermediate:
+        for name in self.tasks:
             task = catalog.task(name)
             if not task.is_intermediate:
                 raise ConfigError(f"'{name}' is not an intermediate task (role {task.role})")
-        if len(set(self.intermediate)) != len(self.intermediate):
-            raise ConfigError(f"intermediate tasks repeat: {self.intermediate}")
-        for name in self.targets + self.intermediate:
+        for group, names in (("intermediate", self.tasks), ("targets", self.targets)):
+            if len(set(names)) != len(names):
+                raise ConfigError(f"{group} repeat: {names}")
+        for name in self.targets + self.tasks:
             if catalog.task(name).type not in SUPPORTED_TYPES:
                 raise ConfigError(f"task '{name}' of type {catalog.task(name).type} is not "
                                   "supported by the trial pipeline yet")
-        catalog.expand_languages(self.eval_languages)
-        if self.sampling not in SAMPLINGS:
-            raise ConfigError(f"sampling '{self.sampling}' is not one of {', '.join(SAMPLINGS)}")
-        positive = {"batch_size": self.batch_size, "grad_accum": self.grad_accum,
-                    "intermediate_epochs": self.intermediate_epochs + 1e-9,
-                    "temperature": self.temperature, "doc_stride": self.doc_stride}
-        for key in ("lr", "target_epochs", "max_seq_len", "max_train_examples",
-                    "max_eval_examples"):
-            if getattr(self, key) is not None:
-                positive[key] = getattr(self, key)
-        for key, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"{key} must be > 0 (got {value})")
-        if self.intermediate_epochs < 0:
-            raise ConfigError("intermediate_epochs must be >= 0")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"device '{self.device}' is not auto, cpu or cuda")
+        wanted = set(catalog.expand_languages(self.evaluation.languages))
+        for name in self.targets:
+            if wanted and not wanted & set(catalog.task(name).languages):
+                raise ConfigError(f"eval_languages {self.evaluation.languages} include none of "
+                                  f"{name}'s languages")
         return self
 
     def eval_langs(self, catalog: Catalog, target: str) -> list[str]:
         """The languages of `target` this trial evaluates."""
         langs = catalog.task(target).languages
-        if not self.eval_languages:
+        if not self.evaluation.languages:
             return list(langs)
-        wanted = set(catalog.expand_languages(self.eval_languages))
+        wanted = set(catalog.expand_languages(self.evaluation.languages))
         return [lang for lang in langs if lang in wanted]
 
     def protocols(self, catalog: Catalog) -> dict[str, str]:
         """Per target: zero_shot, or the protocol an intermediate task breaks it with."""
         out = {}
         for target in self.targets:
-            kinds = [catalog.task(t).protocol.kind for t in self.intermediate
+            kinds = [catalog.task(t).protocol.kind for t in self.tasks
                      if catalog.task(t).breaks_zero_shot([target])]
             out[target] = kinds[0] if kinds else "zero_shot"
         return out
 
 
-FIELD_TYPES = {f.name: f for f in fields(TrialConfig)}
+def check_value(s: Setting, value: Any) -> None:
+    """Raise ConfigError when `value` is outside setting `s`'s valid range or choices."""
+    m = s.field.metadata
+    if value is None:
+        return
+    if m["choices"] and value not in m["choices"]:
+        raise ConfigError(f"{s.name} '{value}' is not one of {', '.join(m['choices'])}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{s.name} must be a finite number (got {value})")
+        low, high = m["low"], m["high"]
+        if low is not None and (value < low or (m["low_open"] and value == low)):
+            raise ConfigError(f"{s.name} must be {'>' if m['low_open'] else '>='} {low:g} "
+                              f"(got {value})")
+        if high is not None and (value > high or (m["high_open"] and value == high)):
+            raise ConfigError(f"{s.name} must be {'<' if m['high_open'] else '<='} {high:g} "
+                              f"(got {value})")
 
 
 def parse_value(key: str, raw: Any) -> Any:
-    """Coerce a `--set key=value` (or YAML) value to the field's type."""
-    if key not in FIELD_TYPES:
-        raise ConfigError(f"unknown setting '{key}' (known: {', '.join(FIELD_TYPES)})")
-    ftype = str(FIELD_TYPES[key].type)
-    value = yaml.safe_load(raw) if isinstance(raw, str) else raw
-    if value is None:
-        if "None" not in ftype:
-            raise ConfigError(f"setting '{key}' cannot be empty")
-        return None
+    """Coerce a `--set key=value` (or YAML) value to the setting's type and check it."""
+    s = lookup(key)
+    ftype = s.type
+    value = yaml.safe_load(raw) if isinstance(raw, str) and not ftype.startswith("str") else raw
+    if value is None or value == "":
+        if "None" not in ftype and not ftype.startswith("list"):
+            raise ConfigError(f"setting '{s.name}' cannot be empty")
+        return [] if ftype.startswith("list") else None
     try:
         if ftype.startswith("list"):
-            items = value if isinstance(value, list) else str(value).split(",")
-            return [str(x).strip() for x in items if str(x).strip()]
-        if ftype.startswith("int"):
-            if isinstance(value, float) and not value.is_integer():
+            items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+            value = [str(x).strip() for x in items if str(x).strip()]
+        elif ftype.startswith("int"):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
-            return int(value)
-        if ftype.startswith("float"):
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"setting '{key}': cannot read {raw!r} as {ftype}") from None
+            value = int(value)
+        elif ftype.startswith("float"):
+            if isinstance(value, bool):
+                raise ValueError
+            value = float(value)
+        else:
+            if isinstance(value, (dict, list)):
+                raise ValueError
+            value = str(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"setting '{s.name}': cannot read {raw!r} as {ftype}") from None
+    check_value(s, value)
+    return value
 
 
-def apply_overrides(config: TrialConfig, pairs: list[str]) -> TrialConfig:
-    """Apply `key=value` strings (the CLI's --set) to a copy of `config`."""
+def apply_overrides(settings: TrialSettings, pairs: list[str]) -> TrialSettings:
+    """Apply `key=value` strings (the CLI's --set) to a copy of `settings`."""
     updates = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep:
             raise ConfigError(f"--set expects key=value, got '{pair}'")
-        updates[key.strip()] = parse_value(key.strip(), raw)
-    return dataclasses.replace(config, **updates)
+        updates[key.strip()] = raw
+    return settings.replace(**updates)
 
 
-def trial_config_from_dict(data: dict[str, Any]) -> TrialConfig:
-    """A TrialConfig from a mapping (e.g. trial_config.yaml); unknown keys are errors."""
-    return TrialConfig(**{k: parse_value(k, v) for k, v in data.items()})
+def settings_from_dict(data: dict[str, Any]) -> TrialSettings:
+    """TrialSettings from trial_config.yaml's nested groups (or flat names)."""
+    if not isinstance(data, dict):
+        raise ConfigError("trial settings must be a mapping")
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in GROUPS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"settings group '{key}' must be a mapping")
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return TrialSettings.build(**flat)

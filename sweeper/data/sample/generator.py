@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from sweeper.catalog import TaskSpec
 from sweeper.data.sample import world
-from sweeper.data.sample.world import by_role, lexicon, seeded
+from sweeper.data.sample.world import by_role, lexicon
+from sweeper.digest import seeded
 
 SAMPLE_VERSION = "5"
 SIZES = {"train": 1200, "validation": 150, "test": 250}

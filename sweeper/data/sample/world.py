@@ -13,9 +13,10 @@ tasks share, so intermediate training on one task teaches skills another can use
 from __future__ import annotations
 
 import functools
-import hashlib
 import random
 from dataclasses import dataclass
+
+from sweeper.digest import seeded
 
 # Probability that a concept's word is shared with English, by resource tier.
 SHARE_BY_TIER = {"high": 0.75, "mid": 0.55, "low": 0.35}
@@ -29,12 +30,6 @@ FILLER_POS = {"NOUN": 60, "VERB": 40, "ADJ": 25, "ADV": 12, "ADP": 10, "DET": 6,
 N_SUPERTAGS = 24
 CONSONANTS = "bcdfghjklmnprstvwz"
 VOWELS = "aeiou"
-
-
-def seeded(*parts: object) -> random.Random:
-    """A random generator determined by `parts` alone (stable across runs and hosts)."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 @dataclass(frozen=True)

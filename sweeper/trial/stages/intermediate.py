@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from sweeper.trial.stages import TrialContext
-from sweeper.model.train import TrainTask, train
+from sweeper.model.train import TrainTask
+from sweeper.trial.stages.context import TrialContext
+from sweeper.trial.stages.fit import fit
 
 
 def run(ctx: TrialContext) -> list[dict]:
     """Train the encoder on every intermediate task at once; returns the loss curve."""
     tasks = []
-    for name in ctx.config.intermediate:
+    for name in ctx.settings.tasks:
         spec = ctx.catalog.task(name)
         ctx.model.add_head(name, spec.type, ctx.num_labels(spec))
         tasks.append(TrainTask(name, spec.type, ctx.features(spec, spec.languages[0], "train")))
-    args = ctx.train_args(ctx.config.intermediate_epochs, seed_offset=1)
-    return train(ctx.model, tasks, args, ctx.tokenizer.pad_token_id, ctx.device,
-                 desc="intermediate", on_log=lambda s, v: ctx.on_log("intermediate", s, v))
+    return fit(ctx, tasks, epochs=ctx.settings.intermediate.epochs, seed_offset=1,
+               stage="intermediate")

@@ -9,23 +9,18 @@ threshold with the best F1.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
-from sweeper.scoring import xtreme
 from sweeper.catalog import TaskSpec
 from sweeper.model.batching import length_grouped, pad
-from sweeper.trial.stages import TrialContext
-from sweeper.model.train import autocast
+from sweeper.model.device import autocast
+from sweeper.scoring import xtreme
+from sweeper.trial.keys import retrieval_layer
+from sweeper.trial.stages.context import TrialContext
+from sweeper.trial.stages.inference import example_cap, export_paths
 
 K_NEIGHBOURS = 4
 BLOCK = 4096
-
-
-def default_layer(num_layers: int) -> int:
-    """Layer 14 of 24 (XTREME's choice for XLM-R Large), scaled to `num_layers`."""
-    return max(1, min(num_layers, round(num_layers * 14 / 24)))
 
 
 @torch.inference_mode()
@@ -37,7 +32,7 @@ def embed(ctx: TrialContext, ids: list[list[int]], layer: int, batch_size: int =
     for idx in length_grouped([len(x) for x in ids], batch_size, None):
         input_ids = pad([ids[i] for i in idx], pad_id).to(ctx.device)
         mask = (input_ids != pad_id)
-        with autocast(ctx.device):
+        with autocast(ctx.device, ctx.precision):
             states = ctx.model.encoder(input_ids=input_ids, attention_mask=mask.long(),
                                        output_hidden_states=True).hidden_states[layer]
         m = mask.unsqueeze(-1).to(states.dtype)
@@ -89,13 +84,14 @@ def mine(src: torch.Tensor, tgt: torch.Tensor, gold: set[tuple[int, int]]
     return kept[:best_n]
 
 
-def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, paths: tuple[Path, Path]) -> None:
+def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, split: str) -> None:
     """Embed the split, retrieve, and write predictions and gold labels."""
-    ds = ctx.features(target, lang, target.eval_split)
-    layer = ctx.config.retrieval_layer or default_layer(ctx.model.encoder.config.num_hidden_layers)
+    ds = ctx.features(target, lang, split)
+    ds = ds.select(range(example_cap(ctx, len(ds))))
+    layer = retrieval_layer(ctx.settings, ctx.model.encoder.config.num_hidden_layers)
     src = embed(ctx, ds["src_ids"], layer)
     tgt = embed(ctx, ds["tgt_ids"], layer)
-    pred_path, gold_path = paths
+    pred_path, gold_path = export_paths(ctx, target, lang)
     n = len(ds)
     if target.metric == "bucc_f1":
         pairs = mine(src, tgt, {(i, i) for i in range(n)})

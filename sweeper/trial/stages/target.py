@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 from sweeper.catalog import TaskSpec
-from sweeper.trial.stages import TrialContext
-from sweeper.model.train import TrainTask, train
-
-
-def target_epochs(target: TaskSpec, data: str) -> float:
-    """Catalog epochs (jiant's per-target settings); the synthetic sample, much smaller
-    than the real training sets, may ask for more passes (`sample.epochs`)."""
-    if data == "sample" and "epochs" in target.sample:
-        return float(target.sample["epochs"])
-    return float(target.epochs or 2.0)
+from sweeper.model.train import TrainTask
+from sweeper.trial.keys import target_epochs
+from sweeper.trial.stages.context import TrialContext
+from sweeper.trial.stages.fit import fit
 
 
 def run(ctx: TrialContext, target: TaskSpec) -> list[dict]:
@@ -20,8 +14,6 @@ def run(ctx: TrialContext, target: TaskSpec) -> list[dict]:
     source, lang = ctx.catalog.train_task(target)
     ctx.model.add_head(target.name, target.type, ctx.num_labels(target))
     data = ctx.features(source, lang, "train")
-    epochs = ctx.config.target_epochs or target_epochs(target, ctx.config.data)
-    args = ctx.train_args(epochs, seed_offset=100 + ctx.config.targets.index(target.name))
-    return train(ctx.model, [TrainTask(target.name, target.type, data)], args,
-                 ctx.tokenizer.pad_token_id, ctx.device, desc=f"target {target.name}",
-                 on_log=lambda s, v: ctx.on_log(target.name, s, v))
+    return fit(ctx, [TrainTask(target.name, target.type, data)],
+               epochs=target_epochs(ctx.settings, target),
+               seed_offset=100 + ctx.settings.targets.index(target.name), stage=target.name)

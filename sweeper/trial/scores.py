@@ -1,0 +1,43 @@
+"""A trial's metrics.json content, scored from its XTREME export by the scorer that
+`sweeper score` uses (so the two can never disagree)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sweeper.catalog import Catalog
+from sweeper.scoring import xtreme
+from sweeper.trial.settings import TrialSettings
+
+
+def score_trial(out: Path, settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
+    """Per target (under its protocol), language and tier; XTREME's overall scores."""
+    root = out / "xtreme"
+    overall, detailed, _ = xtreme.evaluate(root / "predictions", root / "labels", catalog)
+    by_lang = xtreme.per_language(detailed)
+    protocols = settings.protocols(catalog)
+    result: dict[str, Any] = {"model": settings.model, "data": settings.data,
+                              "synthetic": settings.data == "sample", "protocol": protocols,
+                              "intermediate": list(settings.tasks)}
+    summary: dict[str, Any] = {}
+    for task, langs in by_lang.items():
+        result.setdefault(protocols[task], {})[task] = langs
+        per_tier: dict[str, list[float]] = {}
+        for lang, values in langs.items():
+            per_tier.setdefault(catalog.tier(lang), []).append(xtreme.main_metric(task, values))
+        summary[task] = {"avg_metric": detailed[task]["avg_metric"], "protocol": protocols[task],
+                         "tiers": {t: sum(v) / len(v) for t, v in sorted(per_tier.items())}}
+    result["summary"] = summary
+    result["xtreme"] = {"overall_scores": overall, "detailed_scores": detailed}
+    return result
+
+
+def language_table(result: dict[str, Any], catalog: Catalog) -> str:
+    """A markdown table of one trial: target, language, tier, score (an MLflow artifact)."""
+    lines = ["| target | protocol | language | tier | score |", "|---|---|---|---|---|"]
+    for task, protocol, langs in xtreme.target_results(result):
+        for lang, values in langs.items():
+            lines.append(f"| {task} | {protocol} | {lang} | {catalog.tier(lang)} | "
+                         f"{xtreme.main_metric(task, values):.2f} |")
+    return "\n".join(lines) + "\n"
