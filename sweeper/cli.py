@@ -65,10 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a search-space file against the catalog")
     v.add_argument("file")
 
-    s = sub.add_parser("score", help="score XTREME prediction/label folders")
-    s.add_argument("--predictions", required=True)
-    s.add_argument("--labels", required=True)
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("score", help="score XTREME prediction/label folders as evaluate.py "
+                       "does (a missing language file is an error)")
+    s.add_argument("--predictions", required=True, help="folder of <task>/test-<lang> files")
+    s.add_argument("--labels", required=True, help="folder of the gold files, same layout")
+    s.add_argument("--split", default="test", choices=["test", "dev"],
+                   help="score the test-<lang> files (default) or a trial's dev-<lang> files")
+    s.add_argument("--partial", action="store_true", help="score the languages present and "
+                   "list the missing ones; no overall score is given")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
 
     r = sub.add_parser("run", help="run a sweep (Ray Tune) described by a search-space file")
     r.add_argument("space", help="search-space YAML (see search_spaces/)")
@@ -157,7 +162,8 @@ def _score(args: argparse.Namespace) -> int:
     from sweeper.report.tables import print_scores
     from sweeper.scoring.xtreme import evaluate
 
-    overall, detailed, missing = evaluate(args.predictions, args.labels, load_catalog())
+    overall, detailed, missing = evaluate(args.predictions, args.labels, load_catalog(),
+                                          split=args.split, partial=args.partial)
     if not detailed:
         raise SweeperError(f"no XTREME task folders found in both {args.predictions} and "
                            f"{args.labels}")

@@ -31,3 +31,9 @@ def seeded(*parts: object) -> random.Random:
     """A random generator determined by `parts` alone (stable across runs and hosts)."""
     raw = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
     return random.Random(int.from_bytes(raw[:8], "big"))
+
+
+def stage_seed(seed: int, *parts: object) -> int:
+    """A 31-bit seed for one stage of one trial, from the trial seed and the stage's name
+    (and target): the same whatever ran before it in this process."""
+    return seeded("stage", seed, *parts).getrandbits(31)

@@ -31,9 +31,27 @@ def test_non_english_intermediates_cover_languages_and_types(catalog):
 
 
 def test_protocol_marks(catalog):
-    assert catalog.task("xnli_de").breaks_zero_shot(["xnli", "pawsx"]) == ["xnli"]
-    assert catalog.task("tydiqa_sw").protocol.kind == "in_language"
+    assert catalog.task("xnli_de").breaks_zero_shot(["xnli", "pawsx", "udpos"]) == ["xnli",
+                                                                                     "pawsx"]
+    assert catalog.task("xnli_de").protocol_kind("xnli") == "translate_train"
+    assert catalog.task("xnli_de").protocol_kind("pawsx") == "in_language"
+    assert catalog.task("tydiqa_sw").protocol_kind("tydiqa") == "in_language"
     assert catalog.task("klue_nli").breaks_zero_shot(["xnli"]) == []
+    assert catalog.task("masakhaner_yo").protocol_kind("panx") == "in_language"
+
+
+@pytest.mark.parametrize("name", sorted(t.name for t in load_catalog().intermediates()
+                                        if not t.is_english))
+def test_no_unmarked_leak_into_a_target(catalog, name):
+    """A non-English task sharing a type and a language with a target must say how it
+    breaks zero-shot for that target."""
+    task = catalog.task(name)
+    for target in catalog.targets():
+        shared = set(task.languages) & set(target.languages) - {"en"}
+        if target.type == task.type and shared:
+            assert task.protocol_kind(target.name), (
+                f"{name} shares {task.type} and {sorted(shared)} with {target.name} "
+                "but carries no protocol mark for it")
 
 
 @pytest.mark.parametrize("name", sorted(load_catalog().tasks))

@@ -23,7 +23,7 @@ def test_tasks_json_lists_the_catalog():
     rows = {r["name"]: r for r in json.loads(done.stdout)}
     assert {"xnli", "tatoeba", "mnli", "ccg"} <= set(rows)
     assert sum(not r["english"] and r["role"] == "intermediate" for r in rows.values()) >= 8
-    assert rows["xnli_de"]["protocol"] == "translate_train for xnli"
+    assert rows["xnli_de"]["protocol"] == "translate_train for xnli; in_language for pawsx"
     assert rows["xnli"]["source"].startswith("google/xtreme")
     assert run_cli("tasks").stdout.count("\n") == len(rows)
 

@@ -1,4 +1,5 @@
-"""`sweeper trial` on fixed settings gives pinned numbers: refactors must not move them.
+"""`sweeper trial` on fixed settings gives pinned dev and test numbers: refactors must not
+move them.
 
 The pinned file was written by the same command; when a change is MEANT to move the
 numbers (a protocol fix), regenerate it with `python tests/test_golden.py` and say why
@@ -28,7 +29,8 @@ def _run(out: Path, cache: Path) -> dict:
     args = json.loads(GOLDEN.read_text())["args"]
     done = run_cli("trial", *args, "--out", str(out), env={"SWEEPER_CACHE": str(cache)})
     assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads((out / "metrics.json").read_text())["xtreme"]["detailed_scores"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    return {split: metrics[split]["xtreme"]["detailed_scores"] for split in ("dev", "test")}
 
 
 def test_fixed_trial_gives_the_pinned_metrics(tmp_path):

@@ -20,7 +20,7 @@ def _summary(storage: Path, name: str) -> dict:
     return json.loads((storage / name / "summary.json").read_text())
 
 
-def test_quickstart_sweep_end_to_end(tmp_path):
+def test_quickstart_sweep_end_to_end(tmp_path, catalog):
     storage = tmp_path / "runs"
     proc = start_cli("run", "search_spaces/quickstart.yaml", "--storage", str(storage), *FAST)
     watch = ListenWatch(proc.pid)
@@ -47,8 +47,13 @@ def test_quickstart_sweep_end_to_end(tmp_path):
         assert int(params["task_count"]) == len([t for t in params["tasks"].split(",")
                                                  if t and t != "(none)"])
         for lang in ("en", "sw", "hi", "de"):
-            assert f"xnli.{lang}.accuracy" in metrics
-        assert {"xnli.tier.low", "tatoeba.avg", "objective"} <= set(metrics)
+            assert f"test.xnli.{lang}.accuracy" in metrics and f"dev.xnli.{lang}.accuracy" in metrics
+        assert {"test.xnli.tier.low", "test.tatoeba.avg", "objective"} <= set(metrics)
+        assert "dev.tatoeba.avg" not in metrics  # Tatoeba has no selection split
+        # the objective is the mean DEV accuracy over XNLI's low-resource languages
+        low = [m for k, m in metrics.items() if k.startswith("dev.xnli.")
+               and k.endswith(".accuracy") and k.split(".")[2] in catalog.groups["low_resource"]]
+        assert metrics["objective"] == pytest.approx(sum(low) / len(low))
         if int(params["task_count"]):
             assert "train.intermediate.loss" in metrics
         # effective values, and the keys that decide reuse and comparison
@@ -83,9 +88,9 @@ def test_quickstart_sweep_end_to_end(tmp_path):
     assert len({r["run_id"] for r in rows}) == 10
     for row in rows:
         if row["count"] != "0" and row["language"] == "sw":
-            score = client.get_run(row["run_id"]).data.metrics[f"{row['target']}.sw.accuracy"]
+            score = client.get_run(row["run_id"]).data.metrics[f"test.{row['target']}.sw.accuracy"]
             base = client.get_run(row["baseline_run_id"]).data.metrics[
-                f"{row['target']}.sw.accuracy"]
+                f"test.{row['target']}.sw.accuracy"]
             assert float(row["gain"]) == pytest.approx(score - base, abs=1e-3)
     logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert "report/report.md" in logged and "report/results.csv" in logged
@@ -188,7 +193,7 @@ def test_sweep_against_an_mlflow_server(tmp_path):
         assert summary["trials"] == 3 and summary["errored"] == 0 and summary["unfinished"] == 0
         assert summary["finished"] + summary["stopped_early"] == 3 and summary["finished"] >= 1
         parent, children = mlflow_runs(url, "served")
-        assert len(children) == 3 and all("xnli.sw.accuracy" in c.data.metrics for c in children)
+        assert len(children) == 3 and all("test.xnli.sw.accuracy" in c.data.metrics for c in children)
         assert {c.info.status for c in children} <= {"FINISHED", "KILLED"}  # none left RUNNING
         for c in children:
             assert int(c.data.params["task_count"]) in (0, 1, 2)

@@ -71,3 +71,35 @@ def test_tagging_and_qa_trial(tmp_path, catalog):
     assert [bool(x) for x in pred] == [bool(x) for x in gold]
     answers = json.loads((tmp_path / "xtreme/predictions/tydiqa/test-sw.json").read_text())
     assert all(k.startswith("swahili-") for k in answers)
+
+
+def test_selection_sees_dev_and_reports_test(tmp_path, catalog):
+    """On local data whose TEST labels are then scrambled, the dev numbers and the sweep's
+    objective do not move; the reported test numbers do."""
+    import pyarrow.parquet as pq
+
+    from sweeper.data.export import export
+    from sweeper.sweep.trainable import objective
+
+    data = tmp_path / "data"
+    export(catalog, ["xnli", "mnli"], out=data, source="sample", languages=["en", "sw"],
+           splits=["train", "validation", "test"])
+    settings = TrialSettings.build(targets=["xnli"], intermediate=[], model="tiny",
+                                   data=str(data), max_train_examples=500, target_epochs=3,
+                                   eval_languages=["en", "sw"], max_eval_examples=100)
+    clean = run_trial(settings, tmp_path / "clean")
+    for lang in ("en", "sw"):  # every test label becomes the next class
+        path = data / "xnli" / lang / "test.parquet"
+        table = pq.read_table(path).to_pydict()
+        names = catalog.task("xnli").labels
+        table["gold_label"] = [names[(names.index(g) + 1) % 3] for g in table["gold_label"]]
+        import pyarrow as pa
+
+        pq.write_table(pa.table(table), path)
+    scrambled = run_trial(settings, tmp_path / "scrambled")
+    langs = catalog.expand_languages(["all"])
+    assert scrambled["dev"]["xtreme"] == clean["dev"]["xtreme"]
+    assert objective(scrambled, langs) == objective(clean, langs)
+    clean_test = clean["test"]["summary"]["xnli"]["avg_metric"]
+    assert scrambled["test"]["summary"]["xnli"]["avg_metric"] < clean_test - 10
+    assert clean_test > 40  # above chance (33%): a model that learnt, so scrambling shows

@@ -54,13 +54,26 @@ def test_scores_all_nine_tasks_like_the_official_scorer(tmp_path, catalog):
     assert overall["all_task"] == pytest.approx((75 * 2 + 100 * 2 + 25 * 3 + 200 / 3 + 50) / 9)
 
 
-def test_partial_folders_score_present_languages_and_list_the_rest(tmp_path, catalog):
+def test_a_missing_language_fails_unless_partial_and_partial_has_no_overall(tmp_path, catalog):
     _build(tmp_path, catalog)
     for kind in ("predictions", "labels"):
         (tmp_path / kind / "xnli" / "test-sw.tsv").unlink()
+    with pytest.raises(DataError, match="missing test file for xnli language 'sw'"):
+        xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels", catalog)
     overall, detailed, missing = xtreme.evaluate(tmp_path / "predictions", tmp_path / "labels",
-                                                 catalog)
+                                                 catalog, partial=True)
     assert missing == {"xnli": ["sw"]} and "sw" not in detailed["xnli"]["accuracy"]
+    assert overall == {}  # an average over a partial submission is not XTREME's score
+    from conftest import run_cli
+
+    args = ["score", "--predictions", str(tmp_path / "predictions"), "--labels",
+            str(tmp_path / "labels")]
+    strict = run_cli(*args)
+    assert strict.returncode == 2 and "xnli language 'sw'" in strict.stderr
+    assert "Traceback" not in strict.stderr and strict.stderr.count("\n") == 1
+    partial = run_cli(*args, "--partial")
+    assert partial.returncode == 0 and "all_task" not in partial.stdout
+    assert "no files for: sw" in partial.stdout
 
 
 def test_tag_reader_keeps_a_last_sentence_without_blank_line(tmp_path):
@@ -113,7 +126,7 @@ def test_a_new_catalog_target_is_scored_without_python(tmp_path):
         "metric": "accuracy", "category": "classification",
         "labels": ["entailment", "neutral", "contradiction"],
         "label_encoding": "name", "columns": {"text_a": "a", "text_b": "b", "label": "l"},
-        "hub": None, "train_from": "mnli", "sample": {"skill": "nli"},
+        "hub": None, "train_from": "mnli", "sample": {"skill": "nli"}, "selection": None,
         "languages": ["en", "sw"]})
     targets.write_text(yaml.safe_dump(raw))
     catalog = load_catalog(str(root))

@@ -13,10 +13,18 @@ from pathlib import Path
 
 import yaml
 
-from sweeper.catalog.schema import HubSpec, Language, ProtocolMark, TaskSpec, parse_task
+from sweeper.catalog.schema import (
+    HubSpec,
+    Language,
+    ProtocolMark,
+    Selection,
+    TaskSpec,
+    parse_task,
+)
 from sweeper.errors import ConfigError
 
-__all__ = ["Catalog", "HubSpec", "Language", "ProtocolMark", "TaskSpec", "load_catalog"]
+__all__ = ["Catalog", "HubSpec", "Language", "ProtocolMark", "Selection", "TaskSpec",
+           "load_catalog"]
 
 HERE = Path(__file__).parent
 TIERS = ("low", "mid", "high")
@@ -106,12 +114,26 @@ def _cross_check(tasks: dict[str, TaskSpec], langs: dict[str, Language]) -> None
                 raise ConfigError(f"{where}: train_from '{src.name}' has another type or labels")
         if t.train_from == "en" and "en" not in t.languages:
             raise ConfigError(f"{where}: trains on its English data but lists no 'en'")
-        if t.protocol:
-            bad = [x for x in t.protocol.targets if x not in tasks]
+        for mark in t.protocol:
+            bad = [x for x in mark.targets if x not in tasks]
             if bad:
                 raise ConfigError(f"{where}: protocol names unknown targets {bad}")
         if t.hub and t.is_target and t.eval_split not in t.splits():
             raise ConfigError(f"{where}: eval_split '{t.eval_split}' is not among its splits")
+        sel = t.selection
+        if sel is not None:
+            source = tasks.get(sel.task or t.name)
+            if source is None:
+                raise ConfigError(f"{where}: selection task '{sel.task}' is not a catalog task")
+            if source.hub and sel.split not in source.splits():
+                raise ConfigError(f"{where}: selection split '{sel.split}' is not among the "
+                                  f"splits of '{source.name}'")
+            if sel.task is None and sel.split == t.eval_split:
+                raise ConfigError(f"{where}: selection split is the test split")
+            bad = [c for c in sel.languages if c not in t.languages or c not in source.languages]
+            if bad:
+                raise ConfigError(f"{where}: selection languages {bad} are not languages of "
+                                  f"both '{t.name}' and '{source.name}'")
 
 
 @functools.lru_cache(maxsize=4)

@@ -62,6 +62,17 @@ class HubSpec:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """Where a target's model-selection (dev) numbers come from: a split of the target
+    itself (its per-language dev sets), or of another task (`task`, e.g. SQuAD's English
+    dev set for XQuAD, which has one split), limited to `languages` (empty: all)."""
+
+    split: str
+    task: str | None = None
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProtocolMark:
     """Using this task before one of `targets` is not zero-shot transfer."""
 
@@ -85,11 +96,12 @@ class TaskSpec:
     label_encoding: str = field(default="index", metadata=DATA)
     labels_from_data: bool = field(default=False, metadata=DATA)
     category: str | None = None  # XTREME category of a target
-    eval_split: str = "validation"
+    eval_split: str = "validation"  # the split a target's TEST numbers come from
+    selection: Selection | None = None  # a target's dev numbers; None: it has none
     train_from: str | None = None  # target's English training data: "en" or a task name
     epochs: float | None = None  # target fine-tuning epochs (jiant / XTREME settings)
     max_length: int = 256
-    protocol: ProtocolMark | None = None
+    protocol: tuple[ProtocolMark, ...] = ()  # the targets it is not zero-shot for, and how
     # QA: questions may have no answer (SQuAD v2)
     null_answers: bool = field(default=False, metadata=DATA)
     sample: dict[str, Any] = field(default_factory=dict, metadata=DATA)  # synthetic generator
@@ -130,9 +142,11 @@ class TaskSpec:
 
     def breaks_zero_shot(self, targets: list[str] | tuple[str, ...]) -> list[str]:
         """The given targets for which training on this task is not zero-shot."""
-        if self.protocol is None:
-            return []
-        return [t for t in targets if t in self.protocol.targets]
+        return [t for t in targets if self.protocol_kind(t)]
+
+    def protocol_kind(self, target: str) -> str | None:
+        """translate_train / in_language when this task breaks zero-shot for `target`."""
+        return next((m.kind for m in self.protocol if target in m.targets), None)
 
 
 def _require(entry: dict, key: str, where: str) -> Any:
@@ -186,16 +200,24 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
     if missing or extra:
         raise ConfigError(f"{where}: columns for type {ttype} need {list(REQUIRED_COLUMNS[ttype])}"
                           f" (missing {missing}, unexpected {sorted(extra)})")
-    protocol = None
-    if entry.get("protocol"):
-        p = entry["protocol"]
-        protocol = ProtocolMark(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where, "protocol kind"),
-                            targets=tuple(_require(p, "targets", where)))
+    marks = entry.get("protocol") or []
+    marks = marks if isinstance(marks, list) else [marks]
+    protocol = tuple(ProtocolMark(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where,
+                                               "protocol kind"),
+                                  targets=tuple(_require(p, "targets", where)))
+                     for p in marks)
     labels = tuple(str(x) for x in entry.get("labels") or ())
     needs_labels = ttype in ("classification", "pair_classification", "multiple_choice",
                              "token_classification")
     if needs_labels and not labels and not entry.get("labels_from_data"):
         raise ConfigError(f"{where}: type {ttype} needs a `labels` list")
+    selection = None
+    if entry.get("selection"):
+        raw = entry["selection"]
+        if not isinstance(raw, dict) or set(raw) - {"split", "task", "languages"}:
+            raise ConfigError(f"{where}: selection takes {{split, task, languages}}")
+        selection = Selection(split=str(_require(raw, "split", where)), task=raw.get("task"),
+                              languages=tuple(raw.get("languages") or ()))
     sample = dict(entry.get("sample") or {})
     _choice(sample.get("skill"), SKILLS, where, "sample skill")
     spec = TaskSpec(
@@ -215,12 +237,16 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
         train_from=entry.get("train_from"),
         epochs=entry.get("epochs"),
         max_length=int(entry.get("max_length", 256)),
+        selection=selection,
         protocol=protocol,
         null_answers=bool(entry.get("null_answers", False)),
         sample=sample,
         group=group,
     )
     if spec.is_target:
+        if "selection" not in entry:
+            raise ConfigError(f"{where}: a target needs `selection` (its dev split, another "
+                              "task's split, or null for none)")
         if spec.category not in CATEGORIES:
             raise ConfigError(f"{where}: a target needs a category in {CATEGORIES}")
         if spec.needs_training and not spec.train_from:

@@ -88,15 +88,17 @@ def _mix(params: dict[str, str], catalog: Catalog, tasks: list[str]) -> str:
     return "english" if non_en == 0 else "non_english" if non_en == len(tasks) else "mixed"
 
 
-def trial_from_row(row: dict[str, Any], catalog: Catalog) -> Trial | None:
-    """A Trial from a run row (see tracking.run_rows); None for runs without scores."""
+def trial_from_row(row: dict[str, Any], catalog: Catalog, split: str = "test") -> Trial | None:
+    """A Trial from a run row (see tracking.run_rows), scored on `split` (the report's
+    numbers are TEST numbers); None for runs without scores."""
     params, metrics = row["params"], row["metrics"]
     tasks = [t for t in params.get("tasks", "").split(",") if t and t != "(none)"]
     values: dict[str, dict[str, dict[str, float]]] = {}
     for name, value in metrics.items():
         parts = name.split(".")
-        if len(parts) == 3 and parts[1] in catalog.languages and parts[0] in catalog.tasks:
-            values.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = value
+        if len(parts) == 4 and parts[0] == split and parts[1] in catalog.tasks \
+                and parts[2] in catalog.languages:
+            values.setdefault(parts[1], {}).setdefault(parts[2], {})[parts[3]] = value
     scores = {t: {lang: main_metric(t, v) for lang, v in langs.items()}
               for t, langs in values.items()}
     if not scores:

@@ -17,23 +17,27 @@ def task_rows(catalog: Catalog) -> list[dict[str, Any]]:
             "name": t.name, "role": t.role, "type": t.type, "metric": t.metric,
             "languages": list(t.languages), "english": t.is_english,
             "source": source or "local files only", "train_from": t.train_from,
-            "protocol": (f"{t.protocol.kind} for {','.join(t.protocol.targets)}"
-                         if t.protocol else None),
+            "protocol": ("; ".join(f"{m.kind} for {','.join(m.targets)}" for m in t.protocol)
+                         or None),
             "catalog_file": t.group,
         })
     return rows
 
 
 def print_trial(result: dict[str, Any]) -> None:
-    """Per-language table of a trial's results, grouped by target."""
+    """Per-language table of a trial's TEST results, grouped by target, with the dev
+    (selection) average beside each target."""
     catalog = load_catalog()
     tag = "  [SYNTHETIC sample data]" if result.get("synthetic") else ""
     print(f"model {result['model']}  data {result['data']}{tag}  "
           f"intermediate: {','.join(result['intermediate']) or '(none: baseline)'}")
-    for task, protocol, langs in target_results(result):
-        summary = result["summary"].get(task, {})
+    for task, protocol, langs in target_results(result, "test"):
+        summary = result["test"]["summary"].get(task, {})
+        dev = result["dev"]["summary"].get(task, {}).get("avg_metric")
         tiers = "  ".join(f"{t}={v:.1f}" for t, v in summary.get("tiers", {}).items())
-        print(f"\n{task} ({protocol})  avg={summary.get('avg_metric', float('nan')):.1f}  {tiers}")
+        dev_text = f"dev={dev:.1f}" if dev is not None else "dev=- (no selection split)"
+        print(f"\n{task} ({protocol})  test avg={summary.get('avg_metric', float('nan')):.1f}"
+              f"  {tiers}  {dev_text}")
         print(f"  {'lang':<6}{'tier':<6}{'score':>7}   metrics")
         for lang, values in langs.items():
             detail = " ".join(f"{k}={v:.1f}" for k, v in values.items())

@@ -19,9 +19,21 @@ from sweeper.scoring import metrics
 QA_METRICS = ("squad", "mlqa")  # catalog metrics scored from SQuAD-format JSON
 
 
-def file_name(task: TaskSpec, lang: str) -> str:
-    """`test-<lang>.json` for QA targets, `.tsv` for the others."""
-    return f"test-{lang}.{'json' if task.metric in QA_METRICS else 'tsv'}"
+SPLITS = ("test", "dev")  # file prefixes: XTREME's test files, and the selection (dev) files
+
+
+def file_name(task: TaskSpec, lang: str, split: str = "test") -> str:
+    """`<split>-<lang>.json` for QA targets, `.tsv` for the others (split: test or dev)."""
+    return f"{split}-{lang}.{'json' if task.metric in QA_METRICS else 'tsv'}"
+
+
+def split_languages(task: TaskSpec, split: str) -> tuple[str, ...]:
+    """The languages a complete `split` of a target holds (dev: its selection source's)."""
+    if split == "test":
+        return task.languages
+    if task.selection is None:
+        return ()
+    return task.selection.languages or task.languages
 
 
 def task_groups(catalog: Catalog) -> dict[str, tuple[str, ...]]:
@@ -115,14 +127,19 @@ def score_one(task: TaskSpec, lang: str, pred_path: Path, label_path: Path
     return metrics.accuracy(gold, preds)
 
 
-def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
+def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog, *,
+             split: str = "test", partial: bool = False
              ) -> tuple[dict[str, float], dict[str, dict], dict[str, list[str]]]:
     """(overall_scores, detailed_scores, missing languages) as XTREME's evaluate().
 
     detailed_scores[task] = {metric: {lang: value}, avg_<metric>: ..., avg_metric: ...};
-    overall_scores holds `all_task` when all nine tasks are present and each group whose
-    tasks all are. Languages absent from both folders are skipped and listed.
+    overall_scores holds `all_task` when every target is present and each group whose
+    tasks all are. A target folder missing a language's files fails, as evaluate.py
+    does, unless `partial`: then the languages present are scored, the rest listed, and
+    no overall score is given (an average over a partial submission is not XTREME's).
     """
+    if split not in SPLITS:
+        raise DataError(f"unknown split '{split}' (test or dev)")
     pred_dir, label_dir = Path(pred_dir), Path(label_dir)
     for d in (pred_dir, label_dir):
         if not d.is_dir():
@@ -135,9 +152,13 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
         if not ((pred_dir / task).is_dir() and (label_dir / task).is_dir()):
             continue
         score: dict[str, Any] = defaultdict(dict)
-        for lang in spec.languages:
-            p, g = pred_dir / task / file_name(spec, lang), label_dir / task / file_name(spec, lang)
+        for lang in split_languages(spec, split):
+            name = file_name(spec, lang, split)
+            p, g = pred_dir / task / name, label_dir / task / name
             if not p.exists() and not g.exists():
+                if not partial:
+                    raise DataError(f"missing {split} file for {task} language '{lang}': "
+                                    f"{p} (score a partial submission with --partial)")
                 missing.setdefault(task, []).append(lang)
                 continue
             for f in (p, g):
@@ -157,6 +178,8 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog
             score["avg_metric"] = score["avg_accuracy"]
         detailed[task] = dict(score)
     overall: dict[str, float] = {}
+    if missing:
+        return overall, detailed, missing
     if set(order) == set(detailed):
         overall["all_task"] = sum(detailed[t]["avg_metric"] for t in order) / len(order)
     for group, tasks in task_groups(catalog).items():
@@ -183,9 +206,10 @@ def main_metric(task: str, values: dict[str, float]) -> float:
     return values["f1"] if "f1" in values else values["accuracy"]
 
 
-def target_results(result: dict[str, Any]
+def target_results(result: dict[str, Any], split: str = "test"
                    ) -> Iterator[tuple[str, str, dict[str, dict[str, float]]]]:
-    """(target, protocol, {lang: {metric: value}}) from a trial's metrics.json content,
-    where each target's languages sit under its protocol's key (zero_shot, ...)."""
+    """(target, protocol, {lang: {metric: value}}) of one split (test or dev) of a trial's
+    metrics.json content, where each target's languages sit under its protocol's key."""
+    scored = result.get(split, {})
     for task, protocol in result["protocol"].items():
-        yield task, protocol, result.get(protocol, {}).get(task, {})
+        yield task, protocol, scored.get(protocol, {}).get(task, {})

@@ -70,6 +70,27 @@ class SweepSpec:
         return TrialSettings.build(targets=list(self.targets), model=self.model, data=self.data,
                                    eval_languages=list(self.eval_languages), **self.fixed)
 
+    def objective_targets(self, catalog: Catalog) -> tuple[list[str], dict[str, str]]:
+        """(targets whose DEV numbers enter the objective, {target: why it stays out})."""
+        wanted = set(catalog.expand_languages([self.objective_languages]))
+        evaluated = set(catalog.expand_languages(self.eval_languages)) if self.eval_languages \
+            else None
+        inside, outside = [], {}
+        for name in self.targets:
+            task = catalog.task(name)
+            if task.selection is None:
+                outside[name] = "it has no selection (dev) split"
+                continue
+            langs = set(task.selection.languages or task.languages) & wanted
+            if evaluated is not None:
+                langs &= evaluated
+            if langs:
+                inside.append(name)
+            else:
+                outside[name] = (f"its dev split has none of the objective languages "
+                                 f"'{self.objective_languages}'")
+        return inside, outside
+
     def describe(self) -> str:
         sets = (f"{len(self.fixed_sets)} fixed task sets" if self.fixed_sets else
                 "; ".join(f"{m}: pool {len(self.pool[m])}, counts {self.counts[m]}"
@@ -252,6 +273,11 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
         max_concurrent=max_conc, scheduler=scheduler, resources=resources, draws=draws,
         raw=raw)
     spec.base_settings().validate(catalog)
+    inside, outside = spec.objective_targets(catalog)
+    if not inside and (algorithm != "grid" or scheduler is not None):
+        raise ConfigError(f"{where}: no target has dev numbers for the objective "
+                          f"({'; '.join(f'{t}: {why}' for t, why in outside.items())}); the "
+                          "search and scheduler would have nothing to select on")
     return spec
 
 

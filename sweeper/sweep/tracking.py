@@ -109,22 +109,25 @@ class Tracker:
 
 
 def trial_metrics(result: dict[str, Any]) -> dict[str, float]:
-    """Flatten a trial's metrics.json into MLflow metric names.
+    """Flatten a trial's metrics.json into MLflow metric names, the split first:
 
-    <target>.<lang>.<metric>, <target>.avg, <target>.tier.<tier>, xtreme.<group>.
+    <split>.<target>.<lang>.<metric>, <split>.<target>.avg, <split>.<target>.tier.<tier>,
+    <split>.xtreme.<group> for split dev (selection) and test (reported).
     """
     out: dict[str, float] = {}
-    for task, _, langs in target_results(result):
-        for lang, values in langs.items():
-            for metric, v in values.items():
-                out[f"{task}.{lang}.{metric}"] = v
-        summary = result["summary"].get(task, {})
-        if "avg_metric" in summary:
-            out[f"{task}.avg"] = summary["avg_metric"]
-        for tier, v in summary.get("tiers", {}).items():
-            out[f"{task}.tier.{tier}"] = v
-    for group, v in result["xtreme"]["overall_scores"].items():
-        out[f"xtreme.{group}"] = v
+    for split in ("dev", "test"):
+        scored = result.get(split, {})
+        for task, _, langs in target_results(result, split):
+            for lang, values in langs.items():
+                for metric, v in values.items():
+                    out[f"{split}.{task}.{lang}.{metric}"] = v
+            summary = scored.get("summary", {}).get(task, {})
+            if "avg_metric" in summary:
+                out[f"{split}.{task}.avg"] = summary["avg_metric"]
+            for tier, v in summary.get("tiers", {}).items():
+                out[f"{split}.{task}.tier.{tier}"] = v
+        for group, v in scored.get("xtreme", {}).get("overall_scores", {}).items():
+            out[f"{split}.xtreme.{group}"] = v
     return out
 
 

@@ -41,9 +41,13 @@ class SweepContext:
 
 
 def objective(result: dict[str, Any], languages: list[str]) -> float:
-    """Mean over targets of the mean main metric over the objective's languages."""
+    """Mean over targets of the mean DEV main metric over the objective's languages.
+
+    Model selection (the searcher, the scheduler, "best trials") sees this alone: test
+    numbers are logged and reported, never optimised. A target without dev numbers in
+    those languages stays out (see `objective_targets`)."""
     per_target = []
-    for task, _, langs in target_results(result):
+    for task, _, langs in target_results(result, "dev"):
         values = [main_metric(task, v) for lang, v in langs.items() if lang in languages]
         if values:
             per_target.append(sum(values) / len(values))
@@ -81,12 +85,12 @@ class TuneHooks:
             self.key = json.loads((stage_dir / "intermediate.json").read_text())["key"]
         else:
             metrics["objective"] = objective(result, self.languages)
-            for task, summary in result["summary"].items():
-                metrics[f"{task}_avg"] = summary["avg_metric"]
+            for task, summary in result["dev"]["summary"].items():
+                metrics[f"dev.{task}.avg"] = summary["avg_metric"]
             self.tracker.log_metrics(self.run_id, tracking.trial_metrics(result))
         import ray
 
-        done = len(result.get("summary", {}))  # targets scored so far, retries included
+        done = len(result.get("test", {}).get("summary", {}))  # targets scored so far
         metrics.update(targets_done=done, node=ray.get_runtime_context().get_node_id(),
                        intermediate_cached=self.cached,
                        intermediate_key=self.key, trial_seconds=time.time() - self.started)
@@ -177,8 +181,12 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     for name in ("trial_config.yaml", "metrics.json", "languages.md"):
         tracker.log_artifacts(run_id, out / name)
     tracker.log_artifacts(run_id, out / "xtreme", "xtreme")
+    thresholds = {f"{split}.{target}.{lang}.threshold": info["threshold"]
+                  for target, stage in result["training"].items() if isinstance(stage, dict)
+                  for split, langs in stage.get("evaluation", {}).items()
+                  for lang, info in langs.items() if "threshold" in info}
     tracker.log_metrics(run_id, {"objective": objective(result, languages),
-                                 "trial_seconds": result["timings"]["total_s"]})
+                                 "trial_seconds": result["timings"]["total_s"], **thresholds})
     tracker.finish(run_id)
     if hooks.pending is None:  # a retry that found every stage done: report the result again
         hooks.on_stage(settings.targets[-1], result, out / "stages")

@@ -179,6 +179,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
     state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
              "tracking_uri": uri, "parent_run_id": parent, "cache": cache, "storage": storage}
+    _say_objective(spec, catalog)
     init_ray(address)
     context = _context(spec, name=name, uri=uri, parent=parent, cache_root=cache)
     tuner = _tuner(spec, context, storage)
@@ -186,6 +187,15 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
     return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+
+
+def _say_objective(spec: SweepSpec, catalog: Any) -> None:
+    """Tell which targets' dev numbers the objective averages, and which stay out."""
+    inside, outside = spec.objective_targets(catalog)
+    print(f"Objective: mean DEV score over {spec.objective_languages} languages of "
+          f"{', '.join(inside) or 'no target'} (test numbers are reported, never selected on)")
+    for target, why in outside.items():
+        print(f"  {target} stays out of the objective: {why}")
 
 
 def find_sweep(name_or_path: str, storage: str) -> Path:

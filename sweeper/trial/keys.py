@@ -26,7 +26,7 @@ from sweeper.catalog import Catalog, TaskSpec
 from sweeper.digest import digest
 from sweeper.trial.settings import TrialSettings
 
-KEYS_VERSION = 2  # bump when a stage's code changes what it computes
+KEYS_VERSION = 3  # bump when a stage's code changes what it computes
 
 
 @dataclass(frozen=True)

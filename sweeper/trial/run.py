@@ -25,6 +25,7 @@ from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.data.features import tokenizer_fingerprint
 from sweeper.data.sources import DataSource, make_source
+from sweeper.digest import stage_seed
 from sweeper.model.device import pick_device, resolve_precision
 from sweeper.model.encoders import load_encoder, load_tokenizer, model_identity
 from sweeper.model.heads import MultiTaskModel
@@ -56,10 +57,14 @@ class NoHooks:
         pass
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+def seed_stage(seed: int, *stage: str) -> None:
+    """Seed every global generator (Python, numpy, torch: head init, dropout) from the
+    trial seed and the stage, so a stage gives the same numbers whether the stages before
+    it were trained, served from the cache or resumed."""
+    value = stage_seed(seed, *stage)
+    random.seed(value)
+    np.random.seed(value)
+    torch.manual_seed(value)
 
 
 def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
@@ -136,7 +141,6 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     started = time.perf_counter()
     if settings.runtime.threads:
         torch.set_num_threads(settings.runtime.threads)
-    seed_everything(settings.seed)
     device = pick_device(settings.runtime.device)
     precision = resolve_precision(settings.training.precision, device)
     source = make_source(settings.data, catalog, settings.cache_root())
@@ -156,6 +160,7 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     # Step 1: intermediate tasks (skipped for the baseline), one phase for all targets.
     tick = time.perf_counter()
     if keys.intermediate:
+        seed_stage(settings.seed, "intermediate")
         info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate)
         training["intermediate"] = {"history": info["history"], "cached": info["cached"],
                                     "key": info["key"]}
@@ -171,11 +176,14 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
             continue
         tick = time.perf_counter()
         model.encoder.load_state_dict(encoder_state)
+        seed_stage(settings.seed, "target", name)
         if spec.needs_training:  # Step 3: English fine-tuning (retrieval: none, Step 2)
             training[name] = {"history": target.run(ctx, spec)}
         else:
             training[name] = {"history": []}
-        evaluate.run(ctx, spec, settings.eval_langs(catalog, name))  # Step 4
+        evaluation = evaluate.run(ctx, spec)  # Step 4 (Step 2 for retrieval)
+        if evaluation:
+            training[name]["evaluation"] = evaluation
         training[name]["seconds"] = time.perf_counter() - tick
         marker.write_text(json.dumps(training[name]))
         hooks.on_stage(name, score_trial(out, settings, catalog), stage_dir)

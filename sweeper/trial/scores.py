@@ -12,14 +12,26 @@ from sweeper.trial.settings import TrialSettings
 
 
 def score_trial(out: Path, settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
-    """Per target (under its protocol), language and tier; XTREME's overall scores."""
-    root = out / "xtreme"
-    overall, detailed, _ = xtreme.evaluate(root / "predictions", root / "labels", catalog)
-    by_lang = xtreme.per_language(detailed)
+    """Both splits of every target: `dev` (what model selection may see) and `test` (what
+    is reported), each per target (under its protocol), language and tier."""
     protocols = settings.protocols(catalog)
     result: dict[str, Any] = {"model": settings.model, "data": settings.data,
                               "synthetic": settings.data == "sample", "protocol": protocols,
                               "intermediate": list(settings.tasks)}
+    for split in xtreme.SPLITS:
+        result[split] = _score_split(out, split, protocols, catalog)
+    return result
+
+
+def _score_split(out: Path, split: str, protocols: dict[str, str], catalog: Catalog
+                 ) -> dict[str, Any]:
+    root = out / "xtreme"
+    if not (root / "predictions").is_dir():
+        return {"summary": {}, "xtreme": {"overall_scores": {}, "detailed_scores": {}}}
+    overall, detailed, _ = xtreme.evaluate(root / "predictions", root / "labels", catalog,
+                                           split=split, partial=True)
+    by_lang = xtreme.per_language(detailed)
+    result: dict[str, Any] = {}
     summary: dict[str, Any] = {}
     for task, langs in by_lang.items():
         result.setdefault(protocols[task], {})[task] = langs
@@ -34,10 +46,13 @@ def score_trial(out: Path, settings: TrialSettings, catalog: Catalog) -> dict[st
 
 
 def language_table(result: dict[str, Any], catalog: Catalog) -> str:
-    """A markdown table of one trial: target, language, tier, score (an MLflow artifact)."""
-    lines = ["| target | protocol | language | tier | score |", "|---|---|---|---|---|"]
-    for task, protocol, langs in xtreme.target_results(result):
-        for lang, values in langs.items():
-            lines.append(f"| {task} | {protocol} | {lang} | {catalog.tier(lang)} | "
-                         f"{xtreme.main_metric(task, values):.2f} |")
+    """A markdown table of one trial: target, split, language, tier, score (an MLflow
+    artifact)."""
+    lines = ["| target | protocol | split | language | tier | score |",
+             "|---|---|---|---|---|---|"]
+    for split in xtreme.SPLITS:
+        for task, protocol, langs in xtreme.target_results(result, split):
+            for lang, values in langs.items():
+                lines.append(f"| {task} | {protocol} | {split} | {lang} | {catalog.tier(lang)}"
+                             f" | {xtreme.main_metric(task, values):.2f} |")
     return "\n".join(lines) + "\n"

@@ -286,8 +286,7 @@ class TrialSettings:
         """Per target: zero_shot, or the protocol an intermediate task breaks it with."""
         out = {}
         for target in self.targets:
-            kinds = [catalog.task(t).protocol.kind for t in self.tasks
-                     if catalog.task(t).breaks_zero_shot([target])]
+            kinds = [k for k in (catalog.task(t).protocol_kind(target) for t in self.tasks) if k]
             out[target] = kinds[0] if kinds else "zero_shot"
         return out
 

@@ -8,7 +8,12 @@ import torch
 from sweeper.catalog import TaskSpec
 from sweeper.scoring import xtreme
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import example_cap, export_paths, head_scores
+from sweeper.trial.stages.inference import (
+    EvalJob,
+    example_cap,
+    export_paths,
+    head_scores,
+)
 
 EVAL_BATCH = 64
 
@@ -27,11 +32,13 @@ def predict_labels(ctx: TrialContext, task: TaskSpec, ds: datasets.Dataset) -> l
     return out
 
 
-def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, split: str) -> None:
-    """Predict `target` in `lang` and write predictions and gold labels."""
-    ds = ctx.features(target, lang, split)
+def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
+    """Predict one language of one split and write predictions and gold labels."""
+    ds = ctx.features(job.data, job.lang, job.split)
     ds = ds.select(range(example_cap(ctx, len(ds))))
-    preds = predict_labels(ctx, target, ds)
-    pred_path, gold_path = export_paths(ctx, target, lang)
-    xtreme.write_lines(pred_path, (target.labels[p] for p in preds))
-    xtreme.write_lines(gold_path, (target.labels[g] for g in ds["label"]))
+    preds = predict_labels(ctx, job.target, ds)
+    pred_path, gold_path = export_paths(ctx, job)
+    labels = job.target.labels
+    xtreme.write_lines(pred_path, (labels[p] for p in preds))
+    xtreme.write_lines(gold_path, (labels[g] for g in ds["label"]))
+    return {}

@@ -33,7 +33,7 @@ class TrialContext:
     out_dir: Path
     model: MultiTaskModel
     on_log: LogFn = field(default=lambda stage, step, values: None)
-
+    memo: dict = field(default_factory=dict)  # what one job leaves for a later one
     def max_length(self, task: TaskSpec) -> int:
         limit = self.model.encoder.config.max_position_embeddings - 2
         return min(self.settings.training.max_seq_len or task.max_length, limit)

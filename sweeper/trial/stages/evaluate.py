@@ -1,22 +1,26 @@
-"""Steps 2 and 4: zero-shot predictions per language, written in the XTREME layout.
+"""Steps 2 and 4: predictions per language on the selection (dev) and test splits,
+written in the XTREME layout (`dev-<lang>` and `test-<lang>` files side by side).
 
 The evaluator of a target is looked up by its catalog `type`, so a new target of a
 known type needs no Python. Every evaluation runs with the model in eval mode (no
-dropout) under inference mode, whatever ran before it.
+dropout) under inference mode, whatever ran before it. Dev jobs run first: BUCC
+chooses its threshold there.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
-from sweeper.catalog import TaskSpec
+from sweeper.catalog import Catalog, TaskSpec
 from sweeper.errors import ConfigError
+from sweeper.trial.settings import TrialSettings
 from sweeper.trial.stages import classification, qa, retrieval, tagging
 from sweeper.trial.stages.context import TrialContext
+from sweeper.trial.stages.inference import EvalJob
 
-Evaluator = Callable[[TrialContext, TaskSpec, str, str], None]
+Evaluator = Callable[[TrialContext, EvalJob], dict]
 
 EVALUATORS: dict[str, Evaluator] = {
     "classification": classification.evaluate,
@@ -28,12 +32,31 @@ EVALUATORS: dict[str, Evaluator] = {
 }
 
 
-def run(ctx: TrialContext, target: TaskSpec, langs: list[str]) -> None:
-    """Zero-shot evaluation of `target` on `langs`, exported in the XTREME layout."""
+def jobs(settings: TrialSettings, catalog: Catalog, target: TaskSpec) -> list[EvalJob]:
+    """Dev jobs (the target's selection source, in the languages it has) then test jobs,
+    each limited to the trial's evaluation languages."""
+    langs = settings.eval_langs(catalog, target.name)
+    out: list[EvalJob] = []
+    sel = target.selection
+    if sel is not None:
+        data = catalog.task(sel.task) if sel.task else target
+        out += [EvalJob(target, data, lang, sel.split, "dev")
+                for lang in (sel.languages or target.languages) if lang in langs]
+    out += [EvalJob(target, target, lang, target.eval_split, "test") for lang in langs]
+    return out
+
+
+def run(ctx: TrialContext, target: TaskSpec) -> dict[str, Any]:
+    """Evaluate `target` on both splits; what evaluators report (BUCC thresholds), by
+    split and language."""
     if target.type not in EVALUATORS:
         raise ConfigError(f"no evaluator for task type '{target.type}' ({target.name})")
     evaluator = EVALUATORS[target.type]
+    info: dict[str, dict[str, dict]] = {}
     ctx.model.eval()
     with torch.inference_mode():
-        for lang in langs:
-            evaluator(ctx, target, lang, target.eval_split)
+        for job in jobs(ctx.settings, ctx.catalog, target):
+            out = evaluator(ctx, job)
+            if out:
+                info.setdefault(job.kind, {})[job.lang] = out
+    return info

@@ -1,7 +1,8 @@
-"""What every evaluator shares: where its files go, batched head outputs, example caps."""
+"""What every evaluator shares: the job, where its files go, batched head outputs, caps."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -15,11 +16,24 @@ from sweeper.scoring import xtreme
 from sweeper.trial.stages.context import TrialContext
 
 
-def export_paths(ctx: TrialContext, task: TaskSpec, lang: str) -> tuple[Path, Path]:
-    """(prediction file, label file) of `task` in `lang` in the XTREME layout."""
-    name = xtreme.file_name(task, lang)
+@dataclass(frozen=True)
+class EvalJob:
+    """One language of one split of a target: `target` gives the head, the metric and the
+    export folder; `data` the rows (the target itself, or its selection source)."""
+
+    target: TaskSpec
+    data: TaskSpec
+    lang: str
+    split: str  # the data's split name (validation, test, ...)
+    kind: str  # "dev" (model selection) or "test" (reported): the export file prefix
+
+
+def export_paths(ctx: TrialContext, job: EvalJob) -> tuple[Path, Path]:
+    """(prediction file, label file) of a job in the XTREME layout."""
+    name = xtreme.file_name(job.target, job.lang, job.kind)
     root = ctx.out_dir / "xtreme"
-    return root / "predictions" / task.name / name, root / "labels" / task.name / name
+    return (root / "predictions" / job.target.name / name,
+            root / "labels" / job.target.name / name)
 
 
 def example_cap(ctx: TrialContext, n: int) -> int:

@@ -14,5 +14,4 @@ def run(ctx: TrialContext) -> list[dict]:
         spec = ctx.catalog.task(name)
         ctx.model.add_head(name, spec.type, ctx.num_labels(spec))
         tasks.append(TrainTask(name, spec.type, ctx.features(spec, spec.languages[0], "train")))
-    return fit(ctx, tasks, epochs=ctx.settings.intermediate.epochs, seed_offset=1,
-               stage="intermediate")
+    return fit(ctx, tasks, epochs=ctx.settings.intermediate.epochs, stage="intermediate")

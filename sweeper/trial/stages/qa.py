@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sweeper.catalog import TaskSpec
 from sweeper.data.features import load_examples
 from sweeper.scoring import xtreme
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import example_cap, export_paths
+from sweeper.trial.stages.inference import EvalJob, example_cap, export_paths
 from sweeper.trial.stages.tagging import window_outputs
 
 N_BEST = 20
@@ -41,12 +40,13 @@ def best_span(windows: list[tuple[np.ndarray, list]], context: str, allow_null: 
     return best_text
 
 
-def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, split: str) -> None:
-    """Answer the first questions of `split` (all windows of each) and write both files."""
-    examples = load_examples(target, lang, split, ctx.source)
+def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
+    """Answer the first questions of a split (all windows of each) and write both files."""
+    target = job.target
+    examples = load_examples(job.data, job.lang, job.split, ctx.source)
     examples = examples.select(range(example_cap(ctx, len(examples))))
     keep = set(examples["id"])
-    ds = ctx.features(target, lang, split)
+    ds = ctx.features(job.data, job.lang, job.split)
     ds = ds.filter(lambda r: r["example_id"] in keep)
     outputs = window_outputs(ctx, target, ds)
     by_id: dict[str, list] = {}
@@ -59,7 +59,8 @@ def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, split: str) -> None
                    for t, s in zip(row["answers"]["text"], row["answers"]["answer_start"])]
         paragraphs.append({"context": row["context"], "qas": [
             {"id": row["id"], "question": row["question"], "answers": answers}]})
-    pred_path, gold_path = export_paths(ctx, target, lang)
+    pred_path, gold_path = export_paths(ctx, job)
     xtreme.write_json(pred_path, preds)
-    xtreme.write_json(gold_path, {"version": "1.1", "data": [{"title": f"{target.name}-{lang}",
-                                                             "paragraphs": paragraphs}]})
+    xtreme.write_json(gold_path, {"version": "1.1", "data": [
+        {"title": f"{job.data.name}-{job.lang}-{job.split}", "paragraphs": paragraphs}]})
+    return {}

@@ -1,27 +1,33 @@
-"""Retrieval without training: BUCC bitext mining and Tatoeba nearest neighbours.
+"""Retrieval without training: BUCC bitext mining and Tatoeba nearest neighbours, as
+XTREME runs them (third_party/utils_retrieve.py).
 
 Sentences are embedded by mean-pooling the hidden states of one encoder layer (layer
 14 of 24 for XLM-R Large, as XTREME does; scaled to other depths) and compared by
-cosine similarity. BUCC uses ratio-margin scores (Artetxe & Schwenk, 2019) with k=4
-nearest neighbours, mines in both directions, and keeps the pairs above the score
-threshold with the best F1.
+cosine similarity.
+
+- BUCC: ratio-margin scores (Artetxe & Schwenk, 2019) with k=4 nearest neighbours,
+  mined in both directions, each sentence used once, best scores first. The score
+  threshold is chosen on the DEV split's gold pairs (midway between the score of the
+  best-F1 candidate and the next) and applied unchanged to the test split.
+- Tatoeba: duplicate sentences are dropped (a repeated sentence has no single right
+  answer), the non-English sentences are indexed and the ENGLISH sentences query them.
 """
 
 from __future__ import annotations
 
 import torch
 
-from sweeper.catalog import TaskSpec
+from sweeper.errors import SweeperError
 from sweeper.model.batching import length_grouped, pad
 from sweeper.model.device import autocast
 from sweeper.scoring import xtreme
 from sweeper.trial.keys import retrieval_layer
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import example_cap, export_paths
+from sweeper.trial.stages.inference import EvalJob, example_cap, export_paths
 
 K_NEIGHBOURS = 4
 BLOCK = 4096
-
+Candidate = tuple[float, int, int]  # (margin score, source index, target index)
 
 @torch.inference_mode()
 def embed(ctx: TrialContext, ids: list[list[int]], layer: int, batch_size: int = 64
@@ -60,9 +66,9 @@ def _best_margin(a: torch.Tensor, b: torch.Tensor, ka: torch.Tensor, kb: torch.T
     return torch.cat(scores), torch.cat(index)
 
 
-def mine(src: torch.Tensor, tgt: torch.Tensor, gold: set[tuple[int, int]]
-         ) -> list[tuple[int, int]]:
-    """Margin-mined (src, tgt) pairs above the F1-optimal threshold against `gold`."""
+def mine(src: torch.Tensor, tgt: torch.Tensor) -> list[Candidate]:
+    """Candidate pairs, best score first: each sentence's best margin partner in both
+    directions, a sentence used at most once (XTREME's `retrieval='max'`)."""
     ks, kt = _knn_mean(src, tgt, K_NEIGHBOURS), _knn_mean(tgt, src, K_NEIGHBOURS)
     fwd_score, fwd_idx = _best_margin(src, tgt, ks, kt)
     bwd_score, bwd_idx = _best_margin(tgt, src, kt, ks)
@@ -70,35 +76,79 @@ def mine(src: torch.Tensor, tgt: torch.Tensor, gold: set[tuple[int, int]]
     candidates += [(s, i, j) for j, (s, i) in enumerate(zip(bwd_score.tolist(), bwd_idx.tolist()))]
     candidates.sort(key=lambda c: -c[0])
     used_src, used_tgt, kept = set(), set(), []
-    for _, i, j in candidates:
+    for score, i, j in candidates:
         if i not in used_src and j not in used_tgt:
             used_src.add(i)
             used_tgt.add(j)
-            kept.append((i, j))
-    best_f1, best_n, correct = -1.0, 0, 0
-    for n, pair in enumerate(kept, start=1):  # kept is in descending score order
-        correct += pair in gold
-        f1 = 2 * correct / (n + len(gold))
-        if f1 > best_f1:
-            best_f1, best_n = f1, n
-    return kept[:best_n]
+            kept.append((score, i, j))
+    return kept
 
 
-def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, split: str) -> None:
+def best_threshold(candidates: list[Candidate], gold: set[tuple[int, int]]) -> float:
+    """The score threshold with the best F1 against `gold` (XTREME's bucc_optimize):
+    midway between the best-F1 candidate's score and the next one's."""
+    ranked = sorted(candidates, key=lambda c: -c[0])
+    best_f1, threshold, correct = 0.0, 0.0, 0
+    for n, (score, i, j) in enumerate(ranked, start=1):
+        correct += (i, j) in gold
+        if correct:
+            precision, recall = correct / n, correct / len(gold)
+            f1 = 2 * precision * recall / (precision + recall)
+            if f1 > best_f1:
+                best_f1 = f1
+                following = ranked[n][0] if n < len(ranked) else score
+                threshold = (score + following) / 2
+    return threshold
+
+
+def extract(candidates: list[Candidate], threshold: float) -> list[tuple[int, int]]:
+    """The pairs whose score reaches `threshold` (XTREME's bucc_extract)."""
+    return sorted((i, j) for score, i, j in candidates if score >= threshold)
+
+
+def first_occurrences(src_ids: list[list[int]], tgt_ids: list[list[int]]) -> list[int]:
+    """Rows whose source AND target sentences are seen for the first time."""
+    seen_src, seen_tgt, keep = set(), set(), []
+    for row, (s, t) in enumerate(zip(src_ids, tgt_ids)):
+        s, t = tuple(s), tuple(t)
+        if s not in seen_src and t not in seen_tgt:
+            keep.append(row)
+        seen_src.add(s)
+        seen_tgt.add(t)
+    return keep
+
+
+def nearest(index: torch.Tensor, queries: torch.Tensor) -> list[int]:
+    """For each query, the row of `index` with the highest cosine similarity."""
+    return torch.cat([(queries[i:i + BLOCK] @ index.T).argmax(1)
+                      for i in range(0, len(queries), BLOCK)]).tolist()
+
+
+def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
     """Embed the split, retrieve, and write predictions and gold labels."""
-    ds = ctx.features(target, lang, split)
+    ds = ctx.features(job.data, job.lang, job.split)
     ds = ds.select(range(example_cap(ctx, len(ds))))
+    src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
+    if job.target.metric != "bucc_f1":
+        keep = first_occurrences(src_ids, tgt_ids)
+        src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
     layer = retrieval_layer(ctx.settings, ctx.model.encoder.config.num_hidden_layers)
-    src = embed(ctx, ds["src_ids"], layer)
-    tgt = embed(ctx, ds["tgt_ids"], layer)
-    pred_path, gold_path = export_paths(ctx, target, lang)
-    n = len(ds)
-    if target.metric == "bucc_f1":
-        pairs = mine(src, tgt, {(i, i) for i in range(n)})
-        xtreme.write_lines(pred_path, (f"{lang}-{i:06d}\ten-{j:06d}" for i, j in sorted(pairs)))
-        xtreme.write_lines(gold_path, (f"{lang}-{i:06d}\ten-{i:06d}" for i in range(n)))
-    else:
-        nearest = torch.cat([(src[i:i + BLOCK] @ tgt.T).argmax(1)
-                             for i in range(0, n, BLOCK)]).tolist()
-        xtreme.write_lines(pred_path, (str(j) for j in nearest))
+    src, tgt = embed(ctx, src_ids, layer), embed(ctx, tgt_ids, layer)
+    pred_path, gold_path = export_paths(ctx, job)
+    n, lang = len(src_ids), job.lang
+    if job.target.metric != "bucc_f1":  # Tatoeba: English queries, non-English index
+        xtreme.write_lines(pred_path, (str(j) for j in nearest(src, tgt)))
         xtreme.write_lines(gold_path, (str(i) for i in range(n)))
+        return {"sentences": n}
+    candidates = mine(src, tgt)
+    memo = (job.target.name, lang)
+    if job.kind == "dev":
+        ctx.memo[memo] = best_threshold(candidates, {(i, i) for i in range(n)})
+    elif memo not in ctx.memo:
+        raise SweeperError(f"{job.target.name} {lang}: no threshold chosen on the dev split "
+                           "(BUCC's test threshold comes from dev)")
+    threshold = ctx.memo[memo]
+    pairs = extract(candidates, threshold)
+    xtreme.write_lines(pred_path, (f"{lang}-{i:06d}\ten-{j:06d}" for i, j in pairs))
+    xtreme.write_lines(gold_path, (f"{lang}-{i:06d}\ten-{i:06d}" for i in range(n)))
+    return {"threshold": threshold}

@@ -12,7 +12,12 @@ from sweeper.catalog import TaskSpec
 from sweeper.data.features import label_names, load_examples
 from sweeper.scoring import xtreme
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import example_cap, export_paths, head_scores
+from sweeper.trial.stages.inference import (
+    EvalJob,
+    example_cap,
+    export_paths,
+    head_scores,
+)
 
 EVAL_BATCH = 32
 
@@ -37,16 +42,17 @@ def stitch_tags(ds, outputs: list[np.ndarray], n_sentences: int, lengths: list[i
     return preds
 
 
-def evaluate(ctx: TrialContext, target: TaskSpec, lang: str, split: str) -> None:
-    """Tag the first examples of `split` (all windows of each) and write both files."""
-    examples = load_examples(target, lang, split, ctx.source)
+def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
+    """Tag the first examples of a split (all windows of each) and write both files."""
+    examples = load_examples(job.data, job.lang, job.split, ctx.source)
     n = example_cap(ctx, len(examples))
-    ds = ctx.features(target, lang, split)
+    ds = ctx.features(job.data, job.lang, job.split)
     if len(ds) and max(ds["example"]) >= n:
         ds = ds.filter(lambda r: r["example"] < n)
-    names = label_names(target, ctx.source)
+    names = label_names(job.target, ctx.source)
     gold = examples.select(range(n))["tags"]
-    preds = stitch_tags(ds, window_outputs(ctx, target, ds), n, [len(g) for g in gold])
-    paths = export_paths(ctx, target, lang)
+    preds = stitch_tags(ds, window_outputs(ctx, job.target, ds), n, [len(g) for g in gold])
+    paths = export_paths(ctx, job)
     xtreme.write_tags(paths[0], ([names[t] for t in sent] for sent in preds))
     xtreme.write_tags(paths[1], ([names[t] if t >= 0 else "O" for t in sent] for sent in gold))
+    return {}

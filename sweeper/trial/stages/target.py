@@ -15,5 +15,4 @@ def run(ctx: TrialContext, target: TaskSpec) -> list[dict]:
     ctx.model.add_head(target.name, target.type, ctx.num_labels(target))
     data = ctx.features(source, lang, "train")
     return fit(ctx, [TrainTask(target.name, target.type, data)],
-               epochs=target_epochs(ctx.settings, target),
-               seed_offset=100 + ctx.settings.targets.index(target.name), stage=target.name)
+               epochs=target_epochs(ctx.settings, target), stage=target.name)

@@ -1,0 +1,61 @@
+"""A stage gives the same numbers whether it was trained, served from the stage cache
+or resumed after an interruption, and two runs of one trial on CPU are identical."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sweeper.cache import StageCache
+from sweeper.trial.run import NoHooks, run_trial
+from sweeper.trial.settings import TrialSettings
+
+pytestmark = pytest.mark.slow
+
+SETTINGS = TrialSettings.build(targets=["xnli", "panx", "tatoeba"], intermediate=["sst2"],
+                               model="tiny", eval_languages=["en", "sw"],
+                               max_train_examples=500, max_eval_examples=60,
+                               intermediate_epochs=1, target_epochs=3)
+
+
+class Interrupted(Exception):
+    pass
+
+
+class StopAfterIntermediate(NoHooks):
+    def on_stage(self, stage, result, out_dir):
+        if stage == "intermediate":
+            raise Interrupted
+
+
+def _numbers(result: dict) -> dict:
+    return {split: result[split]["xtreme"]["detailed_scores"] for split in ("dev", "test")}
+
+
+def test_trained_cached_resumed_and_repeated_trials_agree(tmp_path: Path):
+    cache = StageCache(tmp_path / "stage-cache")
+    trained = run_trial(SETTINGS, tmp_path / "trained", stage_cache=cache)
+    assert trained["training"]["intermediate"]["cached"] is False
+    cached = run_trial(SETTINGS, tmp_path / "cached", stage_cache=cache)
+    assert cached["training"]["intermediate"]["cached"] is True
+    assert _numbers(cached) == _numbers(trained)
+
+    with pytest.raises(Interrupted):  # stops right after the intermediate stage
+        run_trial(SETTINGS, tmp_path / "resumed", hooks=StopAfterIntermediate())
+    resumed = run_trial(SETTINGS, tmp_path / "resumed")
+    assert (tmp_path / "resumed" / "stages" / "intermediate.json").exists()
+    assert _numbers(resumed) == _numbers(trained)
+
+    again = run_trial(SETTINGS, tmp_path / "again")  # no cache, uninterrupted
+    assert _numbers(again) == _numbers(trained)
+    # numbers that can tell runs apart: well above chance (33%) and a non-zero F1
+    assert trained["test"]["summary"]["xnli"]["avg_metric"] > 38
+    assert trained["test"]["summary"]["panx"]["avg_metric"] > 10
+
+
+def test_target_numbers_do_not_depend_on_the_other_targets(tmp_path: Path):
+    both = run_trial(SETTINGS, tmp_path / "both")
+    alone = run_trial(SETTINGS.replace(targets=["panx"]), tmp_path / "alone")
+    assert alone["test"]["xtreme"]["detailed_scores"]["panx"] == \
+        both["test"]["xtreme"]["detailed_scores"]["panx"]
