@@ -59,3 +59,20 @@ def test_target_numbers_do_not_depend_on_the_other_targets(tmp_path: Path):
     alone = run_trial(SETTINGS.replace(targets=["panx"]), tmp_path / "alone")
     assert alone["test"]["xtreme"]["detailed_scores"]["panx"] == \
         both["test"]["xtreme"]["detailed_scores"]["panx"]
+
+
+def test_keys_known_before_a_trial_are_the_trial_s_own(tmp_path: Path, catalog):
+    from sweeper.trial.keys import TrialKeys
+    from sweeper.trial.run import derive_keys
+
+    settings = SETTINGS.replace(targets=["tatoeba"], max_train_examples=50)
+    result = run_trial(settings, tmp_path / "t")
+    assert derive_keys(settings, catalog) == TrialKeys(**result["keys"])
+
+
+def test_a_step_budget_holds_compute_constant_across_task_counts(tmp_path: Path):
+    budget = SETTINGS.replace(targets=["tatoeba"], intermediate_steps=12, examples_cap=64)
+    one = run_trial(budget.replace(intermediate=["sst2"]), tmp_path / "one")
+    two = run_trial(budget.replace(intermediate=["sst2", "qqp", "mnli"]), tmp_path / "three")
+    for result in (one, two):
+        assert result["training"]["intermediate"]["history"][-1]["step"] == 12

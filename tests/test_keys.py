@@ -15,15 +15,13 @@ import pytest
 from sweeper.catalog import HubSpec
 from sweeper.data.features import cache_key, tokenizer_fingerprint
 from sweeper.data.sources import LocalSource, make_source, write_rows
-from sweeper.model.device import pick_device, resolve_precision
 from sweeper.model.encoders import (
     load_encoder,
     load_tokenizer,
     model_identity,
-    num_layers,
 )
 from sweeper.trial import keys
-from sweeper.trial.run import resolve
+from sweeper.trial.run import derive_keys
 from sweeper.trial.settings import SETTINGS, TINY_LR, TrialSettings
 
 BASE = TrialSettings.build(targets=["xnli", "tatoeba", "xquad"], intermediate=["sst2", "squad_v2"],
@@ -33,7 +31,7 @@ BASE = TrialSettings.build(targets=["xnli", "tatoeba", "xquad"], intermediate=["
 CHANGES = {
     "model": None, "data": None, "seed": 1,
     "intermediate": ["sst2"], "intermediate_epochs": 1.5, "sampling": "uniform",
-    "temperature": 3.0,
+    "temperature": 3.0, "intermediate_steps": 50, "examples_cap": 100,
     "lr": 1e-4, "batch_size": 16, "weight_decay": 0.0, "warmup_ratio": 0.2, "grad_accum": 2,
     "max_seq_len": 64, "max_train_examples": 100, "doc_stride": 64, "precision": "bf16",
     "targets": ["xnli", "tatoeba"], "target_epochs": 1.0,
@@ -46,14 +44,8 @@ MOVES = {"common": {"intermediate", "baseline"}, "training": {"intermediate", "b
 
 
 def trial_keys(settings: TrialSettings, catalog) -> keys.TrialKeys:
-    """The keys as run_trial derives them, without training anything."""
-    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
-    source = make_source(settings.data, catalog, settings.cache_root())
-    precision = resolve_precision(settings.training.precision,
-                                  pick_device(settings.runtime.device))
-    resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
-                       precision=precision, num_layers=num_layers(settings.model))
-    return keys.trial_keys(settings, catalog, resolved)
+    """The keys as a sweep derives them before a trial starts (run_trial's own)."""
+    return derive_keys(settings, catalog)
 
 
 @pytest.fixture(scope="module")

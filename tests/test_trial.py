@@ -31,15 +31,18 @@ def test_classification_and_retrieval_trial_from_the_cli(tmp_path, catalog):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["synthetic"] is True and metrics["protocol"] == {"xnli": "zero_shot",
                                                                     "tatoeba": "zero_shot"}
+    test = metrics["test"]
     for task in ("xnli", "tatoeba"):  # a metric for every language of the target
-        assert set(metrics["zero_shot"][task]) == set(catalog.task(task).languages)
-    xnli = metrics["zero_shot"]["xnli"]
+        assert set(test["zero_shot"][task]) == set(catalog.task(task).languages)
+    assert set(metrics["dev"]["zero_shot"]["xnli"]) == set(catalog.task("xnli").languages)
+    assert "tatoeba" not in metrics["dev"]["zero_shot"]  # no selection split
+    xnli = test["zero_shot"]["xnli"]
     assert xnli["en"]["accuracy"] > 55  # chance is 33.3
-    tiers = metrics["summary"]["xnli"]["tiers"]
+    tiers = test["summary"]["xnli"]["tiers"]
     assert tiers["high"] > tiers["low"]  # transfer falls with the resource tier
     assert metrics["training"]["intermediate"]["history"][-1]["loss"] < 1.0
     # the XTREME export scores back to exactly the reported numbers
-    assert _scored(out)["detailed_scores"] == metrics["xtreme"]["detailed_scores"]
+    assert _scored(out)["detailed_scores"] == test["xtreme"]["detailed_scores"]
     settings = settings_from_dict(yaml.safe_load((out / "trial_config.yaml").read_text()))
     assert settings.tasks == ["mnli", "qqp"] and settings.model == "tiny"
 
@@ -51,7 +54,7 @@ def test_restarted_trial_skips_finished_stages(tmp_path, catalog):
     tick = time.perf_counter()
     again = run_trial(config, tmp_path)
     assert time.perf_counter() - tick < 0.5 * first["timings"]["total_s"]
-    assert again["xtreme"] == first["xtreme"]
+    assert again["test"] == first["test"] and again["dev"] == first["dev"]
     changed = run_trial(config.replace(seed=1), tmp_path)
     assert changed["training"]["xnli"]["history"]  # other settings: trained again
 
@@ -60,11 +63,11 @@ def test_tagging_and_qa_trial(tmp_path, catalog):
     config = TrialSettings.build(targets=["panx", "xquad", "tydiqa"],
                                  intermediate=["squad_v2", "hellaswag", "ccg"], model="tiny")
     result = run_trial(config, tmp_path)
-    zs = result["zero_shot"]
+    zs = result["test"]["zero_shot"]
     for task in config.targets:
         assert set(zs[task]) == set(catalog.task(task).languages)
     assert zs["panx"]["en"]["f1"] > 25 and zs["xquad"]["en"]["f1"] > 30
-    assert _scored(tmp_path)["detailed_scores"] == result["xtreme"]["detailed_scores"]
+    assert _scored(tmp_path)["detailed_scores"] == result["test"]["xtreme"]["detailed_scores"]
     # one tag line per word, a blank line per sentence, aligned with the labels file
     pred = (tmp_path / "xtreme/predictions/panx/test-sw.tsv").read_text().split("\n")
     gold = (tmp_path / "xtreme/labels/panx/test-sw.tsv").read_text().split("\n")
@@ -79,7 +82,7 @@ def test_selection_sees_dev_and_reports_test(tmp_path, catalog):
     import pyarrow.parquet as pq
 
     from sweeper.data.export import export
-    from sweeper.sweep.trainable import objective
+    from sweeper.sweep.objective import objective
 
     data = tmp_path / "data"
     export(catalog, ["xnli", "mnli"], out=data, source="sample", languages=["en", "sw"],

@@ -41,6 +41,7 @@ class TrainArgs:
     epochs: float
     batch_size: int
     lr: float
+    max_steps: int | None = None  # optimizer steps in all (replaces epochs when set)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     grad_accum: int = 1
@@ -90,7 +91,7 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
     sizes = [len(t.data) for t in tasks]
     weights = task_weights(sizes, args.sampling, args.temperature)
     micro_steps = max(1, math.ceil(args.epochs * sum(sizes) / args.batch_size))
-    opt_steps = max(1, micro_steps // args.grad_accum)
+    opt_steps = args.max_steps or max(1, micro_steps // args.grad_accum)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],

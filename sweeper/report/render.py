@@ -23,7 +23,7 @@ COLORS = {"english": "tab:blue", "non_english": "tab:orange", "mixed": "tab:gree
 
 
 def _ci(p: Point) -> str:
-    return f"[{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else "(n=1, no interval)"
+    return f"[{p.low:+.2f}, {p.high:+.2f}]" if p.low is not None else f"({p.why_no_interval})"
 
 
 def _trend(t: Trend) -> str:
@@ -42,7 +42,8 @@ def write_csv(report: Report, path: Path, catalog: Catalog) -> None:
             for target, langs in t.scores.items():
                 for lang, score in langs.items():
                     gain = t.gains.get(target, {}).get(lang)
-                    w.writerow([t.run_id, t.name, t.protocol, target, lang, catalog.tier(lang),
+                    w.writerow([t.run_id, t.name, t.protocols.get(target, ""), target, lang,
+                                catalog.tier(lang),
                                 ",".join(t.tasks), t.count, t.mix, t.seed, f"{score:.4f}",
                                 "" if gain is None else f"{gain:.4f}", t.baseline or ""])
 
@@ -81,7 +82,8 @@ def plot(report: Report, out: Path, catalog: Catalog) -> list[Path]:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
-        trials = [t for t in report.trials if t.protocol == "zero_shot" and target in t.gains]
+        trials = [t for t in report.trials
+                  if t.protocols.get(target) == "zero_shot" and target in t.gains]
         langs = sorted({lang for t in trials for lang in t.gains[target]},
                        key=lambda c: (["low", "mid", "high"].index(catalog.tier(c)), c))
         counts = sorted({t.count for t in trials})
@@ -115,24 +117,30 @@ def markdown(report: Report, meta: dict[str, Any], figures: list[Path]) -> str:
     if meta.get("synthetic"):
         lines += ["> **SYNTHETIC sample data**: these numbers exercise the tool; they say "
                   "nothing about real languages.", ""]
-    lines += [f"{len(report.trials)} trials ({len(report.apart)} not zero-shot, reported apart). "
-              f"Gain = trial score minus its baseline's (0 tasks; same target, model, "
-              f"hyperparameters and seed), in points of the XTREME metric.", ""]
+    lines += [f"{len(report.trials)} trials with intermediate tasks ({len(report.apart)} "
+              "target results not zero-shot, reported apart). Gain = trial TEST score minus "
+              "its baseline's (the run without intermediate tasks with the same baseline "
+              "key: model, target-phase and evaluation settings, seed, data), in points of "
+              "the XTREME metric. k = 0 is that reference, not a point of the curves.", ""]
+    lines += ["Intermediate compute: " + "; ".join(report.budgets), ""] if report.budgets \
+        else []
     for target, tiers in report.curves.items():
-        lines += [f"## {target}", "", "| tier | mix | tasks | trials | mean gain | 95% CI |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {target}", "", f"Budget: {'; '.join(report.budgets)}", "",
+                  "| tier | mix | tasks | trials | seeds | mean gain | 95% CI |",
+                  "|---|---|---|---|---|---|---|"]
         for tier in TIERS:
             for mix, pts in tiers.get(tier, {}).items():
                 for p in pts:
-                    lines.append(f"| {tier} | {mix} | {p.count} | {p.n} | {p.mean:+.2f} | "
-                                 f"{_ci(p)} |")
+                    lines.append(f"| {tier} | {mix} | {p.count} | {p.n} | {p.seeds} | "
+                                 f"{p.mean:+.2f} | {_ci(p)} |")
         lines += ["", "Trend (gain ~ a + b log(1+k)):", ""]
         for tier in TIERS:
             for mix, trend in report.trends.get(target, {}).get(tier, {}).items():
                 lines.append(f"- {tier}, {mix}: {_trend(trend)} (n={trend.n})")
         helped = [h for h in report.helped.get(target, []) if h["effect"] is not None]
         if helped:
-            lines += ["", "Tasks that helped most (mean gain with the task minus without):", "",
+            lines += ["", f"Tasks that {report.helped_title[target]} (mean gain of sets with the "
+                      "task minus sets of the same size without it):", "",
                       "| task | with | without | effect |", "|---|---|---|---|"]
             lines += [f"| {h['task']} | {h['n_with']} | {h['n_without']} | {h['effect']:+.2f} |"
                       for h in helped[:10]]
@@ -140,11 +148,13 @@ def markdown(report: Report, meta: dict[str, Any], figures: list[Path]) -> str:
         lines.append("")
     if report.apart:
         lines += ["## Not zero-shot (translate-train / in-language), kept apart", "",
+                  "Only the target a task breaks zero-shot for is here; the trial's other "
+                  "targets are in the curves above.", "",
                   "| trial | protocol | target | mean gain |", "|---|---|---|---|"]
-        for t in report.apart:
-            for target, gains in t.gains.items():
-                mean = sum(gains.values()) / len(gains) if gains else float("nan")
-                lines.append(f"| {t.name} | {t.protocol} | {target} | {mean:+.2f} |")
+        for t, target in report.apart:
+            gains = t.gains[target]
+            mean = sum(gains.values()) / len(gains) if gains else float("nan")
+            lines.append(f"| {t.name} | {t.protocols[target]} | {target} | {mean:+.2f} |")
         lines.append("")
     if report.missing_baselines or report.notes:
         lines += ["## Caveats", ""] + [f"- {m}" for m in report.missing_baselines + report.notes]
@@ -165,7 +175,8 @@ def print_terminal(report: Report, meta: dict[str, Any]) -> None:
                 print(f"  {tier:<4} trend        {_trend(pooled)}")
         top = [h for h in report.helped.get(target, []) if h["effect"] is not None][:3]
         if top:
-            print("  helped most: " + ", ".join(f"{h['task']} ({h['effect']:+.1f})" for h in top))
+            print(f"  {report.helped_title[target]} (equal set sizes): "
+                  + ", ".join(f"{h['task']} ({h['effect']:+.1f})" for h in top))
     for line in report.missing_baselines + report.notes:
         print(f"  note: {line}")
 

@@ -20,6 +20,7 @@ from sweeper.errors import ConfigError
 from sweeper.trial.settings import SETTINGS, TrialSettings, parse_value
 
 MIXES = ("english", "non_english", "mixed")
+OBJECTIVE_METRICS = ("score", "gain")
 ALGORITHMS = ("optuna", "random", "grid")
 DISTRIBUTIONS = ("uniform", "loguniform", "choice", "int")
 TOP_KEYS = {"name", "description", "model", "data", "targets", "eval_languages", "objective",
@@ -48,6 +49,7 @@ class SweepSpec:
     targets: list[str]
     eval_languages: list[str]
     objective_languages: str  # group or language the objective averages over
+    objective_metric: str  # "score" (dev score) or "gain" (dev gain over the baseline)
     mode: str
     pool: dict[str, list[str]]  # mix -> tasks it may draw from
     counts: dict[str, list[int]]  # mix -> task counts
@@ -154,7 +156,7 @@ def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
 def _intermediate(raw: dict, catalog: Catalog, targets: list[str], where: str
                   ) -> tuple[dict, dict, list, bool, int]:
     _unknown(raw, {"pool", "counts", "language_mix", "sets", "allow_protocol_breaking",
-                   "draws"}, where)
+                   "draws", "budget", "examples_cap"}, where)
     allow = bool(raw.get("allow_protocol_breaking", False))
     sets = [list(s) for s in raw.get("sets") or []]
     for s in sets:
@@ -200,6 +202,20 @@ def _intermediate(raw: dict, catalog: Catalog, targets: list[str], where: str
     return pool, counts, sets, allow, int(raw.get("draws", 1))
 
 
+def _compute(raw: dict, where: str) -> dict[str, Any]:
+    """`budget: {steps: N}` and `examples_cap: N`: the intermediate phase's compute held
+    constant, so that more tasks does not mean more steps."""
+    fixed: dict[str, Any] = {}
+    budget = raw.get("budget")
+    if budget is not None:
+        if not isinstance(budget, dict) or set(budget) != {"steps"}:
+            raise ConfigError(f"{where}: budget takes {{steps: N}}")
+        fixed["intermediate_steps"] = parse_value("intermediate_steps", budget["steps"])
+    if raw.get("examples_cap") is not None:
+        fixed["examples_cap"] = parse_value("examples_cap", raw["examples_cap"])
+    return fixed
+
+
 def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     """Validate a loaded YAML mapping into a SweepSpec."""
     where = f"search space '{name_hint}'"
@@ -215,7 +231,11 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     eval_langs = list(raw.get("eval_languages") or [])
     catalog.expand_languages(eval_langs)
     objective = dict(raw.get("objective") or {})
-    _unknown(objective, {"languages", "mode"}, f"{where} objective")
+    _unknown(objective, {"languages", "mode", "metric"}, f"{where} objective")
+    metric = objective.get("metric", "score")
+    if metric not in OBJECTIVE_METRICS:
+        raise ConfigError(f"{where} objective: metric '{metric}' is not one of "
+                          f"{', '.join(OBJECTIVE_METRICS)}")
     obj_langs = str(objective.get("languages", "all"))
     wanted = set(catalog.expand_languages([obj_langs]))
     for t in targets:
@@ -225,9 +245,10 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     mode = objective.get("mode", "max")
     if mode not in ("max", "min"):
         raise ConfigError(f"{where}: objective mode must be max or min")
-    pool, counts, sets, allow, draws = _intermediate(dict(raw.get("intermediate") or {}),
-                                                     catalog, targets, f"{where} intermediate")
-    fixed, searched = {}, {}
+    inter = dict(raw.get("intermediate") or {})
+    pool, counts, sets, allow, draws = _intermediate(inter, catalog, targets,
+                                                     f"{where} intermediate")
+    fixed, searched = _compute(inter, f"{where} intermediate"), {}
     for key, value in (raw.get("hyperparameters") or {}).items():
         if key not in HYPER:
             raise ConfigError(f"{where}: '{key}' is not a hyperparameter "
@@ -267,7 +288,8 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     spec = SweepSpec(
         name=str(raw.get("name") or name_hint), description=str(raw.get("description", "")),
         model=model, data=str(raw.get("data", "sample")), targets=targets,
-        eval_languages=eval_langs, objective_languages=obj_langs, mode=mode, pool=pool,
+        eval_languages=eval_langs, objective_languages=obj_langs, objective_metric=metric,
+        mode=mode, pool=pool,
         counts=counts, fixed_sets=sets, allow_protocol_breaking=allow, fixed=fixed,
         searched=searched, seeds=seeds, algorithm=algorithm, num_samples=num_samples,
         max_concurrent=max_conc, scheduler=scheduler, resources=resources, draws=draws,

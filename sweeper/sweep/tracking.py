@@ -19,6 +19,7 @@ TRIAL_TAG = "sweeper.trial_key"
 ROLE_TAG = "sweeper.role"
 INTERMEDIATE_KEY_TAG = "sweeper.intermediate_key"  # equal: the same intermediate phase
 BASELINE_KEY_TAG = "sweeper.baseline_key"  # equal: comparable, gains are measured within
+BASELINE_RUN_TAG = "sweeper.baseline_run"  # the run a trial's gains are measured against
 
 
 def _client(uri: str):

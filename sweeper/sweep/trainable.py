@@ -8,6 +8,7 @@ reports + checkpoints at every stage boundary.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shutil
@@ -15,14 +16,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sweeper.catalog import load_catalog
-from sweeper.scoring.xtreme import main_metric, target_results
 from sweeper.sweep import tracking
+from sweeper.sweep.baselines import baseline_settings, ensure_baseline
+from sweeper.sweep.objective import objective
 from sweeper.sweep.space import describe_params, params_to_settings
 from sweeper.sweep.spec import parse_spec
-from sweeper.trial.scores import language_table
+from sweeper.trial.scores import gains, language_table
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
 
@@ -40,27 +42,13 @@ class SweepContext:
     cpus_per_trial: float
 
 
-def objective(result: dict[str, Any], languages: list[str]) -> float:
-    """Mean over targets of the mean DEV main metric over the objective's languages.
-
-    Model selection (the searcher, the scheduler, "best trials") sees this alone: test
-    numbers are logged and reported, never optimised. A target without dev numbers in
-    those languages stays out (see `objective_targets`)."""
-    per_target = []
-    for task, _, langs in target_results(result, "dev"):
-        values = [main_metric(task, v) for lang, v in langs.items() if lang in languages]
-        if values:
-            per_target.append(sum(values) / len(values))
-    return sum(per_target) / len(per_target) if per_target else math.nan
-
-
 class TuneHooks:
     """Trial hooks that report to Tune, checkpoint, and log to MLflow."""
 
-    def __init__(self, tracker: tracking.Tracker, run_id: str, *, out: Path, languages: list[str],
-                 started: float, last_stage: str):
+    def __init__(self, tracker: tracking.Tracker, run_id: str, *, out: Path,
+                 score: Callable[[dict[str, Any]], float], started: float, last_stage: str):
         self.tracker, self.run_id, self.out = tracker, run_id, out
-        self.languages = languages
+        self.score = score  # the objective of a (partial) result: dev numbers only
         self.started = started
         self.last_stage = last_stage
         self.pending: tuple[dict, Path] | None = None
@@ -84,7 +72,7 @@ class TuneHooks:
             self.cached = float(result["cached"])
             self.key = json.loads((stage_dir / "intermediate.json").read_text())["key"]
         else:
-            metrics["objective"] = objective(result, self.languages)
+            metrics["objective"] = self.score(result)
             for task, summary in result["dev"]["summary"].items():
                 metrics[f"dev.{task}.avg"] = summary["avg_metric"]
             self.tracker.log_metrics(self.run_id, tracking.trial_metrics(result))
@@ -134,13 +122,15 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     from ray import tune
 
     from sweeper.cache import StageCache
-    from sweeper.trial.run import run_trial
+    from sweeper.trial.run import derive_keys, run_trial
 
     catalog = load_catalog()
     spec = parse_spec(sweep.spec_raw, catalog, sweep.name)
     settings = params_to_settings(spec, params)
     if settings.runtime.threads is None:
         settings = settings.replace(threads=max(1, int(sweep.cpus_per_trial)))
+    if not settings.tasks:  # a trial of the reference itself: served by the baseline
+        settings = baseline_settings(settings)
     context = tune.get_context()
     out = Path(context.get_trial_dir()).resolve() / "trial"
     checkpoint = tune.get_checkpoint()
@@ -157,12 +147,22 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
               "synthetic": str(settings.data == "sample").lower(), "model": settings.model,
               **{f"protocol.{t}": p for t, p in protocols.items()}})
     tracker.log_params(run_id, run_params(params, settings, catalog))
+    cache = StageCache(sweep.cache_root)
     languages = catalog.expand_languages([spec.objective_languages])
-    hooks = TuneHooks(tracker, run_id, out=out, languages=languages, started=time.time(),
-                      last_stage=settings.targets[-1])
+    started = time.time()
     try:
-        result = run_trial(settings, out, hooks=hooks, stage_cache=StageCache(sweep.cache_root),
-                           catalog=catalog)
+        keys = derive_keys(settings, catalog)
+        baseline = ensure_baseline(settings, key=keys.baseline, catalog=catalog, cache=cache,
+                                   tracker=tracker, sweep=sweep.name,
+                                   parent_run_id=sweep.parent_run_id)
+        tracker.set_tags(run_id, {tracking.BASELINE_RUN_TAG: baseline.run_id})
+        if not settings.tasks:
+            shutil.copytree(baseline.folder, out, dirs_exist_ok=True)
+        score = functools.partial(objective, languages=languages, metric=spec.objective_metric,
+                                  baseline=baseline.result)
+        hooks = TuneHooks(tracker, run_id, out=out, score=score, started=started,
+                          last_stage=settings.targets[-1])
+        result = run_trial(settings, out, hooks=hooks, stage_cache=cache, catalog=catalog)
     except SystemExit:  # Tune stopped the trial (scheduler): not a failure
         tracker.set_tags(run_id, {"stopped_early": "true"})
         tracker.finish(run_id, "KILLED")
@@ -185,8 +185,10 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
                   for target, stage in result["training"].items() if isinstance(stage, dict)
                   for split, langs in stage.get("evaluation", {}).items()
                   for lang, info in langs.items() if "threshold" in info}
-    tracker.log_metrics(run_id, {"objective": objective(result, languages),
-                                 "trial_seconds": result["timings"]["total_s"], **thresholds})
+    tracker.log_metrics(run_id, {"objective": score(result), **thresholds,
+                                 "trial_seconds": time.time() - started,
+                                 **(gains(result, baseline.result, catalog)
+                                    if settings.tasks else {})})
     tracker.finish(run_id)
     if hooks.pending is None:  # a retry that found every stage done: report the result again
         hooks.on_stage(settings.targets[-1], result, out / "stages")

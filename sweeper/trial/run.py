@@ -27,7 +27,12 @@ from sweeper.data.features import tokenizer_fingerprint
 from sweeper.data.sources import DataSource, make_source
 from sweeper.digest import stage_seed
 from sweeper.model.device import pick_device, resolve_precision
-from sweeper.model.encoders import load_encoder, load_tokenizer, model_identity
+from sweeper.model.encoders import (
+    load_encoder,
+    load_tokenizer,
+    model_identity,
+    num_layers,
+)
 from sweeper.model.heads import MultiTaskModel
 from sweeper.trial import keys as trial_keys
 from sweeper.trial.scores import score_trial
@@ -78,6 +83,18 @@ def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
                                tokenizer=tokenizer_fingerprint(tokenizer),
                                data_versions={t.name: source.version(t) for t in tasks},
                                precision=precision, num_layers=num_layers)
+
+
+def derive_keys(settings: TrialSettings, catalog: Catalog) -> trial_keys.TrialKeys:
+    """A trial's keys without running it: tokenizer, data source and model config only
+    (what a sweep needs to find or build a trial's baseline before the trial starts)."""
+    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
+    source = make_source(settings.data, catalog, settings.cache_root())
+    precision = resolve_precision(settings.training.precision,
+                                  pick_device(settings.runtime.device))
+    resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
+                       precision=precision, num_layers=num_layers(settings.model))
+    return trial_keys.trial_keys(settings, catalog, resolved)
 
 
 def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | None,

@@ -56,3 +56,28 @@ def language_table(result: dict[str, Any], catalog: Catalog) -> str:
                 lines.append(f"| {task} | {protocol} | {split} | {lang} | {catalog.tier(lang)}"
                              f" | {xtreme.main_metric(task, values):.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def gains(result: dict[str, Any], baseline: dict[str, Any], catalog: Catalog
+          ) -> dict[str, float]:
+    """A trial's gain over its baseline (both metrics.json contents), per split, target,
+    language, tier and target average, as MLflow metric names
+    `gain.<split>.<target>.<lang>` / `.tier.<tier>` / `.avg`."""
+    out: dict[str, float] = {}
+    for split in xtreme.SPLITS:
+        reference = {task: langs for task, _, langs in xtreme.target_results(baseline, split)}
+        for task, _, langs in xtreme.target_results(result, split):
+            per_lang = {lang: xtreme.main_metric(task, v)
+                        - xtreme.main_metric(task, reference[task][lang])
+                        for lang, v in langs.items() if lang in reference.get(task, {})}
+            if not per_lang:
+                continue
+            for lang, g in per_lang.items():
+                out[f"gain.{split}.{task}.{lang}"] = g
+            out[f"gain.{split}.{task}.avg"] = sum(per_lang.values()) / len(per_lang)
+            tiers: dict[str, list[float]] = {}
+            for lang, g in per_lang.items():
+                tiers.setdefault(catalog.tier(lang), []).append(g)
+            for tier, values in tiers.items():
+                out[f"gain.{split}.{task}.tier.{tier}"] = sum(values) / len(values)
+    return out

@@ -71,6 +71,12 @@ class IntermediateSettings:
                         "proportional", choices=SAMPLINGS)
     temperature: float = doc("temperature for temperature sampling (n^(1/T))", 2.0, low=0,
                              low_open=True)
+    steps: int | None = doc("total optimizer steps of the intermediate phase, whatever the "
+                            "number of tasks (holds compute constant; replaces epochs)", None,
+                            flag="intermediate_steps", low=1)
+    examples_cap: int | None = doc("at most this many training examples per intermediate task "
+                                   "(the first rows, as X-STILTs' runs capped tasks)", None,
+                                   low=1)
 
 
 @dataclass

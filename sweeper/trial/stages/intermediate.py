@@ -9,9 +9,13 @@ from sweeper.trial.stages.fit import fit
 
 def run(ctx: TrialContext) -> list[dict]:
     """Train the encoder on every intermediate task at once; returns the loss curve."""
+    phase = ctx.settings.intermediate
     tasks = []
     for name in ctx.settings.tasks:
         spec = ctx.catalog.task(name)
         ctx.model.add_head(name, spec.type, ctx.num_labels(spec))
-        tasks.append(TrainTask(name, spec.type, ctx.features(spec, spec.languages[0], "train")))
-    return fit(ctx, tasks, epochs=ctx.settings.intermediate.epochs, stage="intermediate")
+        data = ctx.features(spec, spec.languages[0], "train")
+        if phase.examples_cap:
+            data = data.select(range(min(phase.examples_cap, len(data))))
+        tasks.append(TrainTask(name, spec.type, data))
+    return fit(ctx, tasks, epochs=phase.epochs, steps=phase.steps, stage="intermediate")
