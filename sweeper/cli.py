@@ -147,12 +147,13 @@ def _tasks(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.sweep.space import grid
+    from sweeper.sweep.space import cost
     from sweeper.sweep.spec import load_spec
 
     spec = load_spec(args.file, load_catalog())
-    trials = f", {len(grid(spec))} trials" if spec.algorithm == "grid" else ""
-    print(f"{args.file}: ok ({spec.describe()}{trials})")
+    c = cost(spec)
+    print(f"{args.file}: ok ({spec.describe()}; {c['trials']} trials, {c['baselines']} "
+          f"baselines, {c['intermediate_trainings']} intermediate trainings)")
     return 0
 
 

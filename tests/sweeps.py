@@ -70,8 +70,8 @@ class ListenWatch(threading.Thread):
         return {(name, ip) for name, ip in self.seen if ip not in LOOPBACK}
 
 
-def mlflow_runs(uri: str, experiment: str) -> tuple[object, list]:
-    """(parent run, child runs) of a sweep's experiment."""
+def mlflow_runs(uri: str, experiment: str, role: str = "trial") -> tuple[object, list]:
+    """(parent run, child runs of `role`: trial, or the sweep's baseline runs)."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
@@ -81,7 +81,7 @@ def mlflow_runs(uri: str, experiment: str) -> tuple[object, list]:
     assert len(parents) == 1, [r.info.run_name for r in runs]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     assert len(children) == len(runs) - 1
-    return parents[0], children
+    return parents[0], [r for r in children if r.data.tags.get("sweeper.role", "trial") == role]
 
 
 def kill_tree(proc: subprocess.Popen) -> None:

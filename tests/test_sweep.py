@@ -35,7 +35,9 @@ def test_quickstart_sweep_end_to_end(tmp_path, catalog):
     # one intermediate training per distinct configuration; the rest came from the cache
     assert summary["intermediate_trained"] == summary["intermediate_configs"] == 4
     assert summary["intermediate_from_cache"] == 4
-    assert len(list((storage / "quickstart" / "stage_cache").glob("*/COMPLETE"))) == 4
+    entries = [p.parent.name for p in (storage / "quickstart" / "stage_cache").glob("*/COMPLETE")]
+    assert len([e for e in entries if not e.startswith("baseline-")]) == 4
+    assert len([e for e in entries if e.startswith("baseline-")]) == 2  # target_epochs 2, 3
 
     uri = f"sqlite:///{storage / 'mlflow.db'}"
     parent, children = mlflow_runs(uri, "quickstart")
@@ -69,6 +71,19 @@ def test_quickstart_sweep_end_to_end(tmp_path, catalog):
     assert len(by_key) == 4 and all(len(tasks) == 1 for tasks in by_key.values())
     baselines = {r.data.tags["sweeper.baseline_key"] for r in children}
     assert len(baselines) == 2  # one per target_epochs value
+    # the sweep's own baseline runs: one per key, and every trial names its baseline run
+    _, base_runs = mlflow_runs(uri, "quickstart", role="baseline")
+    assert {r.data.tags["sweeper.baseline_key"] for r in base_runs} == baselines
+    assert len(base_runs) == 2
+    by_id = {r.info.run_id: r for r in base_runs}
+    for run in children:
+        base = by_id[run.data.tags["sweeper.baseline_run"]]
+        assert base.data.tags["sweeper.baseline_key"] == run.data.tags["sweeper.baseline_key"]
+        if int(run.data.params["task_count"]):
+            for split in ("dev", "test"):
+                gain = run.data.metrics[f"gain.{split}.xnli.sw"]
+                assert gain == pytest.approx(run.data.metrics[f"{split}.xnli.sw.accuracy"]
+                                             - base.data.metrics[f"{split}.xnli.sw.accuracy"])
     from mlflow.tracking import MlflowClient
 
     arts = {a.path for a in MlflowClient(uri).list_artifacts(children[0].info.run_id)}

@@ -14,7 +14,7 @@ from typing import Any
 
 from sweeper.digest import seeded
 from sweeper.sweep.spec import SweepSpec
-from sweeper.trial.settings import TrialSettings
+from sweeper.trial.settings import TrialSettings, lookup
 
 
 def choose_tasks(pool: list[str], k: int, draw: int, mix: str) -> list[str]:
@@ -48,21 +48,46 @@ def grid(spec: SweepSpec) -> list[dict[str, Any]]:
     """
     names = sorted(spec.searched)
     choices = [spec.searched[n].values for n in names]
-    trials = []
+    trials, seen = [], set()
     for combo, seed, (mix, tasks) in itertools.product(itertools.product(*choices), spec.seeds,
                                                        task_sets(spec)):
-        trials.append({"mix": mix, "count": len(tasks), "tasks": ",".join(tasks),
-                       "seed": seed, **dict(zip(names, combo))})
+        point = {"mix": mix, "count": len(tasks), "tasks": ",".join(tasks), "seed": seed,
+                 **dict(zip(names, combo))}
+        same = _identity(point, names)
+        if same not in seen:  # a setting that cannot matter for this set: run it once
+            seen.add(same)
+            trials.append(point)
     return trials
+
+
+def _identity(point: dict[str, Any], names: list[str]) -> tuple:
+    """What a grid point computes: without tasks no intermediate setting matters, and
+    with one task neither does how tasks are sampled (settings marked `multi_task`)."""
+    kept = []
+    for n in names:
+        meta = lookup(n).field.metadata
+        if point["count"] == 0 and lookup(n).group == "intermediate":
+            continue
+        if point["count"] == 1 and meta.get("multi_task"):
+            continue
+        kept.append((n, point[n]))
+    return (point["tasks"], point["seed"], tuple(kept))
+
+
+def set_name(tasks: list[str]) -> str:
+    """A fixed task set as one categorical choice ('mnli+qqp'; '(none)' when empty)."""
+    return "+".join(tasks) or "(none)"
 
 
 class DefineByRun:
     """An Optuna define-by-run space (TPE or random sampling over the same space).
 
-    "How many, then which": the count is chosen per language mix (one categorical per
-    mix, as Optuna needs fixed choices per name), then the tasks one by one as an index
-    into the tasks still left, so every subset of every size is reachable. A class, not
-    a closure: Ray's OptunaSearch pickles the space with its own state.
+    "How many, then which": the count is a categorical per language mix, and each task
+    of the mix's pool gets a weight `w_<task>` in [0, 1]; the k tasks with the highest
+    weights are used. A weight means the same whatever else was drawn, so TPE can learn
+    which tasks help. Fixed `sets` are one categorical (no order among them). The seed
+    is not searched: every configuration runs once per seed (see sweep.repeats). A
+    class, not a closure: Ray's OptunaSearch pickles the space with its own state.
     """
 
     def __init__(self, spec: SweepSpec):
@@ -71,17 +96,17 @@ class DefineByRun:
     def __call__(self, trial: Any) -> dict[str, Any]:
         spec = self.spec
         if spec.fixed_sets:
-            tasks = list(spec.fixed_sets[trial.suggest_int("set", 0, len(spec.fixed_sets) - 1)])
+            names = [set_name(s) for s in spec.fixed_sets]
+            tasks = list(spec.fixed_sets[names.index(trial.suggest_categorical("set", names))])
             mix = "set" if tasks else "none"
         else:
             mix = trial.suggest_categorical("mix", list(spec.counts))
             k = trial.suggest_categorical(f"count_{mix}", spec.counts[mix])
-            left = list(spec.pool[mix])
-            picked = [left.pop(trial.suggest_int(f"{mix}_pick{i}", 0, len(spec.pool[mix]) - 1 - i))
-                      for i in range(k)]
-            tasks = [t for t in spec.pool[mix] if t in picked]
+            pool = spec.pool[mix]
+            weights = {t: trial.suggest_float(f"w_{t}", 0.0, 1.0) for t in pool}
+            picked = set(sorted(pool, key=lambda t: (-weights[t], t))[:k])
+            tasks = [t for t in pool if t in picked]
             mix = mix if tasks else "none"
-        trial.suggest_categorical("seed", spec.seeds)
         for name, dist in sorted(spec.searched.items()):
             if dist.kind == "choice":
                 trial.suggest_categorical(name, list(dist.values))
@@ -109,6 +134,34 @@ def describe_params(params: dict[str, Any]) -> str:
     tasks = params.get("tasks") or "(baseline)"
     extra = "".join(f" | {k}={v:.3g}" if isinstance(v, float) else f" | {k}={v}"
                     for k, v in sorted(params.items())
-                    if k not in ("mix", "count", "tasks", "seed") and "_pick" not in k
-                    and not k.startswith("count_") and k != "set")
+                    if k not in ("mix", "count", "tasks", "seed", "set")
+                    and not k.startswith(("w_", "count_")))
     return f"{params.get('count', 0)} {params.get('mix', '')}: {tasks} | seed {params.get('seed')}{extra}"
+
+
+def cost(spec: SweepSpec) -> dict[str, int | str]:
+    """How many baselines, intermediate trainings and trials a space implies. A searched
+    setting that enters the baseline key costs one baseline per distinct value."""
+    names = sorted(spec.searched)
+    base_names = [n for n in names if lookup(n).group not in ("intermediate", "runtime")]
+    inter_names = [n for n in names if lookup(n).group not in ("target", "evaluation",
+                                                                 "runtime")]
+    if spec.algorithm == "grid":
+        points = grid(spec)
+        return {"trials": len(points),
+                "baselines": len({(p["seed"], *(p[n] for n in base_names)) for p in points}),
+                "intermediate_trainings": len({(p["tasks"], p["seed"],
+                                                *(p[n] for n in inter_names))
+                                               for p in points if p["tasks"]})}
+    continuous = [n for n in base_names if spec.searched[n].kind in ("uniform", "loguniform")]
+    if continuous:
+        baselines: int | str = (f"up to {spec.num_samples} (one per distinct value of "
+                                f"{', '.join(continuous)})")
+    else:
+        combos = len(spec.seeds)
+        for n in base_names:
+            d = spec.searched[n]
+            combos *= len(d.values) if d.kind == "choice" else int(d.values[1] - d.values[0]) + 1
+        baselines = min(combos, spec.num_samples)
+    return {"trials": spec.num_samples, "baselines": baselines,
+            "intermediate_trainings": f"up to {spec.num_samples}"}

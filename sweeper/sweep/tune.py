@@ -72,11 +72,14 @@ def _searcher(spec: SweepSpec) -> tuple[Any, dict[str, Any], int]:
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    from sweeper.sweep.repeats import SeedRepeats
+
     sampler = (optuna.samplers.RandomSampler(seed=spec.seeds[0]) if spec.algorithm == "random"
                else optuna.samplers.TPESampler(seed=spec.seeds[0]))
     search = OptunaSearch(space=space.define_by_run(spec), metric="objective", mode=spec.mode,
                           sampler=sampler)
-    return ConcurrencyLimiter(search, max_concurrent=spec.max_concurrent), {}, spec.num_samples
+    repeats = SeedRepeats(search, spec.seeds, metric="objective", mode=spec.mode)
+    return ConcurrencyLimiter(repeats, max_concurrent=spec.max_concurrent), {}, spec.num_samples
 
 
 def _trainable(sweep: SweepContext, spec: SweepSpec):

@@ -84,6 +84,8 @@ def intermediate_key(settings: TrialSettings, catalog: Catalog, resolved: Resolv
     phase = dataclasses.asdict(settings.intermediate)
     if phase["sampling"] != "temperature":
         phase["temperature"] = None
+    if len(tasks) == 1:  # one task: how tasks are drawn cannot matter
+        phase.update(sampling=None, temperature=None)
     return digest({"version": KEYS_VERSION, "model": resolved.model_id,
                    "tokenizer": resolved.tokenizer, "seed": settings.seed,
                    "intermediate": phase,

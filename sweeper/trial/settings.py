@@ -39,11 +39,13 @@ TINY_LR, DEFAULT_LR = 3e-3, 1e-5
 
 def doc(text: str, default: Any = dataclasses.MISSING, *, flag: str | None = None,
         choices: tuple[str, ...] | None = None, low: float | None = None,
-        low_open: bool = False, high: float | None = None, high_open: bool = False) -> Any:
+        low_open: bool = False, high: float | None = None, high_open: bool = False,
+        multi_task: bool = False) -> Any:
     """A dataclass field carrying its help text, its flat `--set` name and its valid range
-    (`low`/`high` bounds, open or closed; `choices` for strings)."""
+    (`low`/`high` bounds, open or closed; `choices` for strings); `multi_task`: it can
+    only matter when several intermediate tasks are trained together."""
     meta = {"doc": text, "flag": flag, "choices": choices, "low": low, "low_open": low_open,
-            "high": high, "high_open": high_open}
+            "high": high, "high_open": high_open, "multi_task": multi_task}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -68,9 +70,9 @@ class IntermediateSettings:
     epochs: float = doc("passes over the summed intermediate training sets", 3.0,
                         flag="intermediate_epochs", low=0, low_open=True)
     sampling: str = doc("multi-task sampling: proportional, uniform or temperature",
-                        "proportional", choices=SAMPLINGS)
+                        "proportional", choices=SAMPLINGS, multi_task=True)
     temperature: float = doc("temperature for temperature sampling (n^(1/T))", 2.0, low=0,
-                             low_open=True)
+                             low_open=True, multi_task=True)
     steps: int | None = doc("total optimizer steps of the intermediate phase, whatever the "
                             "number of tasks (holds compute constant; replaces epochs)", None,
                             flag="intermediate_steps", low=1)
