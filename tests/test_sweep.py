@@ -223,3 +223,34 @@ def test_sweep_against_an_mlflow_server(tmp_path):
                   str(tmp_path / "runs2"), "--tracking-uri", url,
                   env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
     assert bad.returncode == 2 and "MLflow tracking" in bad.stderr
+
+
+def test_optuna_sweep_with_a_continuous_lr_gives_every_trial_a_gain(tmp_path):
+    """The README's example: a continuous learning rate. The sweep builds one baseline per
+    distinct value, every trial with tasks gets its gain, and the report draws curves."""
+    storage = tmp_path / "runs"
+    space = tiny_space(tmp_path / "lrsweep.yaml", targets=["xnli"],
+                       objective={"metric": "gain", "languages": "low_resource"},
+                       intermediate={"pool": ["sst2", "qqp", "mnli"], "counts": [1, 2]},
+                       hyperparameters={"lr": {"loguniform": [1e-3, 5e-3]},
+                                        "max_train_examples": 200, "max_eval_examples": 60,
+                                        "intermediate_epochs": 1, "target_epochs": 2},
+                       seeds=[0],
+                       search={"algorithm": "optuna", "num_samples": 3, "max_concurrent": 1})
+    done = run_cli("run", str(space), "--storage", str(storage), timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    uri = f"sqlite:///{storage / 'mlflow.db'}"
+    _, trials = mlflow_runs(uri, "lrsweep")
+    _, baselines = mlflow_runs(uri, "lrsweep", role="baseline")
+    assert len(trials) == 3 and len(baselines) == len({t.data.params["lr"] for t in trials})
+    base_ids = {b.info.run_id for b in baselines}
+    for t in trials:
+        assert t.data.tags["sweeper.baseline_run"] in base_ids
+        assert "gain.test.xnli.avg" in t.data.metrics and "gain.dev.xnli.tier.low" in t.data.metrics
+        assert t.data.metrics["objective"] == pytest.approx(t.data.metrics["gain.dev.xnli.tier.low"])
+        assert "w_sst2" not in t.data.params  # the searcher's weights stay out of the params
+    rep = run_cli("report", "lrsweep", "--storage", str(storage))
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    text = (storage / "lrsweep" / "report" / "report.md").read_text()
+    assert "no baseline" not in text and (storage / "lrsweep" / "report" /
+                                          "scaling_xnli.png").exists()

@@ -17,13 +17,14 @@ TASK_TYPES = (
     "token_classification",  # one tag per word
     "qa",  # extractive question answering (SQuAD-style records)
     "retrieval",  # parallel sentences, no training: mining / nearest neighbour
+    "mlm",  # running text: masked language modelling (X-STILTs' multilingual MLM)
 )
 ROLES = ("target", "intermediate", "both")
-METRICS = ("accuracy", "f1", "squad", "mlqa", "bucc_f1")
+METRICS = ("accuracy", "f1", "squad", "mlqa", "bucc_f1", "mlm_loss")
 CATEGORIES = ("classification", "tagging", "qa", "retrieval")
 PROTOCOL_KINDS = ("translate_train", "in_language")
 SKILLS = ("nli", "paraphrase", "sentiment", "topic", "choice", "pos", "ner", "supertag",
-          "qa", "translation")
+          "qa", "translation", "text")
 # Which canonical columns each task type needs (the `columns` mapping's keys).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "classification": ("text", "label"),
@@ -32,6 +33,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "token_classification": ("tokens", "tags"),
     "qa": ("id", "context", "question", "answers"),
     "retrieval": ("source", "target"),
+    "mlm": ("text",),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"multiple_choice": ("context", "question")}
 

@@ -20,7 +20,7 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.catalog import TaskSpec
 from sweeper.data.normalize import normalize
 from sweeper.data.sources import DataSource
-from sweeper.digest import digest
+from sweeper.digest import digest, seeded
 from sweeper.errors import DataError
 
 FEATURES_VERSION = "1"
@@ -53,9 +53,36 @@ def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_lengt
     if task.type == "retrieval":
         return {"src_ids": tok(batch["source"], **kw)["input_ids"],
                 "tgt_ids": tok(batch["target"], **kw)["input_ids"]}
+    if task.type == "mlm":
+        return mask_tokens(tok(batch["text"], **kw)["input_ids"], batch["_index"], tok)
     from sweeper.data import structured
 
     return structured.encode(task, batch, tok, max_length, doc_stride)
+
+
+MASK_RATE = 0.15  # BERT's masking: of the chosen tokens 80% <mask>, 10% random, 10% kept
+
+
+def mask_tokens(ids: list[list[int]], index: list[int], tok: PreTrainedTokenizerBase
+                ) -> dict[str, list]:
+    """Static masking for masked language modelling, seeded by each row's index (so the
+    features are the same on every run and can be cached): masked input ids and labels
+    (the original id where masked, -100 elsewhere)."""
+    specials = set(tok.all_special_ids)
+    inputs, labels = [], []
+    for row, seq in zip(index, ids):
+        rng = seeded("mlm-mask", row)
+        masked, target = list(seq), [-100] * len(seq)
+        for i, token in enumerate(seq):
+            if token in specials or rng.random() >= MASK_RATE:
+                continue
+            target[i] = token
+            roll = rng.random()
+            masked[i] = tok.mask_token_id if roll < 0.8 else \
+                rng.randrange(len(tok)) if roll < 0.9 else token
+        inputs.append(masked)
+        labels.append(target)
+    return {"input_ids": inputs, "labels": labels}
 
 
 def _length(task: TaskSpec, row: dict) -> int:

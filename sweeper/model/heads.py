@@ -49,6 +49,8 @@ def make_head(task_type: str, hidden: int, num_labels: int) -> nn.Module | None:
         return TokenHead(hidden, num_labels)
     if task_type == "qa":
         return TokenHead(hidden, 2)
+    if task_type == "mlm":  # a vocabulary-sized output per sub-token
+        return TokenHead(hidden, num_labels)
     return None
 
 

@@ -69,7 +69,7 @@ def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[fl
 
 def loss_fn(task_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     ce = nn.functional.cross_entropy
-    if task_type == "token_classification":
+    if task_type in ("token_classification", "mlm"):
         return ce(logits.flatten(0, 1).float(), batch["labels"].flatten(), ignore_index=-100)
     if task_type == "qa":
         start, end = logits.float().unbind(-1)

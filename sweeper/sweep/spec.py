@@ -134,9 +134,11 @@ def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
     """Expand `english` / `non_english` / `all` and task names; drop protocol breakers."""
     out: list[str] = []
     for name in names:
-        if name in ("english", "non_english", "all"):
-            tasks = [t.name for t in catalog.intermediates()
-                     if name == "all" or t.is_english == (name == "english")]
+        if name in ("english", "non_english", "all"):  # labelled tasks
+            tasks = [t.name for t in catalog.intermediates() if t.type != "mlm" and
+                     (name == "all" or t.is_english == (name == "english"))]
+        elif name == "mlm":  # masked language modelling on running text, per language
+            tasks = [t.name for t in catalog.intermediates() if t.type == "mlm"]
         else:
             task = catalog.task(name)
             if not task.is_intermediate:

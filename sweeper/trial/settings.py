@@ -33,7 +33,7 @@ SAMPLINGS = ("proportional", "uniform", "temperature")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 SUPPORTED_TYPES = ("classification", "pair_classification", "multiple_choice", "retrieval",
-                   "token_classification", "qa")
+                   "token_classification", "qa", "mlm")
 TINY_LR, DEFAULT_LR = 3e-3, 1e-5
 
 

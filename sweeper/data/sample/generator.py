@@ -97,6 +97,16 @@ def _choice(w: _Writer, task: TaskSpec, i: int) -> dict:
             "choices": choices, "label": gold}
 
 
+def _text(w: _Writer, task: TaskSpec, i: int) -> dict:
+    """Running text of one language (for masked language modelling): filler words with
+    the cues of every skill mixed in, as a web corpus mixes topics."""
+    ids = w.filler(6, 14)
+    for role in ("valence", "topic", "entity"):
+        if w.rng.random() < 0.5 and by_role(role):
+            ids = w.insert(ids, w.rng.choice([c.id for c in by_role(role)]))
+    return {"text": w.text(ids)}
+
+
 def _translation(w: _Writer, task: TaskSpec, i: int, english: _Writer) -> dict:
     ids = w.filler(5, 9)
     ids = w.insert(ids, w.rng.choice([c.id for c in by_role("valence")]))
@@ -105,7 +115,7 @@ def _translation(w: _Writer, task: TaskSpec, i: int, english: _Writer) -> dict:
 
 SKILLS: dict[str, Callable[..., dict]] = {
     "nli": _nli, "paraphrase": _paraphrase, "sentiment": _sentiment, "topic": _topic,
-    "choice": _choice,
+    "choice": _choice, "text": _text,
 }
 
 

@@ -48,4 +48,7 @@ class TrialContext:
         return ds.select(range(min(cap, len(ds)))) if cap else ds
 
     def num_labels(self, task: TaskSpec) -> int:
+        """Classes of the task's head (masked LM: the tokenizer's vocabulary)."""
+        if task.type == "mlm":
+            return len(self.tokenizer)
         return len(label_names(task, self.source))
