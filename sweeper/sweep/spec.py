@@ -17,14 +17,11 @@ import yaml
 
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
-from sweeper.trial.settings import SETTINGS, TrialSettings, parse_value
+from sweeper.sweep import schema
+from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 
 MIXES = ("english", "non_english", "mixed")
 OBJECTIVE_METRICS = ("score", "gain")
-ALGORITHMS = ("optuna", "random", "grid")
-DISTRIBUTIONS = ("uniform", "loguniform", "choice", "int")
-TOP_KEYS = {"name", "description", "model", "data", "targets", "eval_languages", "objective",
-            "intermediate", "hyperparameters", "seeds", "search", "resources"}
 # Settings a space decides itself; every other trial setting is a hyperparameter.
 NOT_HYPER = {"targets", "intermediate", "model", "data", "eval_languages", "seed"}
 HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
@@ -103,30 +100,26 @@ class SweepSpec:
                 f"{len(self.seeds)} seed(s); {search}")
 
 
-def _unknown(section: dict, allowed: set[str], where: str) -> None:
-    extra = set(section) - allowed
-    if extra:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(extra)} (allowed: {sorted(allowed)})")
-
-
-def _distribution(key: str, raw: Any, where: str) -> Distribution | None:
-    if not isinstance(raw, dict):
-        return None
-    if len(raw) != 1 or next(iter(raw)) not in DISTRIBUTIONS:
-        raise ConfigError(f"{where}: '{key}' must be a value or one of "
-                          f"{{{', '.join(DISTRIBUTIONS)}: ...}}")
-    kind, values = next(iter(raw.items()))
-    values = tuple(values) if isinstance(values, list) else (values,)
+def _distribution(key: str, dist: schema.Distribution, where: str) -> Distribution:
+    """A searched setting, every value it can take checked against the setting's range."""
+    kind, values = dist.kind, dist.values
     if kind == "choice":
-        if not values:
-            raise ConfigError(f"{where}: '{key}' choice list is empty")
-        return Distribution(kind, tuple(parse_value(key, v) for v in values))
-    if len(values) != 2:
-        raise ConfigError(f"{where}: '{key}' {kind} needs [low, high]")
-    low, high = (float(v) for v in values)
-    if not low < high or (kind == "loguniform" and low <= 0):
-        raise ConfigError(f"{where}: '{key}' {kind} range [{low}, {high}] is not valid")
+        return Distribution(kind, tuple(_checked(key, v, where) for v in values))
+    low, high = values
+    _checked(key, low, where)
+    _checked(key, high, where)
+    if kind == "int" and not lookup(key).type.startswith("int"):
+        raise ConfigError(f"{where}: '{key}' is not an integer setting: use uniform")
+    if kind != "int" and not lookup(key).type.startswith(("float", "int")):
+        raise ConfigError(f"{where}: '{key}' is not numeric: use choice")
     return Distribution(kind, (low, high))
+
+
+def _checked(key: str, value: Any, where: str) -> Any:
+    try:
+        return parse_value(key, value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
@@ -155,12 +148,21 @@ def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
     return out
 
 
-def _intermediate(raw: dict, catalog: Catalog, targets: list[str], where: str
+
+def _counts(raw: Any) -> list[int] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, schema.CountRange):
+        lo, hi = raw.min, raw.max
+        values = ({0} | {2 ** i for i in range(hi.bit_length())}) if raw.log else range(lo, hi + 1)
+        return sorted(c for c in values if lo <= c <= hi)
+    return sorted(set(raw))
+
+
+def _intermediate(raw: schema.Intermediate, catalog: Catalog, targets: list[str], where: str
                   ) -> tuple[dict, dict, list, bool, int]:
-    _unknown(raw, {"pool", "counts", "language_mix", "sets", "allow_protocol_breaking",
-                   "draws", "budget", "examples_cap"}, where)
-    allow = bool(raw.get("allow_protocol_breaking", False))
-    sets = [list(s) for s in raw.get("sets") or []]
+    allow = raw.allow_protocol_breaking
+    sets = [list(s) for s in raw.sets]
     for s in sets:
         for name in s:
             if not catalog.task(name).is_intermediate:
@@ -168,134 +170,93 @@ def _intermediate(raw: dict, catalog: Catalog, targets: list[str], where: str
             if catalog.task(name).breaks_zero_shot(targets) and not allow:
                 raise ConfigError(f"{where}: '{name}' breaks zero-shot for {targets} "
                                   "(set allow_protocol_breaking: true to use it)")
-    base = _pool(catalog, list(raw.get("pool") or []), targets, allow, where)
-    mixes_raw = raw.get("language_mix", ["mixed"])
-    if isinstance(mixes_raw, list):
-        mixes_raw = {m: None for m in mixes_raw}
+    base = _pool(catalog, list(raw.pool), targets, allow, where)
+    mixes = raw.language_mix
+    if isinstance(mixes, list):
+        mixes = {m: None for m in mixes}
     pool, counts = {}, {}
-    for mix, override in mixes_raw.items():
-        if mix not in MIXES:
-            raise ConfigError(f"{where}: language_mix '{mix}' is not one of {', '.join(MIXES)}")
-        if override is not None and not isinstance(override, dict):
-            raise ConfigError(f"{where}: language_mix '{mix}' takes a mapping like {{counts: [...]}}")
-        cs = (override or {}).get("counts", raw.get("counts"))
+    for mix, override in mixes.items():
+        cs = _counts(override.counts if override is not None and override.counts is not None
+                     else raw.counts)
         if cs is None:
             if sets:
                 continue
             raise ConfigError(f"{where}: give `counts` (how many tasks per trial)")
-        if isinstance(cs, dict):
-            _unknown(cs, {"min", "max", "log"}, f"{where} counts")
-            lo, hi = int(cs["min"]), int(cs["max"])
-            cs = sorted({0} | {2 ** i for i in range(hi.bit_length())} if cs.get("log") else
-                        range(lo, hi + 1))
-            cs = [c for c in cs if lo <= c <= hi]
-        cs = sorted({int(c) for c in cs})
-        tasks = [t for t in base if mix == "mixed" or catalog.task(t).is_english == (mix == "english")]
+        tasks = [t for t in base
+                 if mix == "mixed" or catalog.task(t).is_english == (mix == "english")]
         if not tasks and any(cs):
             raise ConfigError(f"{where}: the {mix} pool is empty")
-        if any(c < 0 for c in cs):
-            raise ConfigError(f"{where}: task counts must be >= 0")
         if max(cs) > len(tasks):
             raise ConfigError(f"{where}: count {max(cs)} is larger than the {mix} pool "
                               f"({len(tasks)} tasks: {', '.join(tasks)})")
         pool[mix], counts[mix] = tasks, cs
     if not sets and not counts:
         raise ConfigError(f"{where}: needs `sets` or `counts`")
-    return pool, counts, sets, allow, int(raw.get("draws", 1))
+    return pool, counts, sets, allow, raw.draws
 
 
-def _compute(raw: dict, where: str) -> dict[str, Any]:
+def _compute(raw: schema.Intermediate) -> dict[str, Any]:
     """`budget: {steps: N}` and `examples_cap: N`: the intermediate phase's compute held
     constant, so that more tasks does not mean more steps."""
     fixed: dict[str, Any] = {}
-    budget = raw.get("budget")
-    if budget is not None:
-        if not isinstance(budget, dict) or set(budget) != {"steps"}:
-            raise ConfigError(f"{where}: budget takes {{steps: N}}")
-        fixed["intermediate_steps"] = parse_value("intermediate_steps", budget["steps"])
-    if raw.get("examples_cap") is not None:
-        fixed["examples_cap"] = parse_value("examples_cap", raw["examples_cap"])
+    if raw.budget is not None:
+        fixed["intermediate_steps"] = raw.budget.steps
+    if raw.examples_cap is not None:
+        fixed["examples_cap"] = raw.examples_cap
     return fixed
 
 
 def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
-    """Validate a loaded YAML mapping into a SweepSpec."""
+    """Validate a loaded YAML mapping into a SweepSpec: its shape (sweep.schema), then
+    the catalog's names and the trial settings' ranges."""
     where = f"search space '{name_hint}'"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level")
-    _unknown(raw, TOP_KEYS, where)
-    targets = list(raw.get("targets") or [])
-    if not targets:
-        raise ConfigError(f"{where}: `targets` is empty")
+    f = schema.read(raw, where)
+    targets = list(f.targets)
     for t in targets:
         if not catalog.task(t).is_target:
             raise ConfigError(f"{where}: '{t}' is not a target task")
-    eval_langs = list(raw.get("eval_languages") or [])
-    catalog.expand_languages(eval_langs)
-    objective = dict(raw.get("objective") or {})
-    _unknown(objective, {"languages", "mode", "metric"}, f"{where} objective")
-    metric = objective.get("metric", "score")
-    if metric not in OBJECTIVE_METRICS:
-        raise ConfigError(f"{where} objective: metric '{metric}' is not one of "
-                          f"{', '.join(OBJECTIVE_METRICS)}")
-    obj_langs = str(objective.get("languages", "all"))
+    if len(set(targets)) != len(targets):
+        raise ConfigError(f"{where}: targets repeat: {targets}")
+    eval_langs = list(f.eval_languages)
+    evaluated = set(catalog.expand_languages(eval_langs))
+    for t in targets:
+        if eval_langs and not evaluated & set(catalog.task(t).languages):
+            raise ConfigError(f"{where}: eval_languages {eval_langs} include none of {t}'s "
+                              "languages")
+    obj_langs = f.objective.languages
     wanted = set(catalog.expand_languages([obj_langs]))
     for t in targets:
         if not wanted & set(catalog.task(t).languages):
             raise ConfigError(f"{where}: objective languages '{obj_langs}' include none of "
                               f"{t}'s languages")
-    mode = objective.get("mode", "max")
-    if mode not in ("max", "min"):
-        raise ConfigError(f"{where}: objective mode must be max or min")
-    inter = dict(raw.get("intermediate") or {})
-    pool, counts, sets, allow, draws = _intermediate(inter, catalog, targets,
+    pool, counts, sets, allow, draws = _intermediate(f.intermediate, catalog, targets,
                                                      f"{where} intermediate")
-    fixed, searched = _compute(inter, f"{where} intermediate"), {}
-    for key, value in (raw.get("hyperparameters") or {}).items():
+    fixed, searched = _compute(f.intermediate), {}
+    for key, value in f.hyperparameters.items():
         if key not in HYPER:
             raise ConfigError(f"{where}: '{key}' is not a hyperparameter "
                               f"(known: {', '.join(HYPER)})")
-        dist = _distribution(key, value, f"{where} hyperparameters")
-        if dist:
-            searched[key] = dist
+        if isinstance(value, schema.Distribution):
+            searched[key] = _distribution(key, value, f"{where} hyperparameters")
         else:
-            fixed[key] = parse_value(key, value)
-    seeds = [int(s) for s in raw.get("seeds", [0])]
-    if not seeds:
-        raise ConfigError(f"{where}: `seeds` is empty")
-    search = dict(raw.get("search") or {})
-    _unknown(search, {"algorithm", "num_samples", "max_concurrent", "scheduler"},
-             f"{where} search")
-    algorithm = search.get("algorithm", "optuna")
-    if algorithm not in ALGORITHMS:
-        raise ConfigError(f"{where}: algorithm '{algorithm}' is not one of {', '.join(ALGORITHMS)}")
+            fixed[key] = _checked(key, value, f"{where} hyperparameters")
+    algorithm, scheduler = f.search.algorithm, f.search.scheduler
     if algorithm == "grid" and searched:
         bad = [k for k, d in searched.items() if d.kind != "choice"]
         if bad:
             raise ConfigError(f"{where}: grid search needs `choice` hyperparameters, not {bad}")
-    scheduler = search.get("scheduler")
-    if scheduler is not None:
-        _unknown(scheduler, {"asha"}, f"{where} scheduler")
-        _unknown(scheduler["asha"] or {}, {"grace_period", "reduction_factor"},
-                 f"{where} scheduler asha")
-    num_samples, max_conc = int(search.get("num_samples", 8)), int(search.get("max_concurrent", 1))
-    if num_samples < 1 or max_conc < 1:
-        raise ConfigError(f"{where}: num_samples and max_concurrent must be >= 1")
-    model = str(raw.get("model", "xlm-roberta-large"))
-    res_default = {"cpu": 1.0, "gpu": 0.0} if model == "tiny" else {"cpu": 4.0, "gpu": 1.0}
-    resources = {**res_default, **{k: float(v) for k, v in (raw.get("resources") or {}).items()}}
-    _unknown(resources, {"cpu", "gpu"}, f"{where} resources")
-    if resources["cpu"] <= 0 or resources["gpu"] < 0:
-        raise ConfigError(f"{where}: resources need cpu > 0 and gpu >= 0")
+    res_default = {"cpu": 1.0, "gpu": 0.0} if f.model == "tiny" else {"cpu": 4.0, "gpu": 1.0}
+    resources = {**res_default, **{k: v for k, v in f.resources.model_dump().items()
+                                   if v is not None}}
     spec = SweepSpec(
-        name=str(raw.get("name") or name_hint), description=str(raw.get("description", "")),
-        model=model, data=str(raw.get("data", "sample")), targets=targets,
-        eval_languages=eval_langs, objective_languages=obj_langs, objective_metric=metric,
-        mode=mode, pool=pool,
+        name=f.name or name_hint, description=f.description, model=f.model, data=f.data,
+        targets=targets, eval_languages=eval_langs, objective_languages=obj_langs,
+        objective_metric=f.objective.metric, mode=f.objective.mode, pool=pool,
         counts=counts, fixed_sets=sets, allow_protocol_breaking=allow, fixed=fixed,
-        searched=searched, seeds=seeds, algorithm=algorithm, num_samples=num_samples,
-        max_concurrent=max_conc, scheduler=scheduler, resources=resources, draws=draws,
-        raw=raw)
+        searched=searched, seeds=list(f.seeds), algorithm=algorithm,
+        num_samples=f.search.num_samples, max_concurrent=f.search.max_concurrent,
+        scheduler=scheduler.model_dump() if scheduler else None, resources=resources,
+        draws=draws, raw=raw)
     spec.base_settings().validate(catalog)
     inside, outside = spec.objective_targets(catalog)
     if not inside and (algorithm != "grid" or scheduler is not None):

@@ -1,0 +1,207 @@
+"""The shape of a search-space file, checked by pydantic before anything looks at it.
+
+Every value is checked for type and range; an error names its key path
+(`intermediate.counts.min`); a scalar is taken where a one-element list is meant
+(`targets: xnli`). What needs the catalog (task and language names, pools, counts
+against pool sizes) and the trial settings (hyperparameter ranges) is checked after,
+in `sweeper.sweep.spec`. Pure module: no torch, ray or mlflow.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sweeper.errors import ConfigError
+
+MIXES = ("english", "non_english", "mixed")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a sweep name is a folder name
+
+
+def _as_list(value: Any) -> Any:
+    """A scalar where a list belongs is a one-element list (never split into letters)."""
+    if value is None:
+        return []
+    return value if isinstance(value, (list, tuple)) else [value]
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Names = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_as_list)]
+Count = Annotated[int, Field(ge=0, strict=True)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CountRange(Strict):
+    """`counts: {min: 0, max: 16, log: true}`: 0 and powers of two within [min, max]."""
+
+    min: Count = 0
+    max: Count
+    log: StrictBool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CountRange":
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is larger than max ({self.max})")
+        return self
+
+
+Counts = Union[Annotated[list[Count], BeforeValidator(_as_list), Field(min_length=1)], CountRange]
+
+
+class MixCounts(Strict):
+    counts: Counts | None = None
+
+
+class Budget(Strict):
+    steps: Annotated[int, Field(ge=1, strict=True)]
+
+
+class Intermediate(Strict):
+    pool: Names = []
+    counts: Counts | None = None
+    language_mix: Union[Annotated[list[Literal[MIXES]], BeforeValidator(_as_list)],
+                        dict[Literal[MIXES], MixCounts | None]] = ["mixed"]
+    sets: Annotated[list[Names], BeforeValidator(_as_list)] = []
+    allow_protocol_breaking: StrictBool = False
+    draws: Annotated[int, Field(ge=1, strict=True)] = 1
+    budget: Budget | None = None
+    examples_cap: Annotated[int, Field(ge=1, strict=True)] | None = None
+
+
+class Objective(Strict):
+    languages: Annotated[str, Field(min_length=1)] = "all"
+    mode: Literal["max", "min"] = "max"
+    metric: Literal["score", "gain"] = "score"
+
+
+class Asha(Strict):
+    grace_period: Annotated[int, Field(ge=1, strict=True)] = 1
+    reduction_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 2.0
+
+
+class Scheduler(Strict):
+    asha: Asha
+
+
+class Search(Strict):
+    algorithm: Literal["optuna", "random", "grid"] = "optuna"
+    num_samples: Annotated[int, Field(ge=1, strict=True)] = 8
+    max_concurrent: Annotated[int, Field(ge=1, strict=True)] = 1
+    scheduler: Scheduler | None = None
+
+
+class Resources(Strict):
+    cpu: Annotated[float, Field(gt=0), AfterValidator(_finite)] | None = None
+    gpu: Annotated[float, Field(ge=0), AfterValidator(_finite)] | None = None
+
+
+Scalar = Union[StrictBool, int, float, str, None, list]
+KINDS = {"uniform": "uniform", "loguniform": "loguniform", "int": "integer", "choice": "choice"}
+
+
+class Distribution(Strict):
+    """One of `{uniform: [lo, hi]}`, `{loguniform: [lo, hi]}`, `{int: [lo, hi]}`,
+    `{choice: [...]}`."""
+
+    uniform: Annotated[list[Annotated[float, AfterValidator(_finite)]],
+                       Field(min_length=2, max_length=2)] | None = None
+    loguniform: Annotated[list[Annotated[float, AfterValidator(_finite)]],
+                          Field(min_length=2, max_length=2)] | None = None
+    integer: Annotated[list[Annotated[int, Field(strict=True)]],
+                       Field(min_length=2, max_length=2)] | None = Field(default=None,
+                                                                         alias="int")
+    choice: Annotated[list[Scalar], BeforeValidator(_as_list), Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "Distribution":
+        given = [k for k in KINDS if getattr(self, KINDS[k]) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of uniform, loguniform, int, choice")
+        kind = given[0]
+        if kind != "choice":
+            low, high = getattr(self, KINDS[kind])
+            if not low < high:
+                raise ValueError(f"{kind} range [{low}, {high}] is not valid: low < high")
+            if kind == "loguniform" and low <= 0:
+                raise ValueError(f"loguniform range [{low}, {high}] is not valid: low > 0")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in KINDS if getattr(self, KINDS[k]) is not None)
+
+    @property
+    def values(self) -> list:
+        return getattr(self, KINDS[self.kind])
+
+
+class SpaceFile(Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)] | None = None
+    description: str = ""
+    model: Annotated[str, Field(min_length=1)] = "xlm-roberta-large"
+    data: Annotated[str, Field(min_length=1)] = "sample"
+    targets: Annotated[Names, Field(min_length=1)]
+    eval_languages: Names = []
+    objective: Objective = Objective()
+    intermediate: Intermediate = Intermediate()
+    hyperparameters: dict[str, Union[Distribution, Scalar]] = {}
+    seeds: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], BeforeValidator(_as_list),
+                     Field(min_length=1)] = [0]
+    search: Search = Search()
+    resources: Resources = Resources()
+
+    @field_validator("hyperparameters", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
+def _path(loc: tuple) -> str:
+    parts = [str(p) for p in loc if not str(p).startswith(("function-", "constrained-",
+                                                           "list[", "dict[", "union["))]
+    return ".".join(p for p in parts if p not in ("Distribution", "CountRange", "MixCounts",
+                                                  "int", "float", "str", "bool", "none",
+                                                  "literal", "Literal"))
+
+
+def read(raw: Any, where: str) -> SpaceFile:
+    """The file's content as a SpaceFile, or one ConfigError naming the key path."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping at the top level")
+    try:
+        return SpaceFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {explain(exc)}") from None
+
+
+def explain(exc: ValidationError) -> str:
+    """One line for a validation error: an unknown key first, then a broken rule of our
+    own, else the most specific complaint (a union's deepest branch)."""
+    errors = exc.errors()
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        return f"unknown key '{_path(unknown[0]['loc'])}'"
+    ours = [e for e in errors if e["type"] == "value_error"]
+    err = ours[0] if ours else max(errors, key=lambda e: len(e["loc"]))
+    message = err["msg"].replace("Value error, ", "")
+    return f"{_path(err['loc']) or 'top level'}: {message} (got {err.get('input')!r:.60})"
