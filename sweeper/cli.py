@@ -1,17 +1,21 @@
 """The `sweeper` command: parses, calls one function, maps errors to exit codes.
 
-Exit codes: 0 ok, 2 bad input (one line on stderr, no traceback), 1 anything else.
+Exit codes: 0 ok, 2 bad input (one line on stderr naming the culprit, no traceback;
+`--debug` shows one), 130 interrupted (Ctrl-C), 1 anything else.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Callable
 
 from sweeper.errors import SweeperError
+from sweeper.paths import check_writable_dir
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
@@ -42,31 +46,60 @@ def _settings_help() -> str:
     return "\n".join(lines)
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help that shows every option's default and keeps the settings table's layout."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end like every other bad input: one line, exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"sweeper: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sweeper", description=(
+    from sweeper import __version__
+
+    p = _Parser(prog="sweeper", formatter_class=_Formatter, description=(
         "Sweep which and how many intermediate tasks improve zero-shot cross-lingual "
         "transfer (XTREME), with Ray Tune and MLflow."))
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"sweeper {__version__}")
+    p.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    p.add_argument("--quiet", action="store_true", help="hide progress bars")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("trial", help="run one trial end to end", epilog=_settings_help(),
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=_Formatter)
     t.add_argument("--target", type=_csv, required=True, help="targets, comma-separated")
     t.add_argument("--intermediate", type=_csv, default=[], help="intermediate tasks (none: "
                    "the baseline)")
-    t.add_argument("--data", default="sample", help="sample (synthetic, default), hub, or DIR")
-    t.add_argument("--model", default="xlm-roberta-large", help="hub id, local path or tiny")
+    t.add_argument("--data", default="sample", help="sample (synthetic), hub, or a local "
+                   "data DIR")
+    t.add_argument("--model", default="xlm-roberta-large", help="hub id, local path, or tiny "
+                   "(offline: no hub needed)")
     t.add_argument("--out", required=True, help="output folder")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a trial setting (repeatable; see below)")
 
-    ts = sub.add_parser("tasks", help="list the task catalog")
+    ts = sub.add_parser("tasks", help="list the task catalog", formatter_class=_Formatter)
+    ts.add_argument("--role", choices=["target", "intermediate"], help="only this role")
+    ts.add_argument("--type", help="only this task type (e.g. qa, mlm)")
+    ts.add_argument("--language", help="only tasks with this language (or group)")
     ts.add_argument("--json", action="store_true", help="machine-readable output")
 
-    v = sub.add_parser("validate", help="check a search-space file against the catalog")
-    v.add_argument("file")
+    v = sub.add_parser("validate", help="check a search-space file against the catalog",
+                       formatter_class=_Formatter)
+    v.add_argument("file", help="search-space YAML")
+
+    ls = sub.add_parser("ls", help="list the sweeps of a tracking store",
+                        formatter_class=_Formatter)
+    ls.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
+                    "$MLFLOW_TRACKING_URI or sqlite in --storage)")
+    ls.add_argument("--storage", default="runs", help="sweep storage folder")
 
     s = sub.add_parser("score", help="score XTREME prediction/label folders as evaluate.py "
-                       "does (a missing language file is an error)")
+                       "does (a missing language file is an error)", formatter_class=_Formatter)
     s.add_argument("--predictions", required=True, help="folder of <task>/test-<lang> files")
     s.add_argument("--labels", required=True, help="folder of the gold files, same layout")
     s.add_argument("--split", default="test", choices=["test", "dev"],
@@ -75,39 +108,45 @@ def build_parser() -> argparse.ArgumentParser:
                    "list the missing ones; no overall score is given")
     s.add_argument("--json", action="store_true", help="machine-readable output")
 
-    r = sub.add_parser("run", help="run a sweep (Ray Tune) described by a search-space file")
+    r = sub.add_parser("run", help="run a sweep (Ray Tune) described by a search-space file",
+                       formatter_class=_Formatter)
     r.add_argument("space", help="search-space YAML (see search_spaces/)")
     r.add_argument("--name", help="sweep name (default: the file's `name`)")
     r.add_argument("--storage", default="runs", help="where trials, checkpoints, the stage "
-                   "cache and (by default) the MLflow store go (default: ./runs)")
-    r.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI "
+                   "cache and (by default) the MLflow store go")
+    r.add_argument("--tracking-uri", help="MLflow tracking URI (None: $MLFLOW_TRACKING_URI "
                    "or sqlite in --storage)")
-    r.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT (default: start "
+    r.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT (None: start "
                    "Ray locally on 127.0.0.1)")
-    r.add_argument("--cache", help="stage cache folder every node sees (default: in --storage)")
+    r.add_argument("--cache", help="stage cache folder every node sees (None: in --storage)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a search-space key (dotted: search.num_samples=4)")
 
-    rs = sub.add_parser("resume", help="continue an interrupted sweep")
+    rs = sub.add_parser("resume", help="continue an interrupted sweep",
+                        formatter_class=_Formatter)
     rs.add_argument("sweep", help="sweep name (under --storage) or its folder")
-    rs.add_argument("--storage", default="runs")
+    rs.add_argument("--storage", default="runs", help="sweep storage folder")
     rs.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
 
-    rp = sub.add_parser("report", help="gains, scaling curves and plots of a sweep (MLflow)")
+    rp = sub.add_parser("report", help="gains, scaling curves and plots of a sweep (MLflow)",
+                        formatter_class=_Formatter)
     rp.add_argument("sweep", help="sweep name (MLflow experiment) or a run id")
-    rp.add_argument("--tracking-uri", help="default: $MLFLOW_TRACKING_URI, the sweep's own, "
+    rp.add_argument("--tracking-uri", help="None: $MLFLOW_TRACKING_URI, the sweep's own, "
                     "or sqlite in --storage")
-    rp.add_argument("--storage", default="runs")
-    rp.add_argument("--out", help="output folder (default: <storage>/<sweep>/report)")
+    rp.add_argument("--storage", default="runs", help="sweep storage folder")
+    rp.add_argument("--out", help="output folder (None: <storage>/<sweep>/report)")
 
-    d = sub.add_parser("data", help="data utilities")
-    dsub = d.add_subparsers(dest="data_command", required=True)
-    e = dsub.add_parser("export", help="write tasks from a source to a local data directory")
-    e.add_argument("--tasks", type=_csv, required=True)
-    e.add_argument("--out", required=True)
-    e.add_argument("--source", default="hub", help="hub (default) or sample")
-    e.add_argument("--languages", type=_csv, default=[], help="languages or groups (default all)")
-    e.add_argument("--splits", type=_csv, default=["train", "validation", "test"])
+    d = sub.add_parser("data", help="data utilities", formatter_class=_Formatter)
+    dsub = d.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    e = dsub.add_parser("export", help="write tasks from a source to a local data directory",
+                        formatter_class=_Formatter)
+    e.add_argument("--tasks", type=_csv, required=True, help="task names, comma-separated")
+    e.add_argument("--out", required=True, help="local data directory to write")
+    e.add_argument("--source", default="hub", choices=["hub", "sample"], help="where from")
+    e.add_argument("--languages", type=_csv, default=[], help="languages or groups "
+                   "(empty: all)")
+    e.add_argument("--splits", type=_csv, default=["train", "validation", "test"],
+                   help="splits, comma-separated")
     return p
 
 
@@ -119,6 +158,10 @@ def _trial(args: argparse.Namespace) -> int:
     settings = TrialSettings.build(targets=args.target, intermediate=args.intermediate,
                                    model=args.model, data=args.data)
     settings = apply_overrides(settings, args.set).validate(load_catalog())  # before torch
+    check_writable_dir(args.out, "--out")
+    from sweeper.sweep.preflight import check_model
+
+    check_model(settings.model)
     from sweeper.report.tables import print_trial
     from sweeper.trial.run import run_trial
 
@@ -131,16 +174,24 @@ def _trial(args: argparse.Namespace) -> int:
 @command("tasks")
 def _tasks(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.report.tables import task_rows
+    from sweeper.report.tables import print_tasks, task_rows
 
-    rows = task_rows(load_catalog())
+    catalog = load_catalog()
+    rows = task_rows(catalog, role=args.role, task_type=args.type,
+                     languages=catalog.expand_languages([args.language]) if args.language else None)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
-        for r in rows:
-            src = r["source"] or "-"
-            print(f"{r['name']:<18} {r['role']:<12} {r['type']:<20} {src:<36} "
-                  f"{r['protocol'] or '':<28} {','.join(r['languages'])}")
+        print_tasks(rows)
+    return 0
+
+
+@command("ls")
+def _ls(args: argparse.Namespace) -> int:
+    from sweeper.report.tables import print_sweeps
+    from sweeper.sweep.tracking import list_sweeps, store_uri
+
+    print_sweeps(list_sweeps(store_uri(args.tracking_uri, args.storage)))
     return 0
 
 
@@ -217,6 +268,7 @@ def _data(args: argparse.Namespace) -> int:
     from sweeper.data.export import export
 
     catalog = load_catalog()
+    check_writable_dir(args.out, "--out")
     written = export(catalog, args.tasks, out=args.out, source=args.source,
                      languages=args.languages, splits=args.splits)
     print(f"wrote {written} files under {Path(args.out).resolve()}")
@@ -226,14 +278,33 @@ def _data(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sweeper` console script."""
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        os.environ["TQDM_DISABLE"] = "1"
     try:
         return COMMANDS[args.command](args)
     except SweeperError as exc:
-        print(f"sweeper: error: {exc}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        print(f"sweeper: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sweeper: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `sweeper tasks | head`: the reader left; not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # a bug: still one line, the traceback behind --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"sweeper: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:500] or type(exc).__name__
 
 
 if __name__ == "__main__":

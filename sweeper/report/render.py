@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
+from sweeper.paths import check_writable_dir
 from sweeper.report.compute import MIXES, TIERS, Point, Report, Trend, build
 from sweeper.sweep import tracking
 
@@ -188,7 +189,7 @@ def run_report(name_or_run: str, tracking_uri: str | None = None, out: str | Non
     state = Path(storage) / name_or_run / "sweeper.json"
     if uri is None and state.exists():
         uri = json.loads(state.read_text())["tracking_uri"]
-    uri = uri or tracking.default_uri(Path(storage))
+    uri = tracking.store_uri(uri, storage)
     tracker, parent = tracking.open_sweep(uri, name_or_run)
     catalog = load_catalog()
     rows = tracking.run_rows(tracker.children(parent))
@@ -196,7 +197,7 @@ def run_report(name_or_run: str, tracking_uri: str | None = None, out: str | Non
     parent_tags = tracker.client.get_run(parent).data.tags
     meta = {"sweep": tracker.client.get_experiment(tracker.experiment_id).name,
             "synthetic": parent_tags.get("synthetic") == "true"}
-    out_dir = Path(out or Path(storage) / meta["sweep"] / "report").resolve()
+    out_dir = check_writable_dir(out or Path(storage) / meta["sweep"] / "report", "--out")
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = plot(report, out_dir, catalog)
     (out_dir / "report.md").write_text(markdown(report, meta, figures))

@@ -8,10 +8,18 @@ from sweeper.catalog import Catalog, load_catalog
 from sweeper.scoring.xtreme import main_metric, target_results
 
 
-def task_rows(catalog: Catalog) -> list[dict[str, Any]]:
-    """One row per catalog task: what `sweeper tasks` shows."""
+def task_rows(catalog: Catalog, *, role: str | None = None, task_type: str | None = None,
+              languages: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per catalog task (filtered by role, type, languages): `sweeper tasks`."""
     rows = []
     for t in catalog.tasks.values():
+        if role == "target" and not t.is_target or role == "intermediate" and \
+                not t.is_intermediate:
+            continue
+        if task_type and t.type != task_type:
+            continue
+        if languages is not None and not set(languages) & set(t.languages):
+            continue
         source = ", ".join(f"{h.id}" + (f" [{h.config}]" if h.config else "") for h in t.hub)
         rows.append({
             "name": t.name, "role": t.role, "type": t.type, "metric": t.metric,
@@ -22,6 +30,31 @@ def task_rows(catalog: Catalog) -> list[dict[str, Any]]:
             "catalog_file": t.group,
         })
     return rows
+
+
+def print_tasks(rows: list[dict[str, Any]]) -> None:
+    """The catalog as an aligned table with a header."""
+    header = ["name", "role", "type", "metric", "source", "protocol", "languages"]
+    table = [[r["name"], r["role"], r["type"], r["metric"], r["source"] or "-",
+              r["protocol"] or "-", ",".join(r["languages"])] for r in rows]
+    widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(header[:-1])]
+    for row in [header] + table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+
+
+def print_sweeps(sweeps: list[dict[str, Any]]) -> None:
+    """`sweeper ls`: one line per sweep, its status and its trials by status."""
+    import datetime
+
+    if not sweeps:
+        print("no sweeps in this store")
+        return
+    print(f"{'sweep':<28} {'status':<9} {'started':<16} {'trials':>6}  by status")
+    for s in sweeps:
+        started = datetime.datetime.fromtimestamp((s["started"] or 0) / 1000)
+        counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(s["by_status"].items()))
+        print(f"{s['sweep']:<28} {s['status']:<9} {started:%Y-%m-%d %H:%M} {s['trials']:>6}  "
+              f"{counts or '-'}")
 
 
 def print_trial(result: dict[str, Any]) -> None:

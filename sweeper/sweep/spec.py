@@ -278,15 +278,23 @@ def load_spec(path: str | Path, catalog: Catalog, overrides: list[str] | None = 
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{at}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
     for pair in overrides or []:
         key, sep, value = pair.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects key=value, got '{pair}'")
-        node = raw
         parts = key.strip().split(".")
-        for part in parts[:-1]:
+        if not sep or not all(parts):
+            raise ConfigError(f"--set expects key=value (dotted key), got '{pair}'")
+        node = raw
+        for i, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(value)
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: '{'.'.join(parts[:i + 1])}' is not a mapping "
+                                  "in the search space")
+        try:
+            node[parts[-1]] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key}: cannot read '{value}'") from None
     spec = parse_spec(raw, catalog, path.stem)
     spec.source_path = str(path.resolve())
     return spec

@@ -139,6 +139,47 @@ def run_rows(runs: list[Any]) -> list[dict[str, Any]]:
              "metrics": dict(r.data.metrics)} for r in runs]
 
 
+def store_uri(uri: str | None, storage: str | Path) -> str:
+    """The tracking store a read-only command reads: `uri`, $MLFLOW_TRACKING_URI, or the
+    sqlite file in `storage`. A sqlite file that does not exist is an error (reading must
+    not create a store)."""
+    import os
+
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_uri(Path(storage))
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///"):])
+        if not path.is_file():
+            raise SweeperError(f"no MLflow store at {path} (give --tracking-uri or --storage)")
+    return uri
+
+
+def list_sweeps(uri: str) -> list[dict[str, Any]]:
+    """Every sweep of a store: name, status, start, and its trials by status."""
+    client = _client(uri)
+    try:
+        experiments = client.search_experiments()
+    except Exception as exc:
+        raise SweeperError(f"MLflow tracking at {uri} is not usable: "
+                           f"{str(exc).strip().splitlines()[0][:200]}") from None
+    out = []
+    for exp in experiments:
+        parents = client.search_runs([exp.experiment_id], f"tags.`{ROLE_TAG}` = 'sweep'",
+                                     max_results=100)
+        for parent in parents:
+            runs = client.search_runs([exp.experiment_id],
+                                      f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'",
+                                      max_results=10000)
+            trials = [r for r in runs if r.data.tags.get(ROLE_TAG, "trial") == "trial"]
+            counts: dict[str, int] = {}
+            for r in trials:
+                counts[r.info.status] = counts.get(r.info.status, 0) + 1
+            out.append({"sweep": exp.name, "run_id": parent.info.run_id,
+                        "status": parent.info.status, "started": parent.info.start_time,
+                        "trials": len(trials), "by_status": counts,
+                        "baselines": len(runs) - len(trials)})
+    return sorted(out, key=lambda r: r["started"] or 0)
+
+
 def open_sweep(uri: str, name_or_run: str) -> tuple[Tracker, str]:
     """(tracker, parent run id) of a sweep given its name (= experiment) or a run id."""
     client = _client(uri)

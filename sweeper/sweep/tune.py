@@ -17,7 +17,7 @@ from typing import Any
 
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
-from sweeper.sweep import tracking
+from sweeper.sweep import preflight, tracking
 from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
 from sweeper.sweep.trainable import SweepContext
 
@@ -171,24 +171,37 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
         if remote:
             raise ConfigError("with a remote --storage, give --cache (a folder every node sees)")
         cache = str(sweep_dir / "stage_cache")
+    # Checked before Ray starts or any run is opened: each fails in seconds, one line.
+    preflight.check_storage(storage)
+    preflight.check_tracking(uri)
+    preflight.check_address(address)
+    preflight.check_model(spec.model)
+    preflight.check_data(spec, catalog, spec.base_settings().cache_root())
+    _say_objective(spec, catalog)
+    init_ray(address)
+    preflight.check_gpus(spec, address)
     tracker = tracking.Tracker(uri, name, None if remote else Path(storage) / "mlartifacts")
     parent = tracker.start(name=name, key=f"{name}:sweep", tags={
         tracking.ROLE_TAG: "sweep", "model": spec.model, "data_source": spec.data,
         "synthetic": str(spec.data == "sample").lower(), "git_revision": git_revision()})
-    tracker.log_params(parent, {"space_file": Path(spec.source_path).name,
-                                "targets": ",".join(spec.targets), "algorithm": spec.algorithm,
-                                "num_samples": spec.num_samples, "seeds": spec.seeds,
-                                "objective_languages": spec.objective_languages})
-    tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
-    state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
-             "tracking_uri": uri, "parent_run_id": parent, "cache": cache, "storage": storage}
-    _say_objective(spec, catalog)
-    init_ray(address)
-    context = _context(spec, name=name, uri=uri, parent=parent, cache_root=cache)
-    tuner = _tuner(spec, context, storage)
-    if sweep_dir is not None:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
+    try:
+        tracker.log_params(parent, {"space_file": Path(spec.source_path).name,
+                                    "targets": ",".join(spec.targets),
+                                    "algorithm": spec.algorithm,
+                                    "num_samples": spec.num_samples, "seeds": spec.seeds,
+                                    "objective_languages": spec.objective_languages})
+        tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
+        state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
+                 "tracking_uri": uri, "parent_run_id": parent, "cache": cache,
+                 "storage": storage}
+        context = _context(spec, name=name, uri=uri, parent=parent, cache_root=cache)
+        tuner = _tuner(spec, context, storage)
+        if sweep_dir is not None:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
+    except BaseException:  # a failed start leaves no RUNNING parent run
+        tracker.finish(parent, "FAILED")
+        raise
     return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
 
 
@@ -219,15 +232,22 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     state = json.loads((sweep_dir / STATE_FILE).read_text())
     spec = parse_spec(state["spec_raw"], load_catalog(), state["name"])
     spec.source_path = state["spec_path"]
-    tracker = tracking.Tracker(state["tracking_uri"], state["name"])
-    tracker.start(name=state["name"], key=f"{state['name']}:sweep", tags={})
-    init_ray(address)
-    context = _context(spec, name=state["name"], uri=state["tracking_uri"],
-                       parent=state["parent_run_id"], cache_root=state["cache"])
     if not tune.Tuner.can_restore(str(sweep_dir)):
         raise SweeperError(f"{sweep_dir} holds no Ray Tune experiment state to resume")
-    tuner = tune.Tuner.restore(str(sweep_dir), trainable=_trainable(context, spec),
-                               resume_unfinished=True, resume_errored=True)
+    preflight.check_tracking(state["tracking_uri"])
+    preflight.check_address(address)
+    init_ray(address)
+    preflight.check_gpus(spec, address)
+    tracker = tracking.Tracker(state["tracking_uri"], state["name"])
+    tracker.start(name=state["name"], key=f"{state['name']}:sweep", tags={})
+    context = _context(spec, name=state["name"], uri=state["tracking_uri"],
+                       parent=state["parent_run_id"], cache_root=state["cache"])
+    try:
+        tuner = tune.Tuner.restore(str(sweep_dir), trainable=_trainable(context, spec),
+                                   resume_unfinished=True, resume_errored=True)
+    except BaseException:  # a failed start leaves no RUNNING parent run
+        tracker.finish(state["parent_run_id"], "KILLED")
+        raise
     return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,8 +25,9 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.data.features import tokenizer_fingerprint
-from sweeper.data.sources import DataSource, make_source
+from sweeper.data.sources import DataSource, LocalSource, SampleSource, make_source
 from sweeper.digest import stage_seed
+from sweeper.errors import ConfigError
 from sweeper.model.device import pick_device, resolve_precision
 from sweeper.model.encoders import (
     load_encoder,
@@ -35,6 +37,7 @@ from sweeper.model.encoders import (
 )
 from sweeper.model.heads import MultiTaskModel
 from sweeper.trial import keys as trial_keys
+from sweeper.trial.jobs import required_data
 from sweeper.trial.scores import score_trial
 from sweeper.trial.settings import TrialSettings
 from sweeper.trial.stages import evaluate, intermediate, target
@@ -77,12 +80,24 @@ def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
             ) -> trial_keys.Resolved:
     """What the keys need to know beyond the settings: model identity, tokenizer
     fingerprint, each task's data version, the precision and the encoder's depth."""
+    layer = settings.evaluation.retrieval_layer
+    if layer is not None and layer > num_layers:
+        raise ConfigError(f"retrieval_layer {layer} is deeper than the model's {num_layers} "
+                          f"layers ({settings.model})")
     tasks = [catalog.task(n) for n in settings.tasks] + trial_keys.baseline_tasks(settings,
                                                                                   catalog)
     return trial_keys.Resolved(model_id=model_identity(settings.model),
                                tokenizer=tokenizer_fingerprint(tokenizer),
                                data_versions={t.name: source.version(t) for t in tasks},
                                precision=precision, num_layers=num_layers)
+
+
+def check_local_data(settings: TrialSettings, catalog: Catalog, source: DataSource) -> None:
+    """Every split a trial reads from a local data folder exists: a missing language or
+    split is found before any training, not after it."""
+    if isinstance(source, LocalSource) and not isinstance(source, SampleSource):
+        for task, lang, split in required_data(settings, catalog, settings.tasks):
+            source.path(task, lang, split)
 
 
 def derive_keys(settings: TrialSettings, catalog: Catalog) -> trial_keys.TrialKeys:
@@ -106,6 +121,8 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
         ctx.model.load_encoder_weights(Path(info["weights"]))
         return {**info, "resumed": True}
 
+    started = time.perf_counter()
+
     def build(dest: Path) -> None:
         history = intermediate.run(ctx)
         ctx.model.save(dest)
@@ -124,7 +141,8 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     if cached:
         ctx.model.load_encoder_weights(weights)
     history = json.loads((weights / "history.json").read_text())
-    info = {"key": key, "weights": str(weights), "cached": cached, "history": history}
+    info = {"key": key, "weights": str(weights), "cached": cached, "history": history,
+            "seconds": time.perf_counter() - started}
     marker.write_text(json.dumps(info))
     return info
 
@@ -161,6 +179,7 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     device = pick_device(settings.runtime.device)
     precision = resolve_precision(settings.training.precision, device)
     source = make_source(settings.data, catalog, settings.cache_root())
+    check_local_data(settings, catalog, source)
     tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
     model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed)).to(device)
     resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
@@ -173,16 +192,18 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
                        on_log=hooks.on_log)
     timings: dict[str, float] = {}
     training: dict[str, Any] = {}
+    skipped: list[str] = []
 
     # Step 1: intermediate tasks (skipped for the baseline), one phase for all targets.
-    tick = time.perf_counter()
     if keys.intermediate:
         seed_stage(settings.seed, "intermediate")
         info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate)
         training["intermediate"] = {"history": info["history"], "cached": info["cached"],
                                     "key": info["key"]}
+        timings["intermediate_s"] = info.get("seconds", 0.0)
+        if info.get("resumed"):
+            skipped.append("intermediate")
         hooks.on_stage("intermediate", {"cached": info["cached"]}, stage_dir)
-    timings["intermediate_s"] = time.perf_counter() - tick
     encoder_state = {k: v.detach().clone() for k, v in model.encoder.state_dict().items()}
 
     for name in settings.targets:
@@ -190,6 +211,7 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
         marker = stage_dir / f"target-{name}.json"
         if marker.exists():
             training[name] = json.loads(marker.read_text())
+            skipped.append(name)
             continue
         tick = time.perf_counter()
         model.encoder.load_state_dict(encoder_state)
@@ -205,7 +227,12 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
         marker.write_text(json.dumps(training[name]))
         hooks.on_stage(name, score_trial(out, settings, catalog), stage_dir)
     timings.update({f"{n}_s": training[n].get("seconds", 0.0) for n in settings.targets})
-    timings["total_s"] = time.perf_counter() - started
+    # what the results cost, whichever run computed each stage; and this run's own time
+    timings["total_s"] = sum(v for k, v in timings.items() if k.endswith("_s"))
+    timings["this_run_s"] = time.perf_counter() - started
+    if skipped:
+        print(f"{out}: finished before, not run again: {', '.join(skipped)}", file=sys.stderr)
+        timings["skipped"] = skipped  # type: ignore[assignment]
     result = score_trial(out, settings, catalog)
     result.update(training=training, timings=timings,
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})

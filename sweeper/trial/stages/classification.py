@@ -7,13 +7,9 @@ import torch
 
 from sweeper.catalog import TaskSpec
 from sweeper.scoring import xtreme
+from sweeper.trial.jobs import EvalJob
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import (
-    EvalJob,
-    example_cap,
-    export_paths,
-    head_scores,
-)
+from sweeper.trial.stages.inference import example_cap, export_paths, head_scores
 
 EVAL_BATCH = 64
 

@@ -13,12 +13,11 @@ from typing import Any, Callable
 
 import torch
 
-from sweeper.catalog import Catalog, TaskSpec
+from sweeper.catalog import TaskSpec
 from sweeper.errors import ConfigError
-from sweeper.trial.settings import TrialSettings
+from sweeper.trial.jobs import EvalJob, jobs
 from sweeper.trial.stages import classification, qa, retrieval, tagging
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import EvalJob
 
 Evaluator = Callable[[TrialContext, EvalJob], dict]
 
@@ -30,20 +29,6 @@ EVALUATORS: dict[str, Evaluator] = {
     "qa": qa.evaluate,
     "retrieval": retrieval.evaluate,
 }
-
-
-def jobs(settings: TrialSettings, catalog: Catalog, target: TaskSpec) -> list[EvalJob]:
-    """Dev jobs (the target's selection source, in the languages it has) then test jobs,
-    each limited to the trial's evaluation languages."""
-    langs = settings.eval_langs(catalog, target.name)
-    out: list[EvalJob] = []
-    sel = target.selection
-    if sel is not None:
-        data = catalog.task(sel.task) if sel.task else target
-        out += [EvalJob(target, data, lang, sel.split, "dev")
-                for lang in (sel.languages or target.languages) if lang in langs]
-    out += [EvalJob(target, target, lang, target.eval_split, "test") for lang in langs]
-    return out
 
 
 def run(ctx: TrialContext, target: TaskSpec) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -13,19 +12,8 @@ from sweeper.catalog import TaskSpec
 from sweeper.model.batching import indexed, to_device
 from sweeper.model.device import autocast
 from sweeper.scoring import xtreme
+from sweeper.trial.jobs import EvalJob
 from sweeper.trial.stages.context import TrialContext
-
-
-@dataclass(frozen=True)
-class EvalJob:
-    """One language of one split of a target: `target` gives the head, the metric and the
-    export folder; `data` the rows (the target itself, or its selection source)."""
-
-    target: TaskSpec
-    data: TaskSpec
-    lang: str
-    split: str  # the data's split name (validation, test, ...)
-    kind: str  # "dev" (model selection) or "test" (reported): the export file prefix
 
 
 def export_paths(ctx: TrialContext, job: EvalJob) -> tuple[Path, Path]:

@@ -10,8 +10,9 @@ import numpy as np
 
 from sweeper.data.features import load_examples
 from sweeper.scoring import xtreme
+from sweeper.trial.jobs import EvalJob
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import EvalJob, example_cap, export_paths
+from sweeper.trial.stages.inference import example_cap, export_paths
 from sweeper.trial.stages.tagging import window_outputs
 
 N_BEST = 20

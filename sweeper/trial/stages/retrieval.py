@@ -21,9 +21,10 @@ from sweeper.errors import SweeperError
 from sweeper.model.batching import length_grouped, pad
 from sweeper.model.device import autocast
 from sweeper.scoring import xtreme
+from sweeper.trial.jobs import EvalJob
 from sweeper.trial.keys import retrieval_layer
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.inference import EvalJob, example_cap, export_paths
+from sweeper.trial.stages.inference import example_cap, export_paths
 
 K_NEIGHBOURS = 4
 BLOCK = 4096

@@ -1,0 +1,24 @@
+"""Checks of the folders a command will write, before it writes anything."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sweeper.errors import ConfigError
+
+
+def check_writable_dir(path: str | os.PathLike, what: str) -> Path:
+    """`path` as an absolute folder that exists or can be made, and can be written;
+    one ConfigError naming `what` and the culprit otherwise. Creates nothing."""
+    target = Path(path).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{what} {target} is a file, not a folder")
+    probe = target
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{what} {target} lies under {probe}, which is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {target} cannot be written ({probe} is not writable)")
+    return target

@@ -1,0 +1,136 @@
+"""What a sweep checks before Ray starts or a run is opened, each with a short timeout
+and a one-line error naming the culprit: storage writable, tracking store reachable,
+the Ray address listening, model and data present for every task, split and language
+the space can ask for, GPUs where the space asks for them."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from sweeper.catalog import Catalog
+from sweeper.errors import ConfigError, DataError
+from sweeper.paths import check_writable_dir
+from sweeper.sweep.spec import SweepSpec
+from sweeper.trial.jobs import required_data
+
+TIMEOUT_S = 5.0
+
+
+def check_storage(storage: str) -> None:
+    if "://" not in storage:
+        check_writable_dir(storage, "--storage")
+        return
+    import pyarrow.fs as pafs
+
+    try:
+        fs, path = pafs.FileSystem.from_uri(storage)
+        fs.create_dir(path, recursive=True)
+    except Exception as exc:
+        raise ConfigError(f"--storage {storage} is not usable: "
+                          f"{' '.join(str(exc).split())[:200]}") from None
+
+
+def check_tracking(uri: str) -> None:
+    """An http(s) server answers /health within the timeout; a sqlite file can be made."""
+    if uri.startswith(("http://", "https://")):
+        try:
+            urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=TIMEOUT_S)
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ConfigError(f"MLflow tracking at {uri} does not answer ({reason})") from None
+    elif uri.startswith("sqlite:///"):
+        check_writable_dir(Path(uri[len("sqlite:///"):]).parent, "MLflow store folder")
+
+
+def check_address(address: str | None) -> None:
+    """HOST:PORT (or ray://HOST:PORT) accepts a connection within the timeout."""
+    if address in (None, "auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--address '{address}' is not auto or HOST:PORT")
+    try:
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"nothing answers at --address {address} ({exc.strerror or exc})") \
+            from None
+
+
+def check_model(model: str) -> None:
+    """tiny; a local folder with a config; or a hub id this machine can load."""
+    if model == "tiny":
+        return
+    path = Path(model)
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"model folder {path} has no config.json")
+        return
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub.constants import HF_HUB_OFFLINE
+    except ImportError:  # pragma: no cover - a dependency of transformers
+        return
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return
+    advice = ("use --model tiny (offline), a local model folder, or fetch the model on a "
+              "machine with hub access")
+    if HF_HUB_OFFLINE:
+        raise ConfigError(f"model '{model}' is not in the local hub cache and the hub is "
+                          f"offline (HF_HUB_OFFLINE): {advice}")
+    from huggingface_hub.constants import ENDPOINT
+
+    host = urllib.parse.urlparse(ENDPOINT).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=TIMEOUT_S):
+            pass
+    except OSError:
+        raise ConfigError(f"model '{model}' is not in the local hub cache and {host} cannot "
+                          f"be reached: {advice}") from None
+
+
+def check_data(spec: SweepSpec, catalog: Catalog, cache_root: str) -> None:
+    """Every (task, language, split) the space can ask for exists in its source (local
+    folders are checked file by file; the sample is generated; the hub is asked at run
+    time, but a task the hub does not hold is named now)."""
+    from sweeper.data.sources import HubSource, LocalSource, SampleSource, make_source
+
+    source = make_source(spec.data, catalog, cache_root)
+    if isinstance(source, SampleSource):
+        return
+    pool = sorted({t for tasks in spec.pool.values() for t in tasks}
+                  | {t for s in spec.fixed_sets for t in s})
+    for task, lang, split in required_data(spec.base_settings(), catalog, pool):
+        if isinstance(source, HubSource):
+            if not task.hub:
+                raise DataError(f"task '{task.name}' is not on the hub: give it as local "
+                                f"files (<dir>/{task.name}/{lang}/<split>.parquet)")
+            if split not in task.splits():
+                raise DataError(f"task '{task.name}' has no '{split}' split on the hub")
+        elif isinstance(source, LocalSource):
+            source.path(task, lang, split)
+
+
+def check_gpus(spec: SweepSpec, address: str | None) -> None:
+    """A space that asks for GPUs on a machine (or cluster) that has none fails now."""
+    need = spec.resources.get("gpu", 0)
+    if not need:
+        return
+    if address is None:
+        import torch
+
+        have = torch.cuda.device_count()
+    else:
+        import ray
+
+        have = ray.cluster_resources().get("GPU", 0)
+    if have < need:
+        where = "this machine" if address is None else f"the cluster at {address}"
+        raise ConfigError(f"the space asks for {need:g} GPU per trial but {where} has "
+                          f"{have:g} (set resources: {{gpu: 0}} for CPU trials)")
+
