@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", default="xlm-roberta-large", help="hub id, local path, or tiny "
                    "(offline: no hub needed)")
     t.add_argument("--out", required=True, help="output folder")
+    t.add_argument("--check", action="store_true", help="check the settings, model and data "
+                   "and print the effective settings and keys; train nothing")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a trial setting (repeatable; see below)")
 
@@ -162,6 +164,11 @@ def _trial(args: argparse.Namespace) -> int:
     from sweeper.sweep.preflight import check_model
 
     check_model(settings.model)
+    if args.check:
+        from sweeper.trial.run import check_trial
+
+        print(json.dumps(check_trial(settings, load_catalog()), indent=1))
+        return 0
     from sweeper.report.tables import print_trial
     from sweeper.trial.run import run_trial
 

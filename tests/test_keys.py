@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from sweeper.catalog import HubSpec
+from sweeper.data.export import export
 from sweeper.data.features import cache_key, tokenizer_fingerprint
-from sweeper.data.sources import LocalSource, make_source, write_rows
+from sweeper.data.sources import LocalSource, write_rows
 from sweeper.model.encoders import (
     load_encoder,
     load_tokenizer,
@@ -25,7 +26,8 @@ from sweeper.trial.run import derive_keys
 from sweeper.trial.settings import SETTINGS, TINY_LR, TrialSettings
 
 BASE = TrialSettings.build(targets=["xnli", "tatoeba", "xquad"], intermediate=["sst2", "squad_v2"],
-                           model="tiny", data="sample", sampling="temperature")
+                           model="tiny", data="sample", sampling="temperature",
+                           eval_languages=["en", "de", "sw"])
 
 # another valid value for every setting (None: filled in by a fixture, needs files)
 CHANGES = {
@@ -56,11 +58,9 @@ def changes(tmp_path_factory, catalog, cache_root) -> dict:
     model_dir = root / "model"
     load_encoder("tiny", tok, seed=0).save_pretrained(str(model_dir))
     tok.save_pretrained(str(model_dir))
-    sample = make_source("sample", catalog, cache_root)
-    for task in BASE.tasks + ["xnli", "mnli", "tatoeba", "xquad", "squad"]:
-        spec = catalog.task(task)
-        write_rows(sample.load(spec, spec.languages[0], "train" if spec.needs_training
-                               else "test"), root / "data" / task / spec.languages[0] / "x.parquet")
+    export(catalog, BASE.tasks + ["xnli", "mnli", "tatoeba", "xquad", "squad"],
+           out=root / "data", source="sample", languages=["en", "de", "sw"],
+           splits=["train", "validation", "test"])
     return {**CHANGES, "model": str(model_dir), "data": str(root / "data"),
             "cache_dir": str(root / "other-cache")}
 

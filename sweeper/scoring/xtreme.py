@@ -100,11 +100,16 @@ def score_one(task: TaskSpec, lang: str, pred_path: Path, label_path: Path
     try:
         if task.metric in QA_METRICS:
             preds, gold = read_squad(pred_path), read_squad(label_path)
-            if not isinstance(preds, dict) or not isinstance(gold, list):
+            if not isinstance(preds, dict) or not isinstance(gold, list) or \
+                    not all(isinstance(v, str) for v in preds.values()):
                 raise DataError(f"{pred_path}: QA predictions must be {{id: text}} and labels "
                                 "SQuAD format")
             norm = metrics.mlqa_normalize if task.metric == "mlqa" else metrics.squad_normalize
-            return metrics.qa_em_f1(gold, preds, lang, norm)
+            try:
+                return metrics.qa_em_f1(gold, preds, lang, norm)
+            except (ValueError, ZeroDivisionError):
+                raise DataError(f"{label_path}: a question without answers, or no questions "
+                                "at all") from None
         tagging = task.type == "token_classification"
         reader = read_tags if tagging else read_lines
         preds, gold = reader(pred_path), reader(label_path)

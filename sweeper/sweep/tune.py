@@ -177,9 +177,12 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     preflight.check_address(address)
     preflight.check_model(spec.model)
     preflight.check_data(spec, catalog, spec.base_settings().cache_root())
+    if address is None:
+        preflight.check_gpus(spec, None)
     _say_objective(spec, catalog)
     init_ray(address)
-    preflight.check_gpus(spec, address)
+    if address is not None:
+        preflight.check_gpus(spec, address)
     tracker = tracking.Tracker(uri, name, None if remote else Path(storage) / "mlartifacts")
     parent = tracker.start(name=name, key=f"{name}:sweep", tags={
         tracking.ROLE_TAG: "sweep", "model": spec.model, "data_source": spec.data,

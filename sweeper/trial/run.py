@@ -100,16 +100,29 @@ def check_local_data(settings: TrialSettings, catalog: Catalog, source: DataSour
             source.path(task, lang, split)
 
 
+def _resolved(settings: TrialSettings, catalog: Catalog) -> trial_keys.Resolved:
+    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
+    source = make_source(settings.data, catalog, settings.cache_root())
+    check_local_data(settings, catalog, source)
+    precision = resolve_precision(settings.training.precision,
+                                  pick_device(settings.runtime.device))
+    return resolve(settings, catalog, source=source, tokenizer=tokenizer,
+                   precision=precision, num_layers=num_layers(settings.model))
+
+
 def derive_keys(settings: TrialSettings, catalog: Catalog) -> trial_keys.TrialKeys:
     """A trial's keys without running it: tokenizer, data source and model config only
     (what a sweep needs to find or build a trial's baseline before the trial starts)."""
-    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
-    source = make_source(settings.data, catalog, settings.cache_root())
-    precision = resolve_precision(settings.training.precision,
-                                  pick_device(settings.runtime.device))
-    resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
-                       precision=precision, num_layers=num_layers(settings.model))
-    return trial_keys.trial_keys(settings, catalog, resolved)
+    return trial_keys.trial_keys(settings, catalog, _resolved(settings, catalog))
+
+
+def check_trial(settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
+    """`sweeper trial --check`: everything a trial checks before training (settings,
+    model, data, retrieval layer), its effective settings and its keys; trains nothing."""
+    resolved = _resolved(settings, catalog)
+    keys = trial_keys.trial_keys(settings, catalog, resolved)
+    return {"keys": {"intermediate": keys.intermediate, "baseline": keys.baseline},
+            "effective": trial_keys.effective_params(settings, catalog, resolved)}
 
 
 def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | None,
@@ -171,8 +184,6 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     catalog = catalog or load_catalog()
     settings.validate(catalog)
     out = Path(out_dir).resolve()
-    stage_dir = _prepare_output(out, settings)
-    (out / "trial_config.yaml").write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False))
     started = time.perf_counter()
     if settings.runtime.threads:
         torch.set_num_threads(settings.runtime.threads)
@@ -186,6 +197,9 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
                        precision=precision,
                        num_layers=int(model.encoder.config.num_hidden_layers))
     keys = trial_keys.trial_keys(settings, catalog, resolved)
+    # every check passed: only now is anything written
+    stage_dir = _prepare_output(out, settings)
+    (out / "trial_config.yaml").write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False))
     hooks.on_start(keys, trial_keys.effective_params(settings, catalog, resolved))
     ctx = TrialContext(settings=settings, catalog=catalog, source=source, tokenizer=tokenizer,
                        device=device, precision=precision, out_dir=out, model=model,
