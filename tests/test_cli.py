@@ -65,3 +65,12 @@ def test_bad_input_is_one_line_exit_2(tmp_path, args, needles):
     done = run_cli(*[a.format(tmp=tmp_path) for a in args], cwd=ROOT)
     _one_line_error(done, *needles)
     assert not (tmp_path / "o" / "metrics.json").exists()  # nothing marked successful
+
+
+def test_tasks_into_a_closed_pipe_is_not_an_error():
+    import subprocess
+    import sys
+
+    done = subprocess.run(f"{sys.executable} -m sweeper.cli tasks | head -1", shell=True,
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0 and done.stdout.startswith("name") and not done.stderr
