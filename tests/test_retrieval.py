@@ -64,3 +64,19 @@ def test_default_layer_is_14_of_24():
     default = TrialSettings()
     assert [retrieval_layer(default, n) for n in (24, 12, 2)] == [14, 7, 1]
     assert retrieval_layer(default.replace(retrieval_layer=3), 24) == 3
+
+
+def test_retrieval_runs_only_the_layers_it_pools(catalog, cache_root):
+    """Truncating the stack gives exactly the hidden states of the full run's layer."""
+    from sweeper.model.encoders import load_encoder, load_tokenizer
+    from sweeper.trial.stages.retrieval import layers_up_to
+
+    tok = load_tokenizer("tiny", catalog, cache_root)
+    encoder = load_encoder("tiny", tok, seed=0).eval()
+    ids = torch.tensor([tok("▁ra ha pe")["input_ids"]])
+    with torch.inference_mode():
+        full = encoder(input_ids=ids, output_hidden_states=True).hidden_states[1]
+        with layers_up_to(encoder, 1) as truncated:
+            part = encoder(input_ids=ids).last_hidden_state
+    assert truncated and torch.equal(full, part)
+    assert len(encoder.encoder.layer) == 2  # restored

@@ -108,7 +108,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"Intermediate trainings: {summary['intermediate_trained']} run, "
           f"{summary['intermediate_from_cache']} served from cache "
           f"({summary['intermediate_configs']} distinct configurations)")
-    print(f"Best trials (objective: mean score over {summary['objective_languages']} languages):")
+    print(f"Best trials (objective: mean DEV {summary.get('objective_metric', 'score')} over "
+          f"{summary['objective_languages']} languages; test numbers are in the report):")
     for i, row in enumerate(summary["best"], 1):
         tasks = row.get("tasks") or "(baseline)"
         print(f"  {i}. {row['objective']:6.2f}  {row.get('count', 0)} {row.get('mix', '')}: "

@@ -192,7 +192,8 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
                                     "targets": ",".join(spec.targets),
                                     "algorithm": spec.algorithm,
                                     "num_samples": spec.num_samples, "seeds": spec.seeds,
-                                    "objective_languages": spec.objective_languages})
+                                    "objective_languages": spec.objective_languages,
+                                    "objective_metric": spec.objective_metric})
         tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
         state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
                  "tracking_uri": uri, "parent_run_id": parent, "cache": cache,
@@ -211,7 +212,8 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
 def _say_objective(spec: SweepSpec, catalog: Any) -> None:
     """Tell which targets' dev numbers the objective averages, and which stay out."""
     inside, outside = spec.objective_targets(catalog)
-    print(f"Objective: mean DEV score over {spec.objective_languages} languages of "
+    print(f"Objective: mean DEV {spec.objective_metric} over {spec.objective_languages} "
+          f"languages of "
           f"{', '.join(inside) or 'no target'} (test numbers are reported, never selected on)")
     for target, why in outside.items():
         print(f"  {target} stays out of the objective: {why}")
@@ -305,6 +307,7 @@ def summarize(results: Any, spec: SweepSpec, wall: float) -> dict[str, Any]:
         "errored": len(errors), "errors": errors,
         "best": [{"objective": r["objective"], **r["params"]} for r in scored[:5]],
         "objective_languages": spec.objective_languages,
+        "objective_metric": spec.objective_metric,
         "intermediate_trained": sum(r["cached"] == 0 for r in rows),
         "intermediate_from_cache": sum(r["cached"] == 1 for r in rows),
         "intermediate_configs": len({r["key"] for r in rows if r["key"]}),

@@ -15,6 +15,9 @@ cosine similarity.
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 
 from sweeper.errors import SweeperError
@@ -30,21 +33,39 @@ K_NEIGHBOURS = 4
 BLOCK = 4096
 Candidate = tuple[float, int, int]  # (margin score, source index, target index)
 
+@contextlib.contextmanager
+def layers_up_to(encoder: torch.nn.Module, layer: int) -> Iterator[bool]:
+    """Run only the first `layer` transformer layers while inside (True), so the output is
+    that layer's hidden states without computing the layers above it. Encoders without a
+    `encoder.layer` stack (False) run whole and the caller picks the layer."""
+    stack = getattr(getattr(encoder, "encoder", None), "layer", None)
+    if not isinstance(stack, torch.nn.ModuleList):
+        yield False
+        return
+    encoder.encoder.layer = torch.nn.ModuleList(list(stack)[:layer])
+    try:
+        yield True
+    finally:
+        encoder.encoder.layer = stack
+
+
 @torch.inference_mode()
 def embed(ctx: TrialContext, ids: list[list[int]], layer: int, batch_size: int = 64
           ) -> torch.Tensor:
     """L2-normalised mean-pooled hidden states of `layer` for each sequence."""
     pad_id = ctx.tokenizer.pad_token_id
     out = torch.empty(len(ids), ctx.model.hidden_size, device=ctx.device)
-    for idx in length_grouped([len(x) for x in ids], batch_size, None):
-        input_ids = pad([ids[i] for i in idx], pad_id).to(ctx.device)
-        mask = (input_ids != pad_id)
-        with autocast(ctx.device, ctx.precision):
-            states = ctx.model.encoder(input_ids=input_ids, attention_mask=mask.long(),
-                                       output_hidden_states=True).hidden_states[layer]
-        m = mask.unsqueeze(-1).to(states.dtype)
-        pooled = (states * m).sum(1) / m.sum(1).clamp(min=1)
-        out[torch.tensor(idx, device=ctx.device)] = pooled.float()
+    with layers_up_to(ctx.model.encoder, layer) as truncated:
+        for idx in length_grouped([len(x) for x in ids], batch_size, None):
+            input_ids = pad([ids[i] for i in idx], pad_id).to(ctx.device)
+            mask = (input_ids != pad_id)
+            with autocast(ctx.device, ctx.precision):
+                result = ctx.model.encoder(input_ids=input_ids, attention_mask=mask.long(),
+                                           output_hidden_states=not truncated)
+            states = result.last_hidden_state if truncated else result.hidden_states[layer]
+            m = mask.unsqueeze(-1).to(states.dtype)
+            pooled = (states * m).sum(1) / m.sum(1).clamp(min=1)
+            out[torch.tensor(idx, device=ctx.device)] = pooled.float()
     return torch.nn.functional.normalize(out, dim=-1)
 
 
