@@ -205,10 +205,13 @@ def _ls(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
+    from sweeper.sweep.preflight import check_data
     from sweeper.sweep.space import cost
     from sweeper.sweep.spec import load_spec
 
-    spec = load_spec(args.file, load_catalog())
+    catalog = load_catalog()
+    spec = load_spec(args.file, catalog)
+    check_data(spec, catalog)  # every task the space can draw is in its source
     c = cost(spec)
     print(f"{args.file}: ok ({spec.describe()}; {c['trials']} trials, {c['baselines']} "
           f"baselines, {c['intermediate_trainings']} intermediate trainings)")

@@ -68,6 +68,9 @@ SPACE_CASES = [
     ({"hyperparameters": {"lr": "inf"}}, "lr must be a finite number"),
     ({"hyperparameters": {"batch_size": {"int": [0, 4]}}}, "batch_size must be >= 1"),
     ({"resources": {"cpu": 0}}, "resources.cpu"),
+    ({"data": "hub", "intermediate": {"pool": ["ccg"], "counts": [1]}},
+     "task 'ccg' is not on the hub"),
+    ({"intermediate__exclude": ["nope"]}, "unknown task 'nope'"),
 ]
 
 

@@ -61,6 +61,9 @@ class HubSpec:
     splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
     filter: dict[str, str] = field(default_factory=dict)  # column == value, templated
     id_prefix: str | None = None  # keep rows whose `id` starts with this, templated
+    # a branch, tag or commit; repos whose main branch holds only a loading script (which
+    # datasets 3+ refuses) are read from the hub's parquet conversion, refs/convert/parquet
+    revision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,14 +177,14 @@ def parse_hub(raw: Any, where: str) -> tuple[HubSpec, ...]:
     items = raw if isinstance(raw, list) else [raw]
     out = []
     for item in items:
-        allowed = {"id", "config", "splits", "filter", "id_prefix"}
+        allowed = {"id", "config", "splits", "filter", "id_prefix", "revision"}
         unknown = set(item) - allowed
         if unknown:
             raise ConfigError(f"{where}: unknown hub field(s) {sorted(unknown)}")
         splits = {k: _as_tuple(v) for k, v in _require(item, "splits", where).items()}
         out.append(HubSpec(id=_require(item, "id", where), config=item.get("config"),
                              splits=splits, filter=dict(item.get("filter") or {}),
-                             id_prefix=item.get("id_prefix")))
+                             id_prefix=item.get("id_prefix"), revision=item.get("revision")))
     return tuple(out)
 
 

@@ -60,7 +60,8 @@ class HubSource:
         """Each hub repo of the task at its revision, as a commit hash where the hub (or
         the local hub cache) can say which commit that is."""
         if task.name not in self._versions:
-            parts = [f"{src.id}@{resolve_revision(src.id, self.revision)}" for src in task.hub]
+            parts = [f"{src.id}@{resolve_revision(src.id, src.revision or self.revision)}"
+                     for src in task.hub]
             self._versions[task.name] = "hub:" + ";".join(parts)
         return self._versions[task.name]
 
@@ -76,7 +77,7 @@ class HubSource:
                                 f"({src.id}: {', '.join(src.splits)})")
             config = src.config.format(**fmt) if src.config else None
             for hub_split in src.splits[split]:
-                ds = self._load_one(src.id, config, hub_split)
+                ds = self._load_one(src.id, config, hub_split, src.revision or self.revision)
                 for col, value in src.filter.items():
                     want = value.format(**fmt)
                     ds = ds.filter(lambda r, c=col, v=want: r[c] == v)
@@ -90,9 +91,10 @@ class HubSource:
             parts = [p.cast(parts[0].features) for p in parts]
         return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
-    def _load_one(self, hub_id: str, config: str | None, split: str) -> datasets.Dataset:
+    def _load_one(self, hub_id: str, config: str | None, split: str, revision: str | None
+                  ) -> datasets.Dataset:
         try:
-            return datasets.load_dataset(hub_id, config, split=split, revision=self.revision)
+            return datasets.load_dataset(hub_id, config, split=split, revision=revision)
         except Exception as exc:  # network, missing config or split: one line for the user
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"cannot load {hub_id} config {config!r} split {split!r} from the "

@@ -94,26 +94,25 @@ def check_model(model: str) -> None:
                           f"be reached: {advice}") from None
 
 
-def check_data(spec: SweepSpec, catalog: Catalog, cache_root: str) -> None:
-    """Every (task, language, split) the space can ask for exists in its source (local
-    folders are checked file by file; the sample is generated; the hub is asked at run
-    time, but a task the hub does not hold is named now)."""
-    from sweeper.data.sources import HubSource, LocalSource, SampleSource, make_source
+def check_data(spec: SweepSpec, catalog: Catalog) -> None:
+    """Every (task, language, split) the space can ask for exists in its source: local
+    folders are checked file by file; the sample is generated on use; the hub is asked at
+    run time, but a task or split the hub does not hold is named now. Creates nothing."""
+    from sweeper.data.sources import LocalSource
 
-    source = make_source(spec.data, catalog, cache_root)
-    if isinstance(source, SampleSource):
+    if spec.data == "sample":
         return
     pool = sorted({t for tasks in spec.pool.values() for t in tasks}
                   | {t for s in spec.fixed_sets for t in s})
+    local = LocalSource(spec.data) if spec.data != "hub" else None
     for task, lang, split in required_data(spec.base_settings(), catalog, pool):
-        if isinstance(source, HubSource):
-            if not task.hub:
-                raise DataError(f"task '{task.name}' is not on the hub: give it as local "
-                                f"files (<dir>/{task.name}/{lang}/<split>.parquet)")
-            if split not in task.splits():
-                raise DataError(f"task '{task.name}' has no '{split}' split on the hub")
-        elif isinstance(source, LocalSource):
-            source.path(task, lang, split)
+        if local is not None:
+            local.path(task, lang, split)
+        elif not task.hub:
+            raise DataError(f"task '{task.name}' is not on the hub: give it as local files "
+                            f"(<dir>/{task.name}/{lang}/<split>.parquet) with --data DIR")
+        elif split not in task.splits():
+            raise DataError(f"task '{task.name}' has no '{split}' split on the hub")
 
 
 def check_gpus(spec: SweepSpec, address: str | None) -> None:

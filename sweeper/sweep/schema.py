@@ -78,6 +78,7 @@ class Budget(Strict):
 
 class Intermediate(Strict):
     pool: Names = []
+    exclude: Names = []
     counts: Counts | None = None
     language_mix: Union[Annotated[list[Literal[MIXES]], BeforeValidator(_as_list)],
                         dict[Literal[MIXES], MixCounts | None]] = ["mixed"]

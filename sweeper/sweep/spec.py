@@ -170,7 +170,10 @@ def _intermediate(raw: schema.Intermediate, catalog: Catalog, targets: list[str]
             if catalog.task(name).breaks_zero_shot(targets) and not allow:
                 raise ConfigError(f"{where}: '{name}' breaks zero-shot for {targets} "
                                   "(set allow_protocol_breaking: true to use it)")
-    base = _pool(catalog, list(raw.pool), targets, allow, where)
+    for name in raw.exclude:
+        catalog.task(name)  # an unknown name is an error, not silently nothing
+    base = [t for t in _pool(catalog, list(raw.pool), targets, allow, where)
+            if t not in raw.exclude]
     mixes = raw.language_mix
     if isinstance(mixes, list):
         mixes = {m: None for m in mixes}

@@ -176,7 +176,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     preflight.check_tracking(uri)
     preflight.check_address(address)
     preflight.check_model(spec.model)
-    preflight.check_data(spec, catalog, spec.base_settings().cache_root())
+    preflight.check_data(spec, catalog)
     if address is None:
         preflight.check_gpus(spec, None)
     _say_objective(spec, catalog)
