@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--cache", help="stage cache folder every node sees (None: in --storage)")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a search-space key (dotted: search.num_samples=4)")
+    r.add_argument("--new", action="store_true", help="start another sweep under a name "
+                   "already used (its own sweep id and folder NAME-<id>)")
 
     rs = sub.add_parser("resume", help="continue an interrupted sweep",
                         formatter_class=_Formatter)
@@ -244,7 +246,7 @@ def _run(args: argparse.Namespace) -> int:
 
     summary = run_sweep(args.space, name=args.name, storage=args.storage,
                         tracking_uri=args.tracking_uri, address=args.address,
-                        overrides=args.set, cache=args.cache)
+                        overrides=args.set, cache=args.cache, new=args.new)
     print_summary(summary)
     return _sweep_exit(summary)
 

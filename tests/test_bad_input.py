@@ -129,7 +129,9 @@ def test_sweep_starts_that_cannot_succeed_fail_fast_and_leave_nothing(tmp_path):
     cases = [
         (["run", space, "--storage", str(tmp_path / "file")], ["--storage", "is a file"]),
         (["run", space, "--storage", storage, "--address", "127.0.0.1:9"],
-         ["nothing answers at --address"]),
+         ["with --address, give --tracking-uri"]),  # no server, no explicit sqlite
+        (["run", space, "--storage", storage, "--address", "127.0.0.1:9", "--tracking-uri",
+          f"sqlite:///{tmp_path}/shared.db"], ["nothing answers at --address"]),
         (["run", space, "--storage", storage, "--tracking-uri", "http://127.0.0.1:9"],
          ["MLflow tracking at http://127.0.0.1:9"]),
         (["run", _space(tmp_path, resources={"gpu": 1}), "--storage", storage],

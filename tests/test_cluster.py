@@ -31,7 +31,8 @@ cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
 workers = [cluster.add_node(num_cpus=1, num_gpus=1) for _ in range(2)]
 cluster.wait_for_nodes()
 try:
-    summary = run_sweep(sys.argv[1], storage=sys.argv[2], address=cluster.address)
+    summary = run_sweep(sys.argv[1], storage=sys.argv[2], address=cluster.address,
+                        tracking_uri="sqlite:///" + sys.argv[2] + "/mlflow.db")
     summary["worker_nodes"] = [w.node_id for w in workers]
     print("SUMMARY " + json.dumps(summary))
 finally:
@@ -101,7 +102,9 @@ def test_ray_job_submit_to_a_local_head(tmp_path):
         done = subprocess.run(
             [str(bin_dir / "ray"), "job", "submit", "--address", url, "--working-dir", str(ROOT),
              "--", sys.executable, "-m", "sweeper.cli", "run", str(space), "--storage",
-             str(storage), "--address", "auto"],
+             str(storage), "--address", "auto",
+             # one machine: a sqlite file, asked for explicitly (a cluster needs a server)
+             "--tracking-uri", f"sqlite:///{storage / 'mlflow.db'}"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
         assert done.returncode == 0 and "succeeded" in done.stdout, (done.stdout[-4000:],
                                                                      done.stderr[-2000:])

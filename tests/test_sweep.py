@@ -254,3 +254,42 @@ def test_optuna_sweep_with_a_continuous_lr_gives_every_trial_a_gain(tmp_path):
     text = (storage / "lrsweep" / "report" / "report.md").read_text()
     assert "no baseline" not in text and (storage / "lrsweep" / "report" /
                                           "scaling_xnli.png").exists()
+
+
+def test_one_name_twice_in_one_tracking_store(tmp_path):
+    """A second sweep with a used name refuses unless --new; then each sweep has its own
+    id on every run, and the report reads exactly one of them."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'shared.db'}"
+    space = tiny_space(tmp_path / "twice.yaml", targets=["tatoeba"],
+                       eval_languages=["de", "sw"], intermediate={"sets": [["sst2"]]})
+    first = run_cli("run", str(space), "--storage", str(tmp_path / "a"), "--tracking-uri", uri)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = run_cli("run", str(space), "--storage", str(tmp_path / "b"), "--tracking-uri", uri)
+    assert again.returncode == 2 and "already in the tracking store" in again.stderr
+    assert not (tmp_path / "b").exists()
+    second = run_cli("run", str(space), "--storage", str(tmp_path / "b"), "--tracking-uri",
+                     uri, "--new")
+    assert second.returncode == 0, second.stderr[-2000:]
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("twice")
+    runs = client.search_runs([exp.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("sweeper.role") == "sweep"]
+    ids = {p.data.tags["sweeper.sweep_id"] for p in parents}
+    assert len(parents) == 2 and len(ids) == 2
+    for r in runs:  # every run names its sweep, and sits under that sweep's parent
+        sid = r.data.tags["sweeper.sweep_id"]
+        if r.data.tags.get("sweeper.role") != "sweep":
+            parent = next(p for p in parents if p.info.run_id == r.data.tags["mlflow.parentRunId"])
+            assert parent.data.tags["sweeper.sweep_id"] == sid
+    ambiguous = run_cli("report", "twice", "--tracking-uri", uri)
+    assert ambiguous.returncode == 2 and "2 sweeps are called 'twice'" in ambiguous.stderr
+    sid = sorted(ids)[0]
+    one = run_cli("report", sid, "--tracking-uri", uri, "--out", str(tmp_path / "rep"))
+    assert one.returncode == 0, one.stderr[-2000:]
+    rows = list(csv.DictReader(open(tmp_path / "rep" / "results.csv")))
+    mine = {r.info.run_id for r in runs if r.data.tags["sweeper.sweep_id"] == sid}
+    assert rows and {r["run_id"] for r in rows} <= mine
+    listed = run_cli("ls", "--tracking-uri", uri)
+    assert listed.returncode == 0 and all(i in listed.stdout for i in ids)

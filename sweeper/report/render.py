@@ -197,7 +197,8 @@ def run_report(name_or_run: str, tracking_uri: str | None = None, out: str | Non
     parent_tags = tracker.client.get_run(parent).data.tags
     meta = {"sweep": tracker.client.get_experiment(tracker.experiment_id).name,
             "synthetic": parent_tags.get("synthetic") == "true"}
-    out_dir = check_writable_dir(out or Path(storage) / meta["sweep"] / "report", "--out")
+    folder = parent_tags.get("sweeper.folder", meta["sweep"])
+    out_dir = check_writable_dir(out or Path(storage) / folder / "report", "--out")
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = plot(report, out_dir, catalog)
     (out_dir / "report.md").write_text(markdown(report, meta, figures))

@@ -49,11 +49,13 @@ def print_sweeps(sweeps: list[dict[str, Any]]) -> None:
     if not sweeps:
         print("no sweeps in this store")
         return
-    print(f"{'sweep':<28} {'status':<9} {'started':<16} {'trials':>6}  by status")
+    print(f"{'sweep':<28} {'sweep id':<12} {'status':<9} {'started':<16} {'trials':>6}  "
+          "by status")
     for s in sweeps:
         started = datetime.datetime.fromtimestamp((s["started"] or 0) / 1000)
         counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(s["by_status"].items()))
-        print(f"{s['sweep']:<28} {s['status']:<9} {started:%Y-%m-%d %H:%M} {s['trials']:>6}  "
+        print(f"{s['sweep']:<28} {s['sweep_id']:<12} {s['status']:<9} "
+              f"{started:%Y-%m-%d %H:%M} {s['trials']:>6}  "
               f"{counts or '-'}")
 
 

@@ -40,7 +40,8 @@ def baseline_settings(settings: TrialSettings) -> TrialSettings:
 def ensure_baseline(settings: TrialSettings, *, key: str, catalog: Catalog,
                     cache: StageCache, tracker: tracking.Tracker, sweep: str,
                     parent_run_id: str) -> Baseline:
-    """Build (or fetch) the baseline of `key` and its MLflow run (created once)."""
+    """Build (or fetch) the baseline of `key` and its MLflow run (created once per sweep,
+    `sweep` being the sweep's id)."""
     from sweeper.trial.run import run_trial
 
     base = baseline_settings(settings)
@@ -61,6 +62,7 @@ def ensure_baseline(settings: TrialSettings, *, key: str, catalog: Catalog,
 def _log(settings: TrialSettings, result: dict[str, Any], trial_dir: Path, *,
          tracker: tracking.Tracker, run_key: str, key: str, parent_run_id: str) -> str:
     tags = {tracking.ROLE_TAG: "baseline", tracking.BASELINE_KEY_TAG: key,
+            tracking.SWEEP_ID_TAG: run_key.split(":", 1)[0],
             "protocol": "zero_shot", "model": settings.model, "data_source": settings.data,
             "synthetic": str(settings.data == "sample").lower(),
             **{f"protocol.{t}": "zero_shot" for t in settings.targets}}

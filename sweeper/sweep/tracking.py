@@ -17,6 +17,7 @@ from sweeper.scoring.xtreme import target_results
 PARENT_TAG = "mlflow.parentRunId"
 TRIAL_TAG = "sweeper.trial_key"
 ROLE_TAG = "sweeper.role"
+SWEEP_ID_TAG = "sweeper.sweep_id"  # one sweep (names can repeat; ids do not)
 INTERMEDIATE_KEY_TAG = "sweeper.intermediate_key"  # equal: the same intermediate phase
 BASELINE_KEY_TAG = "sweeper.baseline_key"  # equal: comparable, gains are measured within
 BASELINE_RUN_TAG = "sweeper.baseline_run"  # the run a trial's gains are measured against
@@ -174,29 +175,51 @@ def list_sweeps(uri: str) -> list[dict[str, Any]]:
             for r in trials:
                 counts[r.info.status] = counts.get(r.info.status, 0) + 1
             out.append({"sweep": exp.name, "run_id": parent.info.run_id,
+                        "sweep_id": parent.data.tags.get(SWEEP_ID_TAG, "-"),
                         "status": parent.info.status, "started": parent.info.start_time,
                         "trials": len(trials), "by_status": counts,
                         "baselines": len(runs) - len(trials)})
     return sorted(out, key=lambda r: r["started"] or 0)
 
 
+def sweep_parents(uri: str, name: str) -> list[Any]:
+    """The parent runs of the sweeps called `name` in a store (none if the store or the
+    experiment does not exist yet; a sqlite file is not created by asking)."""
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).is_file():
+        return []
+    client = _client(uri)
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        return []
+    return client.search_runs([experiment.experiment_id], f"tags.`{ROLE_TAG}` = 'sweep'",
+                              max_results=100)
+
+
 def open_sweep(uri: str, name_or_run: str) -> tuple[Tracker, str]:
-    """(tracker, parent run id) of a sweep given its name (= experiment) or a run id."""
+    """(tracker, parent run id) of exactly one sweep, given its name (when one sweep has
+    it), its sweep id, or a run id of it."""
     client = _client(uri)
     try:
         experiment = client.get_experiment_by_name(name_or_run)
+        parent = None
         if experiment is None:
-            run = client.get_run(name_or_run)  # a parent run id, or a child's
+            found = [r for e in client.search_experiments() for r in client.search_runs(
+                [e.experiment_id], f"tags.`{SWEEP_ID_TAG}` = '{name_or_run}' and "
+                f"tags.`{ROLE_TAG}` = 'sweep'", max_results=1)]
+            run = found[0] if found else client.get_run(name_or_run)  # a parent or a child
             experiment = client.get_experiment(run.info.experiment_id)
             parent = run.data.tags.get(PARENT_TAG, run.info.run_id)
-        else:
-            parent = None
     except Exception as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise SweeperError(f"no sweep or run '{name_or_run}' at {uri} ({first})") from None
     tracker = Tracker(uri, experiment.name)
     if parent is None:
-        parent = tracker.find(ROLE_TAG, "sweep")
-        if parent is None:
+        parents = sweep_parents(uri, experiment.name)
+        if not parents:
             raise SweeperError(f"experiment '{name_or_run}' at {uri} has no sweep parent run")
+        if len(parents) > 1:
+            ids = ", ".join(p.data.tags.get(SWEEP_ID_TAG, p.info.run_id) for p in parents)
+            raise SweeperError(f"{len(parents)} sweeps are called '{name_or_run}' at {uri}: "
+                               f"give one sweep id ({ids}; see `sweeper ls`)")
+        parent = parents[0].info.run_id
     return tracker, parent

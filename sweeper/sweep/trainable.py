@@ -34,6 +34,7 @@ class SweepContext:
     """What every trial of a sweep needs to know (plain data: shipped to workers)."""
 
     name: str
+    sweep_id: str  # one sweep, whatever its name: tagged on every run it makes
     spec_raw: dict
     tracking_uri: str
     experiment: str
@@ -140,9 +141,9 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     tracker = tracking.Tracker(sweep.tracking_uri, sweep.experiment)
     protocols = settings.protocols(catalog)
     run_id = tracker.start(
-        name=describe_params(params), key=f"{sweep.name}:{context.get_trial_id()}",
+        name=describe_params(params), key=f"{sweep.sweep_id}:{context.get_trial_id()}",
         parent=sweep.parent_run_id,
-        tags={"sweeper.sweep": sweep.name, "protocol": "zero_shot" if set(protocols.values()) ==
+        tags={"sweeper.sweep": sweep.name, tracking.SWEEP_ID_TAG: sweep.sweep_id, "protocol": "zero_shot" if set(protocols.values()) ==
               {"zero_shot"} else "not_zero_shot", "data_source": settings.data,
               "synthetic": str(settings.data == "sample").lower(), "model": settings.model,
               **{f"protocol.{t}": p for t, p in protocols.items()}})
@@ -153,7 +154,7 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     try:
         keys = derive_keys(settings, catalog)
         baseline = ensure_baseline(settings, key=keys.baseline, catalog=catalog, cache=cache,
-                                   tracker=tracker, sweep=sweep.name,
+                                   tracker=tracker, sweep=sweep.sweep_id,
                                    parent_run_id=sweep.parent_run_id)
         tracker.set_tags(run_id, {tracking.BASELINE_RUN_TAG: baseline.run_id})
         if not settings.tasks:

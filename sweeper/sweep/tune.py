@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,28 @@ def init_ray(address: str | None) -> None:
         if address is None:
             ray.init(include_dashboard=False, log_to_driver=True, configure_logging=False)
         else:
-            ray.init(address=address)
+            env = carried_env()
+            ray.init(address=address, runtime_env={"env_vars": env} if env else None)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise SweeperError(f"cannot reach Ray at {address or 'local'}: "
                            f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+# What trials on other nodes need from the driver's environment: caches (put them on
+# shared storage), offline flags, hub and tracking credentials.
+CARRIED = ("HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_HUB_OFFLINE",
+           "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "SWEEPER_CACHE",
+           "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
+           "MLFLOW_TRACKING_INSECURE_TLS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+           "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
+
+
+def carried_env() -> dict[str, str]:
+    """The CARRIED variables set here, less those a submitted job's runtime_env already
+    sets (Ray refuses the same key twice)."""
+    job = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR", "{}") or "{}")
+    taken = set(((job.get("runtime_env") or {}).get("env_vars") or {}))
+    return {k: os.environ[k] for k in CARRIED if k in os.environ and k not in taken}
 
 
 def git_revision() -> str:
@@ -102,7 +121,7 @@ def _run_status_callback(sweep: SweepContext):
     class CloseRuns(tune.Callback):
         def _close(self, trial: Any, status: str, tags: dict[str, str]) -> None:
             tracker = tracking.Tracker(sweep.tracking_uri, sweep.experiment)
-            run_id = tracker.find(tracking.TRIAL_TAG, f"{sweep.name}:{trial.trial_id}")
+            run_id = tracker.find(tracking.TRIAL_TAG, f"{sweep.sweep_id}:{trial.trial_id}")
             if run_id and tracker.client.get_run(run_id).info.status == "RUNNING":
                 tracker.set_tags(run_id, tags)
                 tracker.finish(run_id, status)
@@ -116,7 +135,7 @@ def _run_status_callback(sweep: SweepContext):
     return CloseRuns()
 
 
-def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
+def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str, folder: str):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -134,7 +153,7 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
                                     num_samples=num_samples, metric="objective", mode=spec.mode,
                                     max_concurrent_trials=spec.max_concurrent),
         run_config=tune.RunConfig(
-            name=sweep.name, storage_path=storage, callbacks=[_run_status_callback(sweep)],
+            name=folder, storage_path=storage, callbacks=[_run_status_callback(sweep)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
             # Keep every checkpoint: they are small (stage markers and the XTREME export;
             # encoders live in the stage cache), and pruning forces state snapshots.
@@ -142,30 +161,39 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str):
     )
 
 
-def _context(spec: SweepSpec, *, name: str, uri: str, parent: str, cache_root: str
-             ) -> SweepContext:
-    return SweepContext(name=name, spec_raw=spec.raw, tracking_uri=uri, experiment=name,
+def _context(spec: SweepSpec, *, name: str, sweep_id: str, uri: str, parent: str,
+             cache_root: str) -> SweepContext:
+    return SweepContext(name=name, sweep_id=sweep_id, spec_raw=spec.raw, tracking_uri=uri,
+                        experiment=name,
                         parent_run_id=parent, cache_root=cache_root,
                         cpus_per_trial=spec.resources["cpu"])
 
 
 def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs",
               tracking_uri: str | None = None, address: str | None = None,
-              overrides: list[str] | None = None, cache: str | None = None) -> dict[str, Any]:
-    """Validate the space, open the MLflow parent run, run every trial; the summary."""
+              overrides: list[str] | None = None, cache: str | None = None,
+              new: bool = False) -> dict[str, Any]:
+    """Validate the space, open the MLflow parent run, run every trial; the summary.
+    A sweep gets an id apart from its name; a name already used refuses unless `new`
+    (another sweep under the same name, in its own folder `NAME-<id>`)."""
     catalog = load_catalog()
     spec = load_spec(space_file, catalog, overrides)
     name = name or spec.name
+    sweep_id = uuid.uuid4().hex[:12]
+    folder = f"{name}-{sweep_id[:6]}" if new else name
     remote = _is_uri(storage)
     storage = storage if remote else str(Path(storage).resolve())
-    sweep_dir = None if remote else Path(storage) / name
+    sweep_dir = None if remote else Path(storage) / folder
     if sweep_dir is not None and (sweep_dir / STATE_FILE).exists():
         raise ConfigError(f"sweep '{name}' already exists in {storage}: continue it with "
-                          f"`sweeper resume {name}` or pick another --name")
+                          f"`sweeper resume {name}`, or start another with --new")
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri is None:
-        if remote:
-            raise ConfigError("with a remote --storage, give --tracking-uri (an MLflow server)")
+        if remote or address is not None:
+            raise ConfigError(f"with {'a remote --storage' if remote else '--address'}, give "
+                              "--tracking-uri: an MLflow server every node reaches "
+                              "(http://HOST:5000), or a sqlite file on a shared mount, asked "
+                              "for explicitly (sqlite:////mnt/shared/mlflow.db)")
         uri = tracking.default_uri(Path(storage))
     if cache is None:
         if remote:
@@ -174,6 +202,11 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     # Checked before Ray starts or any run is opened: each fails in seconds, one line.
     preflight.check_storage(storage)
     preflight.check_tracking(uri)
+    existing = tracking.sweep_parents(uri, name)
+    if existing and not new:
+        raise ConfigError(f"a sweep called '{name}' is already in the tracking store "
+                          f"({uri}): continue it with `sweeper resume {name}`, or start "
+                          "another with --new")
     preflight.check_address(address)
     preflight.check_model(spec.model)
     preflight.check_data(spec, catalog)
@@ -184,8 +217,9 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     if address is not None:
         preflight.check_gpus(spec, address)
     tracker = tracking.Tracker(uri, name, None if remote else Path(storage) / "mlartifacts")
-    parent = tracker.start(name=name, key=f"{name}:sweep", tags={
-        tracking.ROLE_TAG: "sweep", "model": spec.model, "data_source": spec.data,
+    parent = tracker.start(name=name, key=f"{sweep_id}:sweep", tags={
+        tracking.ROLE_TAG: "sweep", tracking.SWEEP_ID_TAG: sweep_id, "sweeper.folder": folder,
+        "model": spec.model, "data_source": spec.data,
         "synthetic": str(spec.data == "sample").lower(), "git_revision": git_revision()})
     try:
         tracker.log_params(parent, {"space_file": Path(spec.source_path).name,
@@ -195,11 +229,13 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
                                     "objective_languages": spec.objective_languages,
                                     "objective_metric": spec.objective_metric})
         tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
-        state = {"name": name, "spec_raw": spec.raw, "spec_path": spec.source_path,
+        state = {"name": name, "sweep_id": sweep_id, "folder": folder,
+                 "spec_raw": spec.raw, "spec_path": spec.source_path,
                  "tracking_uri": uri, "parent_run_id": parent, "cache": cache,
                  "storage": storage}
-        context = _context(spec, name=name, uri=uri, parent=parent, cache_root=cache)
-        tuner = _tuner(spec, context, storage)
+        context = _context(spec, name=name, sweep_id=sweep_id, uri=uri, parent=parent,
+                           cache_root=cache)
+        tuner = _tuner(spec, context, storage, folder)
         if sweep_dir is not None:
             sweep_dir.mkdir(parents=True, exist_ok=True)
             (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
@@ -244,9 +280,11 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     init_ray(address)
     preflight.check_gpus(spec, address)
     tracker = tracking.Tracker(state["tracking_uri"], state["name"])
-    tracker.start(name=state["name"], key=f"{state['name']}:sweep", tags={})
-    context = _context(spec, name=state["name"], uri=state["tracking_uri"],
-                       parent=state["parent_run_id"], cache_root=state["cache"])
+    sweep_id = state.get("sweep_id", state["name"])
+    tracker.start(name=state["name"], key=f"{sweep_id}:sweep", tags={})
+    context = _context(spec, name=state["name"], sweep_id=sweep_id,
+                       uri=state["tracking_uri"], parent=state["parent_run_id"],
+                       cache_root=state["cache"])
     try:
         tuner = tune.Tuner.restore(str(sweep_dir), trainable=_trainable(context, spec),
                                    resume_unfinished=True, resume_errored=True)
