@@ -107,3 +107,32 @@ def test_selection_sees_dev_and_reports_test(tmp_path, catalog):
     clean_test = clean["test"]["summary"]["xnli"]["avg_metric"]
     assert scrambled["test"]["summary"]["xnli"]["avg_metric"] < clean_test - 10
     assert clean_test > 40  # above chance (33%): a model that learnt, so scrambling shows
+
+
+def test_max_eval_examples_counts_examples_not_windows(tmp_path, catalog):
+    """Short windows split every context in several: the cap keeps N questions, each
+    answered from all of its windows (none scored as an empty prediction for lack of
+    windows)."""
+    settings = TrialSettings.build(targets=["xquad", "panx"], model="tiny",
+                                   eval_languages=["en"], max_seq_len=48, doc_stride=16,
+                                   max_train_examples=60, target_epochs=1,
+                                   max_eval_examples=7)
+    run_trial(settings, tmp_path)
+    for kind in ("test", "dev"):
+        labels = json.loads((tmp_path / f"xtreme/labels/xquad/{kind}-en.json").read_text())
+        preds = json.loads((tmp_path / f"xtreme/predictions/xquad/{kind}-en.json").read_text())
+        questions = [qa["id"] for art in labels["data"] for p in art["paragraphs"]
+                     for qa in p["qas"]]
+        assert len(questions) == 7 and set(preds) == set(questions)
+    from sweeper.data.features import load_examples, load_features
+    from sweeper.data.sources import make_source
+    from sweeper.model.encoders import load_tokenizer
+
+    source = make_source("sample", catalog, settings.cache_root())
+    feats = load_features(catalog.task("xquad"), "en", "validation", source=source,
+                          tokenizer=load_tokenizer("tiny", catalog, settings.cache_root()),
+                          max_length=48, cache_root=settings.cache_root(), doc_stride=16)
+    first = set(load_examples(catalog.task("xquad"), "en", "validation", source)["id"][:7])
+    assert sum(e in first for e in feats["example_id"]) > 7  # several windows per question
+    gold = (tmp_path / "xtreme/labels/panx/test-en.tsv").read_text().strip().split("\n\n")
+    assert len(gold) == 7  # seven sentences, every word of each

@@ -37,7 +37,7 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return cached
 
 
-def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_length: int,
+def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, *, max_length: int,
             doc_stride: int) -> dict:
     kw = dict(truncation=True, max_length=max_length)
     if task.type == "classification":
@@ -57,7 +57,7 @@ def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_lengt
         return mask_tokens(tok(batch["text"], **kw)["input_ids"], batch["_index"], tok)
     from sweeper.data import structured
 
-    return structured.encode(task, batch, tok, max_length, doc_stride)
+    return structured.encode(task, batch, tok, max_length=max_length, doc_stride=doc_stride)
 
 
 MASK_RATE = 0.15  # BERT's masking: of the chosen tokens 80% <mask>, 10% random, 10% kept
@@ -137,8 +137,8 @@ def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
     rows = load_examples(task, lang, split, source)
     if len(rows) == 0:
         raise DataError(f"task '{task.name}' {lang}/{split} has no usable rows")
-    feats = rows.map(lambda b, idx: _encode(task, {**b, "_index": idx}, tokenizer, max_length,
-                                            doc_stride),
+    feats = rows.map(lambda b, idx: _encode(task, {**b, "_index": idx}, tokenizer,
+                                            max_length=max_length, doc_stride=doc_stride),
                      batched=True, with_indices=True, remove_columns=rows.column_names,
                      load_from_cache_file=False)
     feats = feats.map(lambda r: {"length": _length(task, r)}, load_from_cache_file=False)

@@ -198,7 +198,8 @@ class SampleSource(LocalSource):
             prefix = ""
             if task.hub and task.hub[0].id_prefix:
                 prefix = task.hub[0].id_prefix.format(**template_vars(self.catalog, lang))
-            rows = sample.generate(task, lang, split, self.catalog.tier(lang), restrict, prefix)
+            rows = sample.generate(task, lang, split, self.catalog.tier(lang),
+                                   restrict_cues=restrict, id_prefix=prefix)
             write_rows(rows, p)
         return p
 

@@ -105,7 +105,7 @@ def encode_qa(batch: dict, tok: PreTrainedTokenizerBase, max_length: int, stride
     return out
 
 
-def encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, max_length: int,
+def encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, *, max_length: int,
            doc_stride: int = 128) -> dict:
     """Window features of a batch of canonical tagging or QA rows."""
     if task.type == "token_classification":

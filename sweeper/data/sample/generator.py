@@ -146,7 +146,7 @@ def _to_hub(task: TaskSpec, row: dict, lang: str) -> dict[str, Any]:
     return out
 
 
-def generate(task: TaskSpec, lang: str, split: str, tier: str, restrict_cues: bool = False,
+def generate(task: TaskSpec, lang: str, split: str, tier: str, *, restrict_cues: bool = False,
              id_prefix: str = "") -> list[dict[str, Any]]:
     """Rows of `task` in `lang` for logical split `split`, in the task's hub schema.
 
