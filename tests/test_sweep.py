@@ -149,26 +149,44 @@ def test_killed_trial_worker_is_retried_from_its_checkpoint(tmp_path):
     assert len(steps) == len(set(steps))  # the intermediate phase ran once, not again
 
 
-def test_interrupted_sweep_is_resumed_without_duplicate_runs(tmp_path):
+def _finished_trials(uri: str, experiment: str) -> int:
+    from mlflow.tracking import MlflowClient
+
+    try:
+        client = MlflowClient(uri)
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            return 0
+        runs = client.search_runs([exp.experiment_id], "attributes.status = 'FINISHED'")
+        return sum(r.data.tags.get("sweeper.role", "trial") == "trial" for r in runs)
+    except Exception:  # the store is being created
+        return 0
+
+
+@pytest.mark.parametrize("kind", ["path", "file_uri"])
+def test_interrupted_sweep_is_resumed_without_duplicate_runs(tmp_path, kind):
+    """Ctrl-C, then `sweeper resume NAME --storage S`, with S a folder or a file:// URI
+    (the sweep's state sits in the storage, read through the filesystems Tune uses)."""
     space = tiny_space(tmp_path / "resumable.yaml",
                        intermediate={"sets": [[], ["sst2"], ["qqp"], ["sst2", "qqp"]]})
-    storage = tmp_path / "runs"
-    proc = start_cli("run", str(space), "--storage", str(storage))
+    local = tmp_path / "runs"
+    db = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    storage = str(local) if kind == "path" else f"file://{local}"
+    extra = ["--tracking-uri", db, "--cache", str(tmp_path / "stage_cache")]
+    proc = start_cli("run", str(space), "--storage", storage, *extra)
     deadline = time.time() + 300
-    while time.time() < deadline:  # interrupt once the first trial has finished
-        if list((storage / "resumable").glob("sweeper_trial_*/trial/metrics.json")):
-            break
-        time.sleep(0.3)
+    while time.time() < deadline and _finished_trials(db, "resumable") < 1:
+        time.sleep(0.5)  # interrupt once the first trial has finished
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 130, out[-3000:]
     assert "sweeper resume resumable" in out
-    first = _summary(storage, "resumable")
+    first = _summary(local, "resumable")
     assert 1 <= first["finished"] < 4
-    done = run_cli("resume", "resumable", "--storage", str(storage))
+    done = run_cli("resume", "resumable", "--storage", storage)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert _summary(storage, "resumable")["finished"] == 4
-    parent, children = mlflow_runs(f"sqlite:///{storage / 'mlflow.db'}", "resumable")
+    assert _summary(local, "resumable")["finished"] == 4
+    parent, children = mlflow_runs(db, "resumable")
     keys = [r.data.tags["sweeper.trial_key"] for r in children]
     assert len(children) == 4 and len(set(keys)) == 4
     assert {r.info.status for r in children} == {"FINISHED"}
@@ -293,3 +311,47 @@ def test_one_name_twice_in_one_tracking_store(tmp_path):
     assert rows and {r["run_id"] for r in rows} <= mine
     listed = run_cli("ls", "--tracking-uri", uri)
     assert listed.returncode == 0 and all(i in listed.stdout for i in ids)
+
+
+def test_sweep_on_s3_storage_served_on_loopback_resumes_by_name(tmp_path):
+    """An S3-compatible server (moto) on 127.0.0.1 as --storage: the sweep's state is
+    written there, and `sweeper resume NAME --storage s3://...` finds it."""
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = psutil.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                           str(port)], start_new_session=True, stdout=open(tmp_path / "moto.log",
+                                                                           "w"), stderr=-2)
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    try:
+        import boto3
+
+        for _ in range(100):
+            try:
+                boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                             aws_access_key_id="testing",
+                             aws_secret_access_key="testing").create_bucket(Bucket="sweeps")
+                break
+            except Exception:
+                time.sleep(0.3)
+        space = tiny_space(tmp_path / "ons3.yaml", targets=["tatoeba"],
+                           eval_languages=["de", "sw"], intermediate={"sets": [["sst2"]]})
+        db = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        args = ["--storage", "s3://sweeps/runs", "--tracking-uri", db]
+        done = run_cli("run", str(space), *args, "--cache", str(tmp_path / "cache"), env=env)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="sweeps")["Contents"]}
+        assert {"runs/ons3/sweeper.json", "runs/ons3/summary.json"} <= keys
+        again = run_cli("resume", "ons3", "--storage", "s3://sweeps/runs", env=env)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        _, children = mlflow_runs(db, "ons3")
+        assert len(children) == 1 and children[0].info.status == "FINISHED"
+    finally:
+        kill_tree(server)

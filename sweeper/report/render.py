@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
+from sweeper.errors import SweeperError
 from sweeper.paths import check_writable_dir
 from sweeper.report.compute import MIXES, TIERS, Point, Report, Trend, build
 from sweeper.sweep import tracking
+from sweeper.sweep.storage import SweepFolder
 
 COLORS = {"english": "tab:blue", "non_english": "tab:orange", "mixed": "tab:green"}
 
@@ -186,9 +188,9 @@ def run_report(name_or_run: str, tracking_uri: str | None = None, out: str | Non
                storage: str = "runs") -> dict[str, Any]:
     """Read the sweep, write report.md, figures and CSV, log them to the parent run."""
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-    state = Path(storage) / name_or_run / "sweeper.json"
-    if uri is None and state.exists():
-        uri = json.loads(state.read_text())["tracking_uri"]
+    folder = SweepFolder(storage, name_or_run)
+    if uri is None and folder.exists("sweeper.json"):
+        uri = json.loads(folder.read_text("sweeper.json"))["tracking_uri"]
     uri = tracking.store_uri(uri, storage)
     tracker, parent = tracking.open_sweep(uri, name_or_run)
     catalog = load_catalog()
@@ -197,8 +199,10 @@ def run_report(name_or_run: str, tracking_uri: str | None = None, out: str | Non
     parent_tags = tracker.client.get_run(parent).data.tags
     meta = {"sweep": tracker.client.get_experiment(tracker.experiment_id).name,
             "synthetic": parent_tags.get("synthetic") == "true"}
-    folder = parent_tags.get("sweeper.folder", meta["sweep"])
-    out_dir = check_writable_dir(out or Path(storage) / folder / "report", "--out")
+    subdir = parent_tags.get("sweeper.folder", meta["sweep"])
+    if out is None and "://" in storage:
+        raise SweeperError(f"--storage {storage} is remote: give --out (a local folder)")
+    out_dir = check_writable_dir(out or Path(storage) / subdir / "report", "--out")
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = plot(report, out_dir, catalog)
     (out_dir / "report.md").write_text(markdown(report, meta, figures))

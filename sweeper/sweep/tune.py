@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -20,14 +21,11 @@ from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
 from sweeper.sweep import preflight, tracking
 from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
+from sweeper.sweep.storage import SweepFolder, is_uri
 from sweeper.sweep.trainable import SweepContext
 
 STATE_FILE = "sweeper.json"
 MAX_FAILURES = 2
-
-
-def _is_uri(path: str) -> bool:
-    return "://" in path
 
 
 def init_ray(address: str | None) -> None:
@@ -181,10 +179,12 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     name = name or spec.name
     sweep_id = uuid.uuid4().hex[:12]
     folder = f"{name}-{sweep_id[:6]}" if new else name
-    remote = _is_uri(storage)
+    remote = is_uri(storage)
     storage = storage if remote else str(Path(storage).resolve())
-    sweep_dir = None if remote else Path(storage) / folder
-    if sweep_dir is not None and (sweep_dir / STATE_FILE).exists():
+    if not remote:
+        preflight.check_storage(storage)
+    sweep_dir = SweepFolder(storage, folder)
+    if sweep_dir.exists(STATE_FILE):
         raise ConfigError(f"sweep '{name}' already exists in {storage}: continue it with "
                           f"`sweeper resume {name}`, or start another with --new")
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
@@ -198,7 +198,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     if cache is None:
         if remote:
             raise ConfigError("with a remote --storage, give --cache (a folder every node sees)")
-        cache = str(sweep_dir / "stage_cache")
+        cache = str(Path(sweep_dir.location) / "stage_cache")
     # Checked before Ray starts or any run is opened: each fails in seconds, one line.
     preflight.check_storage(storage)
     preflight.check_tracking(uri)
@@ -236,9 +236,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
         context = _context(spec, name=name, sweep_id=sweep_id, uri=uri, parent=parent,
                            cache_root=cache)
         tuner = _tuner(spec, context, storage, folder)
-        if sweep_dir is not None:
-            sweep_dir.mkdir(parents=True, exist_ok=True)
-            (sweep_dir / STATE_FILE).write_text(json.dumps(state, indent=1))
+        sweep_dir.write_text(STATE_FILE, json.dumps(state, indent=1))
     except BaseException:  # a failed start leaves no RUNNING parent run
         tracker.finish(parent, "FAILED")
         raise
@@ -255,13 +253,18 @@ def _say_objective(spec: SweepSpec, catalog: Any) -> None:
         print(f"  {target} stays out of the objective: {why}")
 
 
-def find_sweep(name_or_path: str, storage: str) -> Path:
-    """The folder of a sweep given its name (under `storage`) or its path."""
-    for candidate in (Path(name_or_path), Path(storage) / name_or_path):
-        if (candidate / STATE_FILE).exists():
-            return candidate.resolve()
-    raise ConfigError(f"no sweep '{name_or_path}' (looked for {STATE_FILE} in {name_or_path} "
-                      f"and {Path(storage) / name_or_path})")
+def find_sweep(name_or_path: str, storage: str) -> SweepFolder:
+    """The folder of a sweep given its name (under `storage`, a path or a URI) or its own
+    path or URI."""
+    candidates = [SweepFolder(storage, name_or_path)]
+    if "/" in name_or_path.rstrip("/"):
+        parent, _, leaf = name_or_path.rstrip("/").rpartition("/")
+        candidates.insert(0, SweepFolder(parent, leaf))
+    for candidate in candidates:
+        if candidate.exists(STATE_FILE):
+            return candidate
+    raise ConfigError(f"no sweep '{name_or_path}' (looked for {STATE_FILE} in "
+                      f"{' and '.join(c.location for c in candidates)})")
 
 
 def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None = None
@@ -270,11 +273,12 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     from ray import tune
 
     sweep_dir = find_sweep(name_or_path, storage)
-    state = json.loads((sweep_dir / STATE_FILE).read_text())
+    state = json.loads(sweep_dir.read_text(STATE_FILE))
     spec = parse_spec(state["spec_raw"], load_catalog(), state["name"])
     spec.source_path = state["spec_path"]
-    if not tune.Tuner.can_restore(str(sweep_dir)):
-        raise SweeperError(f"{sweep_dir} holds no Ray Tune experiment state to resume")
+    if not tune.Tuner.can_restore(sweep_dir.location):
+        raise SweeperError(f"{sweep_dir.location} holds no Ray Tune experiment state to "
+                           "resume")
     preflight.check_tracking(state["tracking_uri"])
     preflight.check_address(address)
     init_ray(address)
@@ -286,7 +290,7 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
                        uri=state["tracking_uri"], parent=state["parent_run_id"],
                        cache_root=state["cache"])
     try:
-        tuner = tune.Tuner.restore(str(sweep_dir), trainable=_trainable(context, spec),
+        tuner = tune.Tuner.restore(sweep_dir.location, trainable=_trainable(context, spec),
                                    resume_unfinished=True, resume_errored=True)
     except BaseException:  # a failed start leaves no RUNNING parent run
         tracker.finish(state["parent_run_id"], "KILLED")
@@ -295,16 +299,17 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
 
 
 def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
-         sweep_dir: Path | None) -> dict[str, Any]:
+         sweep_dir: SweepFolder) -> dict[str, Any]:
     started = time.time()
     results = tuner.fit()
     summary = summarize(results, spec, time.time() - started)
     summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
                    parent_run_id=context.parent_run_id, sweep=context.name)
-    if sweep_dir is not None:
-        path = sweep_dir / "summary.json"
-        path.write_text(json.dumps(summary, indent=1))
-        tracker.log_artifacts(context.parent_run_id, path)
+    text = json.dumps(summary, indent=1)
+    sweep_dir.write_text("summary.json", text)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "summary.json").write_text(text)
+        tracker.log_artifacts(context.parent_run_id, Path(tmp) / "summary.json")
     tracker.log_metrics(context.parent_run_id, {
         "best_objective": summary["best"][0]["objective"] if summary["best"] else float("nan"),
         "trials_finished": summary["finished"], "trials_errored": summary["errored"],

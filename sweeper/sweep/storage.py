@@ -1,0 +1,50 @@
+"""A sweep's folder in its storage, a local path or a URI (file://, s3://, gs://), read
+and written through the filesystems Ray Tune itself uses (pyarrow.fs), so the sweep's
+state sits beside Tune's experiment state wherever that is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.fs as pafs
+
+from sweeper.errors import ConfigError
+
+
+def is_uri(location: str) -> bool:
+    return "://" in location
+
+
+class SweepFolder:
+    """`<storage>/<folder>`: read and write small text files in it."""
+
+    def __init__(self, storage: str, folder: str):
+        self.storage = storage if is_uri(storage) else str(Path(storage).resolve())
+        self.folder = folder
+        self.location = f"{self.storage.rstrip('/')}/{folder}"
+        try:
+            self.fs, self.root = pafs.FileSystem.from_uri(self.location) if is_uri(storage) \
+                else (pafs.LocalFileSystem(), self.location)
+        except Exception as exc:
+            raise ConfigError(f"storage {storage} is not usable: "
+                              f"{' '.join(str(exc).split())[:200]}") from None
+
+    def exists(self, name: str) -> bool:
+        info = self.fs.get_file_info(f"{self.root}/{name}")
+        return info.type == pafs.FileType.File
+
+    def read_text(self, name: str) -> str:
+        with self.fs.open_input_stream(f"{self.root}/{name}") as f:
+            return f.read().decode("utf-8")
+
+    def write_text(self, name: str, text: str) -> None:
+        self.fs.create_dir(self.root, recursive=True)
+        with self.fs.open_output_stream(f"{self.root}/{name}") as f:
+            f.write(text.encode("utf-8"))
+
+    @property
+    def local(self) -> Path | None:
+        """The folder as a local path (None for a remote storage)."""
+        if is_uri(self.storage):
+            return None
+        return Path(self.location)
