@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 MARKER = "COMPLETE"
 
@@ -52,6 +52,17 @@ class StageCache:
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final, False
+
+    def busy(self, key: str) -> bool:
+        """Another process is building `key` now (its lock is held; a builder that died
+        released it: the kernel drops a dead process's locks)."""
+        lock = FileLock(str(self.root / f"{key}.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
+        return False
 
     def entries(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if (p / MARKER).exists())

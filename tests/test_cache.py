@@ -54,3 +54,22 @@ def test_an_entry_without_marker_is_rebuilt(tmp_path):
     (tmp_path / "k" / "partial").write_text("?")
     path, cached = cache.fetch_or_build("k", lambda f: (f / "full").write_text("1"))
     assert not cached and (path / "full").exists() and not (path / "partial").exists()
+
+
+def test_busy_sees_a_live_builder_and_not_a_dead_one(tmp_path):
+    import subprocess
+    import sys
+
+    cache = StageCache(tmp_path)
+    assert not cache.busy("k")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); "
+        "l.acquire(); print('held', flush=True); time.sleep(60)"), str(tmp_path / "k.lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cache.busy("k")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not cache.busy("k")  # its holder died: the lock is free, the stage can be built

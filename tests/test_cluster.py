@@ -115,3 +115,90 @@ def test_ray_job_submit_to_a_local_head(tmp_path):
         watch.stop.set()
         kill_tree(head)
     assert watch.seen and not watch.wide(), watch.wide()
+
+
+WAIT_SCRIPT = """
+import json, sys
+import ray
+from ray.cluster_utils import Cluster
+from sweeper.sweep.tune import run_sweep
+
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+cluster.add_node(num_cpus=2, num_gpus=1)  # ONE fake GPU for two trials
+cluster.wait_for_nodes()
+try:
+    summary = run_sweep(sys.argv[1], storage=sys.argv[2], address=cluster.address,
+                        tracking_uri="sqlite:///" + sys.argv[2] + "/mlflow.db",
+                        cache=sys.argv[3])
+    print("SUMMARY " + json.dumps(summary))
+finally:
+    ray.shutdown()
+    cluster.shutdown()
+"""
+
+LOCK_HOLDER = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_trial_waiting_for_a_stage_holds_no_gpu(tmp_path, catalog):
+    """Trial A needs an intermediate stage whose lock another process holds (as a trial
+    building it would); trial B needs nothing of it. With one GPU, B finishes while A
+    waits: A waits paused, not on the GPU. Then the holder dies without building: its
+    lock is free, and A builds the stage itself."""
+    from sweeper.sweep.space import grid, params_to_settings
+    from sweeper.sweep.spec import load_spec
+    from sweeper.trial.run import derive_keys
+
+    space = tiny_space(tmp_path / "waits.yaml", targets=["tatoeba"],
+                       eval_languages=["de", "sw"], intermediate={"sets": [["sst2"], ["qqp"]]},
+                       resources={"cpu": 1, "gpu": 1}, search={"algorithm": "grid",
+                                                               "max_concurrent": 2})
+    spec = load_spec(space, catalog)
+    first = next(p for p in grid(spec) if p["tasks"] == "sst2")
+    settings = params_to_settings(spec, first)
+    key = derive_keys(settings, catalog).intermediate
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(cache / f"{key}.lock")],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert holder.stdout.readline().strip() == "held"
+    storage = tmp_path / "runs"
+    storage.mkdir()
+    sweep = subprocess.Popen([sys.executable, "-c", WAIT_SCRIPT, str(space), str(storage),
+                              str(cache)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        from mlflow.tracking import MlflowClient
+
+        deadline, b_done = time.time() + 300, False
+        while time.time() < deadline and not b_done:  # B runs on the one GPU meanwhile
+            time.sleep(1)
+            db = storage / "mlflow.db"
+            if db.exists():
+                try:
+                    client = MlflowClient(f"sqlite:///{db}")
+                    runs = client.search_runs([e.experiment_id for e in
+                                               client.search_experiments()],
+                                              "attributes.status = 'FINISHED'")
+                    b_done = any(r.data.params.get("tasks") == "qqp" for r in runs)
+                except Exception:
+                    pass
+        assert b_done, "the trial that waits held the only GPU"
+        kill_tree(holder)  # the holder dies without building: A must build it itself
+        out, _ = sweep.communicate(timeout=400)
+    finally:
+        kill_tree(holder)
+        kill_tree(sweep)
+    assert sweep.returncode == 0, out[-4000:]
+    summary = json.loads([line for line in out.splitlines()
+                          if line.startswith("SUMMARY ")][0][len("SUMMARY "):])
+    assert summary["finished"] == 2 and summary["errored"] == 0
+    waited = [p for p in storage.glob("waits/*/result.json") if "waiting_for" in p.read_text()]
+    assert len(waited) == 1  # A reported that it waited, and was paused
+    assert (cache / key / "COMPLETE").exists()

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from sweeper.catalog import load_catalog
 from sweeper.sweep import tracking
 from sweeper.sweep.baselines import baseline_settings, ensure_baseline
+from sweeper.sweep.deferral import WAITING
 from sweeper.sweep.objective import objective
 from sweeper.sweep.space import describe_params, params_to_settings
 from sweeper.sweep.spec import parse_spec
@@ -118,6 +119,17 @@ def run_params(params: dict[str, Any], settings: Any, catalog: Any) -> dict[str,
             "mix": params.get("mix", ""), "intermediate_languages": ",".join(langs) or "(none)"}
 
 
+def wait_if_built_elsewhere(cache: Any, entries: list[str]) -> None:
+    """Another trial builds an entry this one needs: report it, so that the scheduler
+    pauses this trial (a paused trial holds no GPU) until the entry is there
+    (sweep.deferral). Without that scheduler the trial goes on and waits on the lock."""
+    from ray import tune
+
+    busy = [e for e in entries if not cache.has(e) and cache.busy(e)]
+    if busy:
+        tune.report({"objective": math.nan, WAITING: busy[0], "targets_done": 0})
+
+
 def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     """Ray Tune function trainable: the whole pipeline for one parameter set."""
     from ray import tune
@@ -138,25 +150,29 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     if checkpoint is not None:  # a retry: start from the last finished stage
         with checkpoint.as_directory() as saved:
             shutil.copytree(saved, out, dirs_exist_ok=True)
+    cache = StageCache(sweep.cache_root)
+    keys = derive_keys(settings, catalog)
+    inter = [keys.intermediate] if keys.intermediate else []
+    wait_if_built_elsewhere(cache, inter + [f"baseline-{keys.baseline}"])
     tracker = tracking.Tracker(sweep.tracking_uri, sweep.experiment)
     protocols = settings.protocols(catalog)
     run_id = tracker.start(
         name=describe_params(params), key=f"{sweep.sweep_id}:{context.get_trial_id()}",
         parent=sweep.parent_run_id,
-        tags={"sweeper.sweep": sweep.name, tracking.SWEEP_ID_TAG: sweep.sweep_id, "protocol": "zero_shot" if set(protocols.values()) ==
-              {"zero_shot"} else "not_zero_shot", "data_source": settings.data,
+        tags={"sweeper.sweep": sweep.name, tracking.SWEEP_ID_TAG: sweep.sweep_id,
+              "protocol": "zero_shot" if set(protocols.values()) == {"zero_shot"}
+              else "not_zero_shot", "data_source": settings.data,
               "synthetic": str(settings.data == "sample").lower(), "model": settings.model,
               **{f"protocol.{t}": p for t, p in protocols.items()}})
     tracker.log_params(run_id, run_params(params, settings, catalog))
-    cache = StageCache(sweep.cache_root)
     languages = catalog.expand_languages([spec.objective_languages])
     started = time.time()
     try:
-        keys = derive_keys(settings, catalog)
         baseline = ensure_baseline(settings, key=keys.baseline, catalog=catalog, cache=cache,
                                    tracker=tracker, sweep=sweep.sweep_id,
                                    parent_run_id=sweep.parent_run_id)
         tracker.set_tags(run_id, {tracking.BASELINE_RUN_TAG: baseline.run_id})
+        wait_if_built_elsewhere(cache, inter)  # another trial may have started it meanwhile
         if not settings.tasks:
             shutil.copytree(baseline.folder, out, dirs_exist_ok=True)
         score = functools.partial(objective, languages=languages, metric=spec.objective_metric,

@@ -137,6 +137,8 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str, folder: str):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
+    from sweeper.sweep.deferral import DeferWaiting
+
     search_alg, param_space, num_samples = _searcher(spec)
     scheduler = None
     if spec.scheduler:
@@ -144,6 +146,7 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str, folder: str):
         scheduler = ASHAScheduler(time_attr="targets_done", max_t=len(spec.targets),
                                   grace_period=int(asha.get("grace_period", 1)),
                                   reduction_factor=float(asha.get("reduction_factor", 2)))
+    scheduler = DeferWaiting(scheduler, sweep.cache_root)
     return tune.Tuner(
         _trainable(sweep, spec),
         param_space=param_space,
