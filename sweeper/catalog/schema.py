@@ -106,6 +106,7 @@ class TaskSpec:
     train_from: str | None = None  # target's English training data: "en" or a task name
     epochs: float | None = None  # target fine-tuning epochs (jiant / XTREME settings)
     max_length: int = 256
+    train_size: int | None = None  # training examples on the hub (dataset cards): cost estimates
     protocol: tuple[ProtocolMark, ...] = ()  # the targets it is not zero-shot for, and how
     # QA: questions may have no answer (SQuAD v2)
     null_answers: bool = field(default=False, metadata=DATA)
@@ -242,6 +243,7 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
         train_from=entry.get("train_from"),
         epochs=entry.get("epochs"),
         max_length=int(entry.get("max_length", 256)),
+        train_size=int(entry["train_size"]) if entry.get("train_size") else None,
         selection=selection,
         protocol=protocol,
         null_answers=bool(entry.get("null_answers", False)),
