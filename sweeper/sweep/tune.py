@@ -20,48 +20,14 @@ from typing import Any
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
 from sweeper.sweep import preflight, tracking
+from sweeper.sweep.ray_env import init_ray
 from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
 from sweeper.sweep.storage import SweepFolder, is_uri
+from sweeper.sweep.summary import summarize
 from sweeper.sweep.trainable import SweepContext
 
 STATE_FILE = "sweeper.json"
 MAX_FAILURES = 2
-
-
-def init_ray(address: str | None) -> None:
-    """Join `address`, or start a local Ray that listens on loopback only."""
-    if address is None:
-        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before Ray starts: 127.0.0.1
-    import ray
-
-    if ray.is_initialized():
-        return
-    try:
-        if address is None:
-            ray.init(include_dashboard=False, log_to_driver=True, configure_logging=False)
-        else:
-            env = carried_env()
-            ray.init(address=address, runtime_env={"env_vars": env} if env else None)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise SweeperError(f"cannot reach Ray at {address or 'local'}: "
-                           f"{str(exc).strip().splitlines()[0][:200]}") from None
-
-
-# What trials on other nodes need from the driver's environment: caches (put them on
-# shared storage), offline flags, hub and tracking credentials.
-CARRIED = ("HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_HUB_OFFLINE",
-           "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "SWEEPER_CACHE",
-           "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN",
-           "MLFLOW_TRACKING_INSECURE_TLS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-           "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
-
-
-def carried_env() -> dict[str, str]:
-    """The CARRIED variables set here, less those a submitted job's runtime_env already
-    sets (Ray refuses the same key twice)."""
-    job = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR", "{}") or "{}")
-    taken = set(((job.get("runtime_env") or {}).get("env_vars") or {}))
-    return {k: os.environ[k] for k in CARRIED if k in os.environ and k not in taken}
 
 
 def git_revision() -> str:
@@ -323,40 +289,3 @@ def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: trackin
               else "FINISHED")
     tracker.finish(context.parent_run_id, status)
     return summary
-
-
-def summarize(results: Any, spec: SweepSpec, wall: float) -> dict[str, Any]:
-    """Best trials, intermediate trainings run vs served from cache, time used."""
-    rows, errors = [], []
-    for r in results:
-        params = r.config
-        metrics = r.metrics or {}
-        if r.error is not None:
-            errors.append({"tasks": params.get("tasks", ""),
-                           "error": str(r.error).strip().splitlines()[-1][:300]})
-        done = metrics.get("targets_done", 0) >= len(spec.targets)
-        # ASHA stops trials early on purpose; without a scheduler, fewer targets than
-        # asked means the trial never finished (an interrupted sweep)
-        stopped = bool(spec.scheduler) and metrics.get("targets_done", 0) >= 1 and not done
-        rows.append({"params": params, "objective": metrics.get("objective", float("nan")),
-                     "node": metrics.get("node", ""), "done": done, "stopped": stopped,
-                     "cached": metrics.get("intermediate_cached", -1),
-                     "key": metrics.get("intermediate_key", ""),
-                     "seconds": metrics.get("trial_seconds", 0.0), "error": r.error is not None})
-    scored = [r for r in rows if not r["error"] and (r["done"] or r["stopped"])
-              and r["objective"] == r["objective"]]
-    scored.sort(key=lambda r: r["objective"], reverse=spec.mode == "max")
-    return {
-        "trials": len(rows), "finished": sum(r["done"] and not r["error"] for r in rows),
-        "stopped_early": sum(r["stopped"] and not r["error"] for r in rows),
-        "unfinished": sum(not (r["done"] or r["stopped"] or r["error"]) for r in rows),
-        "errored": len(errors), "errors": errors,
-        "best": [{"objective": r["objective"], **r["params"]} for r in scored[:5]],
-        "objective_languages": spec.objective_languages,
-        "objective_metric": spec.objective_metric,
-        "intermediate_trained": sum(r["cached"] == 0 for r in rows),
-        "intermediate_from_cache": sum(r["cached"] == 1 for r in rows),
-        "intermediate_configs": len({r["key"] for r in rows if r["key"]}),
-        "wall_seconds": wall, "trial_seconds": sum(r["seconds"] for r in rows),
-        "nodes": sorted({r["node"] for r in rows if r["node"]}),
-    }
