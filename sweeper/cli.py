@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a search-space file against the catalog",
                        formatter_class=_Formatter)
     v.add_argument("file", help="search-space YAML")
+    v.add_argument("--list", action="store_true", help="print the trials a grid expands to "
+                   "(or the shape of an Optuna search)")
 
     ls = sub.add_parser("ls", help="list the sweeps of a tracking store",
                         formatter_class=_Formatter)
@@ -208,13 +210,16 @@ def _ls(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
     from sweeper.sweep.preflight import check_data
-    from sweeper.sweep.space import cost
+    from sweeper.sweep.space import cost, describe_space
     from sweeper.sweep.spec import load_spec
 
     catalog = load_catalog()
     spec = load_spec(args.file, catalog)
     check_data(spec, catalog)  # every task the space can draw is in its source
     c = cost(spec)
+    if args.list:
+        for line in describe_space(spec):
+            print(line)
     print(f"{args.file}: ok ({spec.describe()}; {c['trials']} trials, {c['baselines']} "
           f"baselines, {c['intermediate_trainings']} intermediate trainings)")
     return 0

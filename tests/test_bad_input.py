@@ -71,6 +71,9 @@ SPACE_CASES = [
     ({"data": "hub", "intermediate": {"pool": ["ccg"], "counts": [1]}},
      "task 'ccg' is not on the hub"),
     ({"intermediate__exclude": ["nope"]}, "unknown task 'nope'"),
+    ({"data": "hub", "intermediate": {"pool": ["ccg"], "counts": [1]},
+      "local": {"ccg": "/nonexistent/ccgbank"}}, "data directory not found"),
+    ({"local": {"nope": "/tmp"}}, "unknown task 'nope'"),
 ]
 
 

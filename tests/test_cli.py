@@ -33,6 +33,9 @@ def test_tasks_json_lists_the_catalog():
 def test_validate_ok():
     done = run_cli("validate", "search_spaces/quickstart.yaml")
     assert done.returncode == 0 and "ok" in done.stdout and "trials" in done.stdout
+    listed = run_cli("validate", "search_spaces/quickstart.yaml", "--list")
+    lines = listed.stdout.splitlines()
+    assert listed.returncode == 0 and len(lines) == 10 + 1 and "(baseline)" in lines[0]
 
 
 @pytest.mark.parametrize("args, needles", [

@@ -177,3 +177,29 @@ def test_script_only_repos_are_read_from_their_parquet_revision(catalog, monkeyp
         for hub in task.hub:
             if hub.id in SCRIPT_ONLY:
                 assert hub.revision == "refs/convert/parquet", task.name
+
+
+def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_root):
+    """`local_data: [ccg=DIR]` (a space's `local: {ccg: DIR}`): that task from the folder,
+    every other from the source; versions follow where each task is read from."""
+    from sweeper.data.sources import MixedSource, make_source
+    from sweeper.sweep.preflight import check_data
+    from sweeper.sweep.spec import parse_spec
+
+    ccg = catalog.task("ccg")
+    rows = sample.generate(ccg, "en", "train", "high")[:20]
+    for split in ("train", "validation"):
+        write_rows(rows, tmp_path / "ccg" / "en" / f"{split}.parquet")
+    source = make_source("sample", catalog, cache_root, [f"ccg={tmp_path}"])
+    assert isinstance(source, MixedSource)
+    assert source.load(ccg, "en", "train").to_list() == rows
+    assert source.version(ccg).startswith("local:")
+    assert source.version(catalog.task("mnli")).startswith("sample:")
+    raw = {"model": "tiny", "data": "hub", "targets": ["tatoeba"], "local": {"ccg": str(tmp_path)},
+           "intermediate": {"sets": [["ccg"]]}, "search": {"algorithm": "grid"}}
+    spec = parse_spec(raw, catalog, "t")
+    assert spec.base_settings().common.local_data == [f"ccg={tmp_path}"]
+    check_data(spec, catalog)  # ccg from the folder; tatoeba is on the hub
+    (tmp_path / "ccg" / "en" / "train.parquet").unlink()
+    with pytest.raises(DataError, match="missing split.*ccg/en/train"):
+        check_data(spec, catalog)

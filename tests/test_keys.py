@@ -31,7 +31,7 @@ BASE = TrialSettings.build(targets=["xnli", "tatoeba", "xquad"], intermediate=["
 
 # another valid value for every setting (None: filled in by a fixture, needs files)
 CHANGES = {
-    "model": None, "data": None, "seed": 1,
+    "model": None, "data": None, "local_data": None, "seed": 1,
     "intermediate": ["sst2"], "intermediate_epochs": 1.5, "sampling": "uniform",
     "temperature": 3.0, "intermediate_steps": 50, "examples_cap": 100,
     "lr": 1e-4, "batch_size": 16, "weight_decay": 0.0, "warmup_ratio": 0.2, "grad_accum": 2,
@@ -62,6 +62,7 @@ def changes(tmp_path_factory, catalog, cache_root) -> dict:
            out=root / "data", source="sample", languages=["en", "de", "sw"],
            splits=["train", "validation", "test"])
     return {**CHANGES, "model": str(model_dir), "data": str(root / "data"),
+            "local_data": [f"sst2={root / 'data'}", f"mnli={root / 'data'}"],
             "cache_dir": str(root / "other-cache")}
 
 

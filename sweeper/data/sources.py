@@ -218,10 +218,47 @@ def write_rows(rows: list[dict] | datasets.Dataset, path: Path) -> None:
             os.unlink(tmp)
 
 
-def make_source(spec: str, catalog: Catalog, cache_root: str | os.PathLike) -> DataSource:
-    """`sample` (default), `hub`, or a path to a local data directory."""
+class MixedSource:
+    """One source for most tasks, local folders for some (`task=DIR`): CCGbank or the BUCC
+    release beside the hub, say."""
+
+    def __init__(self, base: DataSource, local: dict[str, LocalSource]):
+        self.base, self.local = base, local
+        self.name = f"{base.name}+local"
+
+    def source(self, task: TaskSpec) -> DataSource:
+        return self.local.get(task.name, self.base)
+
+    def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
+        return self.source(task).load(task, lang, split)
+
+    def version(self, task: TaskSpec) -> str:
+        return self.source(task).version(task)
+
+
+def parse_local(items: list[str], catalog: Catalog) -> dict[str, str]:
+    """`task=DIR` items (the `local_data` setting) as {task: DIR}; unknown tasks fail."""
+    out = {}
+    for item in items:
+        task, sep, folder = item.partition("=")
+        if not sep or not task.strip() or not folder.strip():
+            raise DataError(f"local_data item '{item}' is not task=DIR")
+        catalog.task(task.strip())
+        out[task.strip()] = folder.strip()
+    return out
+
+
+def make_source(spec: str, catalog: Catalog, cache_root: str | os.PathLike,
+                local: list[str] | None = None) -> DataSource:
+    """`sample` (default), `hub`, or a path to a local data directory; `local` items
+    (`task=DIR`) read those tasks from local folders instead."""
     if spec == "sample":
-        return SampleSource(catalog, cache_root)
-    if spec == "hub":
-        return HubSource(catalog)
-    return LocalSource(spec)
+        base: DataSource = SampleSource(catalog, cache_root)
+    elif spec == "hub":
+        base = HubSource(catalog)
+    else:
+        base = LocalSource(spec)
+    overrides = parse_local(local or [], catalog)
+    if not overrides:
+        return base
+    return MixedSource(base, {t: LocalSource(d) for t, d in overrides.items()})

@@ -96,21 +96,26 @@ def check_model(model: str) -> None:
 
 def check_data(spec: SweepSpec, catalog: Catalog) -> None:
     """Every (task, language, split) the space can ask for exists in its source: local
-    folders are checked file by file; the sample is generated on use; the hub is asked at
-    run time, but a task or split the hub does not hold is named now. Creates nothing."""
-    from sweeper.data.sources import LocalSource
+    folders (the space's data, or a task's `local:` folder) are checked file by file; the
+    sample is generated on use; the hub is asked at run time, but a task or split the hub
+    does not hold is named now. Creates nothing."""
+    from sweeper.data.sources import LocalSource, parse_local
 
-    if spec.data == "sample":
-        return
+    overrides = {t: LocalSource(d) for t, d in
+                 parse_local(spec.fixed.get("local_data", []), catalog).items()}
+    base = LocalSource(spec.data) if spec.data not in ("sample", "hub") else None
     pool = sorted({t for tasks in spec.pool.values() for t in tasks}
                   | {t for s in spec.fixed_sets for t in s})
-    local = LocalSource(spec.data) if spec.data != "hub" else None
     for task, lang, split in required_data(spec.base_settings(), catalog, pool):
+        local = overrides.get(task.name, base)
         if local is not None:
             local.path(task, lang, split)
+        elif spec.data == "sample":
+            continue
         elif not task.hub:
             raise DataError(f"task '{task.name}' is not on the hub: give it as local files "
-                            f"(<dir>/{task.name}/{lang}/<split>.parquet) with --data DIR")
+                            f"(local: {{{task.name}: DIR}} with DIR/{task.name}/{lang}/"
+                            "<split>.parquet)")
         elif split not in task.splits():
             raise DataError(f"task '{task.name}' has no '{split}' split on the hub")
 

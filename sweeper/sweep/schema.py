@@ -161,6 +161,7 @@ class SpaceFile(Strict):
     description: str = ""
     model: Annotated[str, Field(min_length=1)] = "xlm-roberta-large"
     data: Annotated[str, Field(min_length=1)] = "sample"
+    local: dict[str, Annotated[str, Field(min_length=1)]] = {}  # task -> local data folder
     targets: Annotated[Names, Field(min_length=1)]
     eval_languages: Names = []
     objective: Objective = Objective()

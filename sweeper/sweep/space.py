@@ -165,3 +165,19 @@ def cost(spec: SweepSpec) -> dict[str, int | str]:
         baselines = min(combos, spec.num_samples)
     return {"trials": spec.num_samples, "baselines": baselines,
             "intermediate_trainings": f"up to {spec.num_samples}"}
+
+
+def describe_space(spec: SweepSpec) -> list[str]:
+    """`sweeper validate --list`: one line per grid trial, or what Optuna searches."""
+    if spec.algorithm == "grid":
+        return [f"{i:>4}  {describe_params(p)}" for i, p in enumerate(grid(spec), 1)]
+    lines = [f"{spec.algorithm} search, {spec.num_samples} trials (configurations x "
+             f"{len(spec.seeds)} seed(s))"]
+    if spec.fixed_sets:
+        lines.append(f"  set: one of {len(spec.fixed_sets)} fixed task sets")
+    for mix, counts in spec.counts.items():
+        lines.append(f"  {mix}: {counts} tasks from {len(spec.pool[mix])}: "
+                     f"{', '.join(spec.pool[mix])}")
+    for name, dist in sorted(spec.searched.items()):
+        lines.append(f"  {name}: {dist.kind} {list(dist.values)}")
+    return lines

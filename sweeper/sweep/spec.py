@@ -23,7 +23,7 @@ from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 MIXES = ("english", "non_english", "mixed")
 OBJECTIVE_METRICS = ("score", "gain")
 # Settings a space decides itself; every other trial setting is a hyperparameter.
-NOT_HYPER = {"targets", "intermediate", "model", "data", "eval_languages", "seed"}
+NOT_HYPER = {"targets", "intermediate", "model", "data", "local_data", "eval_languages", "seed"}
 HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
 
 
@@ -235,6 +235,10 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     pool, counts, sets, allow, draws = _intermediate(f.intermediate, catalog, targets,
                                                      f"{where} intermediate")
     fixed, searched = _compute(f.intermediate), {}
+    for task in f.local:
+        catalog.task(task)
+    if f.local:  # per-task local folders beside the space's source
+        fixed["local_data"] = [f"{t}={Path(d).expanduser()}" for t, d in f.local.items()]
     for key, value in f.hyperparameters.items():
         if key not in HYPER:
             raise ConfigError(f"{where}: '{key}' is not a hyperparameter "

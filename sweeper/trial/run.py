@@ -25,7 +25,13 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.data.features import tokenizer_fingerprint
-from sweeper.data.sources import DataSource, LocalSource, SampleSource, make_source
+from sweeper.data.sources import (
+    DataSource,
+    LocalSource,
+    MixedSource,
+    SampleSource,
+    make_source,
+)
 from sweeper.digest import stage_seed
 from sweeper.errors import ConfigError
 from sweeper.model.device import pick_device, resolve_precision
@@ -95,14 +101,16 @@ def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
 def check_local_data(settings: TrialSettings, catalog: Catalog, source: DataSource) -> None:
     """Every split a trial reads from a local data folder exists: a missing language or
     split is found before any training, not after it."""
-    if isinstance(source, LocalSource) and not isinstance(source, SampleSource):
-        for task, lang, split in required_data(settings, catalog, settings.tasks):
-            source.path(task, lang, split)
+    for task, lang, split in required_data(settings, catalog, settings.tasks):
+        local = source.source(task) if isinstance(source, MixedSource) else source
+        if isinstance(local, LocalSource) and not isinstance(local, SampleSource):
+            local.path(task, lang, split)
 
 
 def _resolved(settings: TrialSettings, catalog: Catalog) -> trial_keys.Resolved:
     tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
-    source = make_source(settings.data, catalog, settings.cache_root())
+    source = make_source(settings.data, catalog, settings.cache_root(),
+                         settings.common.local_data)
     check_local_data(settings, catalog, source)
     precision = resolve_precision(settings.training.precision,
                                   pick_device(settings.runtime.device))
@@ -189,7 +197,8 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
         torch.set_num_threads(settings.runtime.threads)
     device = pick_device(settings.runtime.device)
     precision = resolve_precision(settings.training.precision, device)
-    source = make_source(settings.data, catalog, settings.cache_root())
+    source = make_source(settings.data, catalog, settings.cache_root(),
+                         settings.common.local_data)
     check_local_data(settings, catalog, source)
     tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
     model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed)).to(device)

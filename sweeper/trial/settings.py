@@ -58,6 +58,8 @@ class CommonSettings:
     model: str = doc("encoder: hub id, local path, or 'tiny'", "xlm-roberta-large")
     data: str = doc("data source: 'sample' (synthetic), 'hub', or a local data directory",
                     "sample")
+    local_data: list[str] = doc("tasks read from local folders whatever `data` says, as "
+                                "task=DIR (e.g. ccg=data for CCGbank beside the hub)", [])
     seed: int = doc("random seed (model init, data order, task sampling, dropout)", 0, low=0)
 
 
