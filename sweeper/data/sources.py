@@ -23,6 +23,7 @@ from sweeper.catalog import Catalog, TaskSpec
 from sweeper.data.sample import generator as sample
 from sweeper.digest import digest
 from sweeper.errors import DataError
+from sweeper.hub import hub_commit
 
 datasets.disable_progress_bars()
 
@@ -60,8 +61,9 @@ class HubSource:
         """Each hub repo of the task at its revision, as a commit hash where the hub (or
         the local hub cache) can say which commit that is."""
         if task.name not in self._versions:
-            parts = [f"{src.id}@{resolve_revision(src.id, src.revision or self.revision)}"
-                     for src in task.hub]
+            commits = [hub_commit(src.id, repo_type="dataset",
+                                  revision=src.revision or self.revision) for src in task.hub]
+            parts = [f"{src.id}@{commit}" for src, commit in zip(task.hub, commits)]
             self._versions[task.name] = "hub:" + ";".join(parts)
         return self._versions[task.name]
 
@@ -99,31 +101,6 @@ class HubSource:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"cannot load {hub_id} config {config!r} split {split!r} from the "
                             f"hub: {first[:200]} (offline? use --data sample or --data DIR)") from None
-
-
-def resolve_revision(repo_id: str, revision: str | None) -> str:
-    """The commit a dataset revision points at: asked of the hub (short timeout), else read
-    from the local hub cache; the revision's name where neither can say."""
-    name = revision or "main"
-    try:
-        from huggingface_hub import HfApi
-        from huggingface_hub.constants import HF_HUB_OFFLINE
-
-        if not HF_HUB_OFFLINE:
-            sha = HfApi().dataset_info(repo_id, revision=name, timeout=10).sha
-            if sha:
-                return sha
-    except Exception:  # offline, unknown repo, no hub client: fall back to the cache
-        pass
-    try:
-        from huggingface_hub.constants import HF_HUB_CACHE
-
-        ref = Path(HF_HUB_CACHE) / f"datasets--{repo_id.replace('/', '--')}" / "refs" / name
-        if ref.is_file():
-            return ref.read_text().strip()
-    except Exception:
-        pass
-    return name
 
 
 def _mapped_columns(task: TaskSpec) -> list[str]:

@@ -27,6 +27,7 @@ from transformers import (
 from sweeper.catalog import Catalog
 from sweeper.digest import digest
 from sweeper.errors import ConfigError
+from sweeper.hub import hub_commit
 
 TINY = "tiny"
 TINY_VERSION = "5"
@@ -136,7 +137,7 @@ def model_identity(model: str) -> str:
         files = sorted(p for p in path.resolve().rglob("*") if p.is_file())
         stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
         return f"path:{_folder_digest(path.resolve(), stamp)}"
-    return f"hub:{model}@{_hub_commit(model)}"
+    return f"hub:{model}@{hub_commit(model, repo_type='model')}"
 
 
 @functools.lru_cache(maxsize=16)
@@ -150,29 +151,6 @@ def _folder_digest(path: Path, stamp: tuple) -> str:
             for block in iter(lambda: fh.read(1 << 22), b""):
                 h.update(block)
     return h.hexdigest()[:20]
-
-
-def _hub_commit(model: str) -> str:
-    """The commit of a hub model: from the hub when reachable, else from the local cache."""
-    try:
-        from huggingface_hub import HfApi
-        from huggingface_hub.constants import HF_HUB_OFFLINE
-
-        if not HF_HUB_OFFLINE:
-            sha = HfApi().model_info(model, timeout=10).sha
-            if sha:
-                return sha
-    except Exception:  # offline or unknown: the local cache may still say
-        pass
-    try:
-        from huggingface_hub.constants import HF_HUB_CACHE
-
-        ref = Path(HF_HUB_CACHE) / f"models--{model.replace('/', '--')}" / "refs" / "main"
-        if ref.is_file():
-            return ref.read_text().strip()
-    except Exception:
-        pass
-    return "main"
 
 
 def num_layers(model: str) -> int:
