@@ -67,16 +67,24 @@ class HubSource:
             self._versions[task.name] = "hub:" + ";".join(parts)
         return self._versions[task.name]
 
-    def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
+    @staticmethod
+    def check(task: TaskSpec, lang: str, split: str) -> None:
+        """The catalog puts `split` of `task` on the hub (asking the hub is left to load)."""
         if not task.hub:
-            raise DataError(f"task '{task.name}' is not on the hub: give it as a local data "
-                            f"directory (<dir>/{task.name}/{lang}/<split>.parquet) with --data DIR")
-        fmt = template_vars(self.catalog, lang)
-        parts = []
+            raise DataError(f"task '{task.name}' is not on the hub: read it from local files "
+                            f"(DIR/{task.name}/{lang}/<split>.parquet) with local: "
+                            f"{{{task.name}: DIR}} in a space, --set local_data="
+                            f"{task.name}=DIR, or --data DIR")
         for src in task.hub:
             if split not in src.splits:
                 raise DataError(f"task '{task.name}' has no '{split}' split on the hub "
                                 f"({src.id}: {', '.join(src.splits)})")
+
+    def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
+        self.check(task, lang, split)
+        fmt = template_vars(self.catalog, lang)
+        parts = []
+        for src in task.hub:
             config = src.config.format(**fmt) if src.config else None
             for hub_split in src.splits[split]:
                 ds = self._load_one(src.id, config, hub_split, src.revision or self.revision)
@@ -223,6 +231,22 @@ def parse_local(items: list[str], catalog: Catalog) -> dict[str, str]:
         catalog.task(task.strip())
         out[task.strip()] = folder.strip()
     return out
+
+
+def check_available(needed: list[tuple[TaskSpec, str, str]], *, data: str,
+                    local: list[str], catalog: Catalog) -> None:
+    """Every (task, language, split) in `needed` exists where it will be read from: local
+    folders (a data DIR, or a task's `local` folder) file by file; the hub as far as the
+    catalog says (the hub itself is asked on load); the sample makes anything. Creates
+    nothing, so read-only commands may call it."""
+    overrides = {t: LocalSource(d) for t, d in parse_local(local, catalog).items()}
+    base = LocalSource(data) if data not in ("sample", "hub") else None
+    for task, lang, split in needed:
+        folder = overrides.get(task.name, base)
+        if folder is not None:
+            folder.path(task, lang, split)
+        elif data == "hub":
+            HubSource.check(task, lang, split)
 
 
 def make_source(spec: str, catalog: Catalog, cache_root: str | os.PathLike,

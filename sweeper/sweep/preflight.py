@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from sweeper.catalog import Catalog
-from sweeper.errors import ConfigError, DataError
+from sweeper.errors import ConfigError
 from sweeper.paths import check_writable_dir
 from sweeper.sweep.spec import SweepSpec
 from sweeper.trial.jobs import required_data
@@ -95,29 +95,15 @@ def check_model(model: str) -> None:
 
 
 def check_data(spec: SweepSpec, catalog: Catalog) -> None:
-    """Every (task, language, split) the space can ask for exists in its source: local
-    folders (the space's data, or a task's `local:` folder) are checked file by file; the
-    sample is generated on use; the hub is asked at run time, but a task or split the hub
-    does not hold is named now. Creates nothing."""
-    from sweeper.data.sources import LocalSource, parse_local
+    """Every (task, language, split) the space can ask for exists in its source (the
+    trial's own check, over every task the space can draw). Creates nothing."""
+    from sweeper.data.sources import check_available
 
-    overrides = {t: LocalSource(d) for t, d in
-                 parse_local(spec.fixed.get("local_data", []), catalog).items()}
-    base = LocalSource(spec.data) if spec.data not in ("sample", "hub") else None
     pool = sorted({t for tasks in spec.pool.values() for t in tasks}
                   | {t for s in spec.fixed_sets for t in s})
-    for task, lang, split in required_data(spec.base_settings(), catalog, pool):
-        local = overrides.get(task.name, base)
-        if local is not None:
-            local.path(task, lang, split)
-        elif spec.data == "sample":
-            continue
-        elif not task.hub:
-            raise DataError(f"task '{task.name}' is not on the hub: give it as local files "
-                            f"(local: {{{task.name}: DIR}} with DIR/{task.name}/{lang}/"
-                            "<split>.parquet)")
-        elif split not in task.splits():
-            raise DataError(f"task '{task.name}' has no '{split}' split on the hub")
+    settings = spec.base_settings()
+    check_available(required_data(settings, catalog, pool), data=settings.data,
+                    local=settings.common.local_data, catalog=catalog)
 
 
 def check_gpus(spec: SweepSpec, address: str | None) -> None:

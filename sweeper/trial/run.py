@@ -25,13 +25,7 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.data.features import tokenizer_fingerprint
-from sweeper.data.sources import (
-    DataSource,
-    LocalSource,
-    MixedSource,
-    SampleSource,
-    make_source,
-)
+from sweeper.data.sources import DataSource, check_available, make_source
 from sweeper.digest import stage_seed
 from sweeper.errors import ConfigError
 from sweeper.model.device import pick_device, resolve_precision
@@ -98,20 +92,12 @@ def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
                                precision=precision, num_layers=num_layers)
 
 
-def check_local_data(settings: TrialSettings, catalog: Catalog, source: DataSource) -> None:
-    """Every split a trial reads from a local data folder exists: a missing language or
-    split is found before any training, not after it."""
-    for task, lang, split in required_data(settings, catalog, settings.tasks):
-        local = source.source(task) if isinstance(source, MixedSource) else source
-        if isinstance(local, LocalSource) and not isinstance(local, SampleSource):
-            local.path(task, lang, split)
-
-
 def _resolved(settings: TrialSettings, catalog: Catalog) -> trial_keys.Resolved:
     tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
     source = make_source(settings.data, catalog, settings.cache_root(),
                          settings.common.local_data)
-    check_local_data(settings, catalog, source)
+    check_available(required_data(settings, catalog, settings.tasks), data=settings.data,
+                    local=settings.common.local_data, catalog=catalog)
     precision = resolve_precision(settings.training.precision,
                                   pick_device(settings.runtime.device))
     return resolve(settings, catalog, source=source, tokenizer=tokenizer,
@@ -199,7 +185,8 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     precision = resolve_precision(settings.training.precision, device)
     source = make_source(settings.data, catalog, settings.cache_root(),
                          settings.common.local_data)
-    check_local_data(settings, catalog, source)
+    check_available(required_data(settings, catalog, settings.tasks), data=settings.data,
+                    local=settings.common.local_data, catalog=catalog)
     tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
     model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed)).to(device)
     resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
