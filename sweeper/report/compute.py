@@ -20,11 +20,10 @@ import numpy as np
 from sweeper.catalog import Catalog
 from sweeper.report.stats import Point, Trend, fit_trend, point
 from sweeper.scoring.xtreme import main_metric
+from sweeper.sweep.schema import MIXES
 from sweeper.sweep.tracking import BASELINE_KEY_TAG, ROLE_TAG
 
-MIXES = ("english", "non_english", "mixed")
 TIERS = ("all", "low", "mid", "high")
-BUDGET_PARAMS = ("intermediate_steps", "examples_cap", "intermediate_epochs")
 
 __all__ = ["MIXES", "TIERS", "Point", "Report", "Trend", "Trial", "build"]
 

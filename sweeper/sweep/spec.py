@@ -20,8 +20,6 @@ from sweeper.errors import ConfigError
 from sweeper.sweep import schema
 from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 
-MIXES = ("english", "non_english", "mixed")
-OBJECTIVE_METRICS = ("score", "gain")
 # Settings a space decides itself; every other trial setting is a hyperparameter.
 NOT_HYPER = {"targets", "intermediate", "model", "data", "local_data", "eval_languages", "seed"}
 HYPER = [name for name in SETTINGS if name not in NOT_HYPER]

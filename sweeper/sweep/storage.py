@@ -41,10 +41,3 @@ class SweepFolder:
         self.fs.create_dir(self.root, recursive=True)
         with self.fs.open_output_stream(f"{self.root}/{name}") as f:
             f.write(text.encode("utf-8"))
-
-    @property
-    def local(self) -> Path | None:
-        """The folder as a local path (None for a remote storage)."""
-        if is_uri(self.storage):
-            return None
-        return Path(self.location)
