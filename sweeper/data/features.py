@@ -18,12 +18,12 @@ from filelock import FileLock
 from transformers import PreTrainedTokenizerBase
 
 from sweeper.catalog import TaskSpec
-from sweeper.data.normalize import normalize
+from sweeper.data.normalize import RELEASE_IDS, normalize
 from sweeper.data.sources import DataSource
 from sweeper.digest import digest, seeded
 from sweeper.errors import DataError
 
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"  # 2: retrieval features carry a release's sentence ids
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
@@ -51,8 +51,9 @@ def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, *, max_le
                for c, ch in zip(batch["context"], batch["choices"])]
         return {"input_ids": ids, "label": batch["label"]}
     if task.type == "retrieval":
+        ids = {col: batch[col] for col in RELEASE_IDS if col in batch}
         return {"src_ids": tok(batch["source"], **kw)["input_ids"],
-                "tgt_ids": tok(batch["target"], **kw)["input_ids"]}
+                "tgt_ids": tok(batch["target"], **kw)["input_ids"], **ids}
     if task.type == "mlm":
         return mask_tokens(tok(batch["text"], **kw)["input_ids"], batch["_index"], tok)
     from sweeper.data import structured

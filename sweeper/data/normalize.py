@@ -2,8 +2,9 @@
 
 Canonical columns: classification (text, label); pair_classification (text_a, text_b,
 label); multiple_choice (context, choices, label); token_classification (tokens, tags);
-qa (id, context, question, answers); retrieval (source, target). Labels become class
-indices; rows without a usable label (GLUE's -1, say) are dropped.
+qa (id, context, question, answers); retrieval (source, target, and source_id /
+target_id where the data holds a whole BUCC release: see data/bucc.py). Labels become
+class indices; rows without a usable label (GLUE's -1, say) are dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import datasets
 
 from sweeper.catalog import TaskSpec
 from sweeper.errors import DataError
+
+RELEASE_IDS = ("source_id", "target_id")  # retrieval rows of a whole release carry both
 
 
 def _column(batch: dict[str, list], path: str, task: TaskSpec) -> list[Any]:
@@ -57,6 +60,9 @@ def _convert(task: TaskSpec, batch: dict[str, list], tag_names: list[str]) -> di
             values = [[tag_names.index(str(t)) if str(t) in tag_names else -100 for t in tags]
                       for tags in values]
         out[canon] = values
+    if task.type == "retrieval" and RELEASE_IDS[0] in batch and RELEASE_IDS[1] in batch:
+        for col in RELEASE_IDS:  # a whole release: sentences without a partner too
+            out[col] = batch[col]
     return out
 
 

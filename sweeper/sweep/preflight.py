@@ -106,6 +106,20 @@ def check_data(spec: SweepSpec, catalog: Catalog) -> None:
                     local=settings.common.local_data, catalog=catalog)
 
 
+def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
+    """What will run but differ from the published protocol: BUCC read from the hub, whose
+    bucc18 configs hold gold pairs only (mined, its numbers are marked not comparable)."""
+    from sweeper.data.sources import parse_local
+
+    settings = spec.base_settings()
+    local = parse_local(settings.common.local_data, catalog)
+    return [f"{t} from the hub: gold pairs only, its numbers will be marked not comparable "
+            f"with XTREME (import the BUCC 2018 release with `sweeper data import {t} --from "
+            f"DIR --out DATA` and add local: {{{t}: DATA}})"
+            for t in spec.targets if catalog.task(t).metric == "bucc_f1"
+            and settings.data == "hub" and t not in local]
+
+
 def check_gpus(spec: SweepSpec, address: str | None) -> None:
     """A space that asks for GPUs on a machine (or cluster) that has none fails now."""
     need = spec.resources.get("gpu", 0)

@@ -116,6 +116,7 @@ def run_params(params: dict[str, Any], settings: Any, catalog: Any) -> dict[str,
     langs = sorted({lang for t in tasks for lang in catalog.task(t).languages})
     return {"tasks": ",".join(tasks) or "(none)", "task_count": len(tasks),
             "non_english_count": sum(not catalog.task(t).is_english for t in tasks),
+            "translated_count": sum(catalog.task(t).is_translated for t in tasks),
             "mix": params.get("mix", ""), "intermediate_languages": ",".join(langs) or "(none)"}
 
 
@@ -194,6 +195,8 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
             hooks.on_log("intermediate", point["step"], point)
         tracker.set_tags(run_id, {"intermediate_from_cache": "true"})
 
+    for target, why in result.get("not_comparable_with_xtreme", {}).items():
+        tracker.set_tags(run_id, {f"not_comparable_with_xtreme.{target}": why})
     (out / "languages.md").write_text(language_table(result, catalog))
     for name in ("trial_config.yaml", "metrics.json", "languages.md"):
         tracker.log_artifacts(run_id, out / name)

@@ -42,6 +42,7 @@ from sweeper.trial.scores import score_trial
 from sweeper.trial.settings import TrialSettings
 from sweeper.trial.stages import evaluate, intermediate, target
 from sweeper.trial.stages.context import TrialContext
+from sweeper.trial.stages.retrieval import GOLD_ONLY
 
 
 class TrialHooks(Protocol):
@@ -154,6 +155,18 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     return info
 
 
+def not_comparable(training: dict[str, Any]) -> dict[str, str]:
+    """Targets whose numbers differ in kind from XTREME's, and why (from what their
+    evaluators reported: BUCC mined over gold pairs only, say)."""
+    out = {}
+    for name, stage in training.items():
+        infos = [info for langs in (stage.get("evaluation") or {}).values()
+                 for info in langs.values()] if isinstance(stage, dict) else []
+        if any(info.get("mining") == "gold_pairs_only" for info in infos):
+            out[name] = GOLD_ONLY
+    return out
+
+
 def _prepare_output(out: Path, settings: TrialSettings) -> Path:
     """The stage folder; what an earlier run with OTHER settings left there is removed
     (runtime settings aside: they never change what a stage computes)."""
@@ -246,5 +259,8 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     result = score_trial(out, settings, catalog)
     result.update(training=training, timings=timings,
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
+    caveats = not_comparable(training)
+    if caveats:
+        result["not_comparable_with_xtreme"] = caveats
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     return result

@@ -16,7 +16,8 @@ from sweeper.data.sample import world
 from sweeper.data.sample.world import by_role, lexicon
 from sweeper.digest import seeded
 
-SAMPLE_VERSION = "5"
+SAMPLE_VERSION = "6"  # 6: BUCC in the release layout (sentences without a partner too)
+ROW_SEED = "5"  # seeds the rows; unchanged since version 5, so other tasks' rows are too
 SIZES = {"train": 1200, "validation": 150, "test": 250}
 RETRIEVAL_SIZE = 120
 LABEL_NOISE = 0.08
@@ -146,6 +147,25 @@ def _to_hub(task: TaskSpec, row: dict, lang: str) -> dict[str, Any]:
     return out
 
 
+def _release(pairs: list[dict], task: TaskSpec, lang: str, w: _Writer, english: _Writer
+             ) -> list[dict[str, Any]]:
+    """BUCC as its release holds it (data/bucc.py's layout): the gold pairs, then half as
+    many sentences on each side without a partner; ids numbered in a shuffled order."""
+    extra = [_to_hub(task, _translation(w, task, i, english), lang)
+             for i in range(RETRIEVAL_SIZE)]
+    half = RETRIEVAL_SIZE // 2
+    src_only = [{**r, "target_sentence": ""} for r in extra[:half]]
+    tgt_only = [{**r, "source_sentence": ""} for r in extra[half:]]
+    n_src, n_tgt = len(pairs) + len(src_only), len(pairs) + len(tgt_only)
+    src_ids, tgt_ids = w.rng.sample(range(n_src), n_src), w.rng.sample(range(n_tgt), n_tgt)
+    rows = pairs + src_only + tgt_only
+    for row in rows:
+        has_src, has_tgt = bool(row["source_sentence"]), bool(row["target_sentence"])
+        row["source_id"] = f"{lang}-{src_ids.pop():06d}" if has_src else ""
+        row["target_id"] = f"en-{tgt_ids.pop():06d}" if has_tgt else ""
+    return rows
+
+
 def generate(task: TaskSpec, lang: str, split: str, tier: str, *, restrict_cues: bool = False,
              id_prefix: str = "") -> list[dict[str, Any]]:
     """Rows of `task` in `lang` for logical split `split`, in the task's hub schema.
@@ -155,12 +175,14 @@ def generate(task: TaskSpec, lang: str, split: str, tier: str, *, restrict_cues:
     `id_prefix` starts every QA id (TyDiQA tells languages apart by it).
     """
     skill = task.sample["skill"]
-    rng = seeded("sample", SAMPLE_VERSION, task.name, lang, split)
+    rng = seeded("sample", ROW_SEED, task.name, lang, split)
     restrict = world.seen_cues(task.name) if restrict_cues else None
     w = _Writer(lang, tier, rng, restrict)
     if skill == "translation":
         english = _Writer("en", "high", rng, None)
         rows = [_translation(w, task, i, english) for i in range(RETRIEVAL_SIZE)]
+        if task.metric == "bucc_f1":
+            return _release([_to_hub(task, row, lang) for row in rows], task, lang, w, english)
     elif skill in SKILLS:
         rows = [SKILLS[skill](w, task, i) for i in range(SIZES.get(split, SIZES["test"]))]
     else:

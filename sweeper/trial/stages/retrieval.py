@@ -6,7 +6,9 @@ Sentences are embedded by mean-pooling the hidden states of one encoder layer (l
 cosine similarity.
 
 - BUCC: ratio-margin scores (Artetxe & Schwenk, 2019) with k=4 nearest neighbours,
-  mined in both directions, each sentence used once, best scores first. The score
+  mined in both directions over every sentence of the split (a whole BUCC release holds
+  many without a translation; gold-pair-only data is mined, but marked not comparable
+  with XTREME), each sentence used once, best scores first. The score
   threshold is chosen on the DEV split's gold pairs (midway between the score of the
   best-F1 candidate and the next) and applied unchanged to the test split.
 - Tatoeba: duplicate sentences are dropped (a repeated sentence has no single right
@@ -16,6 +18,7 @@ cosine similarity.
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Iterator
 
 import torch
@@ -150,27 +153,70 @@ def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
     """Embed the split, retrieve, and write predictions and gold labels."""
     ds = ctx.features(job.data, job.lang, job.split)
     ds = ds.select(range(example_cap(ctx, len(ds))))
-    src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
-    if job.target.metric != "bucc_f1":
-        keep = first_occurrences(src_ids, tgt_ids)
-        src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
     layer = retrieval_layer(ctx.settings, ctx.model.encoder.config.num_hidden_layers)
+    if job.target.metric == "bucc_f1":
+        return _bucc(ctx, job, ds, layer)
+    src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
+    keep = first_occurrences(src_ids, tgt_ids)
+    src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
     src, tgt = embed(ctx, src_ids, layer), embed(ctx, tgt_ids, layer)
     pred_path, gold_path = export_paths(ctx, job)
-    n, lang = len(src_ids), job.lang
-    if job.target.metric != "bucc_f1":  # Tatoeba: English queries, non-English index
-        xtreme.write_lines(pred_path, (str(j) for j in nearest(src, tgt)))
-        xtreme.write_lines(gold_path, (str(i) for i in range(n)))
-        return {"sentences": n}
+    n = len(src_ids)
+    # Tatoeba: English queries, non-English index
+    xtreme.write_lines(pred_path, (str(j) for j in nearest(src, tgt)))
+    xtreme.write_lines(gold_path, (str(i) for i in range(n)))
+    return {"sentences": n}
+
+
+GOLD_ONLY = ("gold pairs only (the hub's bucc18 configs): mining over them is NOT comparable "
+             "with XTREME; import the BUCC 2018 release with `sweeper data import bucc2018`")
+
+
+def bitext(ds) -> tuple[list[int], list[int], list[str], list[str], set[tuple[int, int]], bool]:
+    """Which rows hold a source and a target sentence, their ids, and the gold pairs as
+    (source position, target position). A whole release (rows with `source_id`) gives
+    every sentence, partnered or not; gold-pair data gives its pairs as both sides."""
+    n = len(ds)
+    if "source_id" not in ds.column_names:
+        rows = list(range(n))
+        return rows, rows, [f"{i:06d}" for i in rows], [f"{i:06d}" for i in rows], \
+            {(i, i) for i in rows}, False
+    sid, tid = ds["source_id"], ds["target_id"]
+    src_rows = [r for r in range(n) if sid[r]]
+    tgt_rows = [r for r in range(n) if tid[r]]
+    src_pos = {r: k for k, r in enumerate(src_rows)}
+    tgt_pos = {r: k for k, r in enumerate(tgt_rows)}
+    gold = {(src_pos[r], tgt_pos[r]) for r in range(n) if sid[r] and tid[r]}
+    return src_rows, tgt_rows, [sid[r] for r in src_rows], [tid[r] for r in tgt_rows], gold, True
+
+
+def _pair_id(lang: str, sid: str) -> str:
+    """`de-000123` as the gold files write it, whether `sid` holds the prefix or not."""
+    return sid if sid.startswith(f"{lang}-") else f"{lang}-{sid}"
+
+
+def _bucc(ctx: TrialContext, job: EvalJob, ds, layer: int) -> dict:
+    """Mine, choose the threshold on dev (applied unchanged to test), write the pairs."""
+    src_rows, tgt_rows, src_names, tgt_names, gold, whole = bitext(ds)
+    lang = job.lang
+    if not whole:
+        print(f"warning: {job.target.name} {lang}/{job.split}: {GOLD_ONLY}", file=sys.stderr)
+    src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
+    src = embed(ctx, [src_ids[r] for r in src_rows], layer)
+    tgt = embed(ctx, [tgt_ids[r] for r in tgt_rows], layer)
     candidates = mine(src, tgt)
     memo = (job.target.name, lang)
     if job.kind == "dev":
-        ctx.memo[memo] = best_threshold(candidates, {(i, i) for i in range(n)})
+        ctx.memo[memo] = best_threshold(candidates, gold)
     elif memo not in ctx.memo:
         raise SweeperError(f"{job.target.name} {lang}: no threshold chosen on the dev split "
                            "(BUCC's test threshold comes from dev)")
     threshold = ctx.memo[memo]
     pairs = extract(candidates, threshold)
-    xtreme.write_lines(pred_path, (f"{lang}-{i:06d}\ten-{j:06d}" for i, j in pairs))
-    xtreme.write_lines(gold_path, (f"{lang}-{i:06d}\ten-{i:06d}" for i in range(n)))
-    return {"threshold": threshold}
+    pred_path, gold_path = export_paths(ctx, job)
+    xtreme.write_lines(pred_path, (f"{_pair_id(lang, src_names[i])}\t"
+                                   f"{_pair_id('en', tgt_names[j])}" for i, j in pairs))
+    xtreme.write_lines(gold_path, (f"{_pair_id(lang, src_names[i])}\t"
+                                   f"{_pair_id('en', tgt_names[j])}" for i, j in sorted(gold)))
+    return {"threshold": threshold, "mining": "all_sentences" if whole else "gold_pairs_only",
+            "sentences": [len(src_rows), len(tgt_rows)]}
