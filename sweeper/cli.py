@@ -153,6 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
                    "(empty: all)")
     e.add_argument("--splits", type=_csv, default=["train", "validation", "test"],
                    help="splits, comma-separated")
+    im = dsub.add_parser("import", help="read an official release into the local data "
+                         "layout (bucc2018: the BUCC 2018 files, mined over all sentences)",
+                         formatter_class=_Formatter)
+    im.add_argument("task", choices=["bucc2018"], help="the task whose release is read")
+    im.add_argument("--from", dest="source", required=True, help="folder holding the "
+                    "release (<lg>-en.{sample,training}.{<lg>,en,gold}, in subfolders too)")
+    im.add_argument("--out", required=True, help="local data directory to write "
+                    "(then: local: {bucc2018: OUT} in a space, or --data OUT)")
+    im.add_argument("--languages", type=_csv, default=[], help="languages (empty: all of "
+                    "the task's)")
+    ck = dsub.add_parser("check", help="resolve every hub entry's id, config, splits and "
+                         "columns from hub metadata, without downloading data (needs the "
+                         "hub)", formatter_class=_Formatter)
+    ck.add_argument("--tasks", type=_csv, default=[], help="task names (empty: every task "
+                    "with a hub source)")
+    ck.add_argument("--languages", type=_csv, default=[], help="languages or groups "
+                    "(empty: every language of each task)")
+    ck.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
 
@@ -209,19 +227,22 @@ def _ls(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.sweep.preflight import check_data
+    from sweeper.sweep.preflight import check_data, data_caveats
     from sweeper.sweep.space import cost, describe_space
     from sweeper.sweep.spec import load_spec
 
     catalog = load_catalog()
     spec = load_spec(args.file, catalog)
     check_data(spec, catalog)  # every task the space can draw is in its source
-    c = cost(spec)
+    c = cost(spec, catalog)
     if args.list:
         for line in describe_space(spec):
             print(line)
+    for line in data_caveats(spec, catalog):
+        print(f"warning: {line}", file=sys.stderr)
     print(f"{args.file}: ok ({spec.describe()}; {c['trials']} trials, {c['baselines']} "
-          f"baselines, {c['intermediate_trainings']} intermediate trainings)")
+          f"baselines, {c['intermediate_trainings']} intermediate trainings, "
+          f"{c['target_trainings']} target trainings)")
     return 0
 
 
@@ -285,11 +306,45 @@ def _data(args: argparse.Namespace) -> int:
     from sweeper.data.export import export
 
     catalog = load_catalog()
+    if args.data_command == "check":
+        return _data_check(args, catalog)
     check_writable_dir(args.out, "--out")
+    if args.data_command == "import":
+        from sweeper.data.bucc import import_release
+
+        task = catalog.task(args.task)
+        languages = catalog.expand_languages(args.languages) if args.languages \
+            else list(task.languages)
+        unknown = [lang for lang in languages if lang not in task.languages]
+        if unknown:
+            raise SweeperError(f"{args.task} has no language(s) {', '.join(unknown)} "
+                               f"(it has {', '.join(task.languages)})")
+        paths = import_release(args.source, args.out, languages)
+        print(f"wrote {len(paths)} files under {Path(args.out).resolve() / args.task}")
+        return 0
     written = export(catalog, args.tasks, out=args.out, source=args.source,
                      languages=args.languages, splits=args.splits)
     print(f"wrote {written} files under {Path(args.out).resolve()}")
     return 0
+
+
+def _data_check(args: argparse.Namespace, catalog) -> int:
+    """`sweeper data check`: 0 when every entry resolves, 1 when some do not."""
+    from sweeper.data.hubcheck import check_tasks
+    from sweeper.report.tables import print_data_check
+
+    from sweeper.data.hubcheck import check_hub_reachable
+
+    names = args.tasks or [t.name for t in catalog.tasks.values() if t.hub]
+    tasks = [catalog.task(n) for n in names]
+    languages = catalog.expand_languages(args.languages) if args.languages else None
+    check_hub_reachable(next((t.hub[0].id for t in tasks if t.hub), None))
+    rows = check_tasks(tasks, catalog, languages=languages)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print_data_check(rows)
+    return 1 if any(r["problems"] for r in rows) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,33 +152,6 @@ def test_mlm_tasks_read_running_text_and_stay_out_of_the_labelled_pools(catalog)
     assert not [t for t in only.pool["mixed"] if catalog.task(t).type == "mlm"]
 
 
-SCRIPT_ONLY = ("Rowan/hellaswag", "allenai/cosmos_qa", "facebook/mlqa", "Divyanshu/indicxnli",
-               "masakhane/masakhaner2")  # main branch holds a loading script (REFERENCE.md)
-
-
-def test_script_only_repos_are_read_from_their_parquet_revision(catalog, monkeypatch):
-    """The hub is mocked (it cannot be reached here): the call must ask for the parquet
-    conversion, and the data version must name that revision."""
-    import datasets
-
-    seen = []
-
-    def fake_load(hub_id, config=None, split=None, revision=None):
-        seen.append((hub_id, revision))
-        return datasets.Dataset.from_list(sample.generate(catalog.task("hellaswag"), "en",
-                                                          "train", "high"))
-
-    monkeypatch.setattr(datasets, "load_dataset", fake_load)
-    source = HubSource(catalog)
-    source.load(catalog.task("hellaswag"), "en", "train")
-    assert seen == [("Rowan/hellaswag", "refs/convert/parquet")]
-    assert "Rowan/hellaswag@refs/convert/parquet" in source.version(catalog.task("hellaswag"))
-    for task in catalog.tasks.values():
-        for hub in task.hub:
-            if hub.id in SCRIPT_ONLY:
-                assert hub.revision == "refs/convert/parquet", task.name
-
-
 def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_root):
     """`local_data: [ccg=DIR]` (a space's `local: {ccg: DIR}`): that task from the folder,
     every other from the source; versions follow where each task is read from."""

@@ -114,6 +114,11 @@ def _cross_check(tasks: dict[str, TaskSpec], langs: dict[str, Language]) -> None
                 raise ConfigError(f"{where}: train_from '{src.name}' has another type or labels")
         if t.train_from == "en" and "en" not in t.languages:
             raise ConfigError(f"{where}: trains on its English data but lists no 'en'")
+        if t.translation_of is not None:
+            src = tasks.get(t.translation_of)
+            if src is None or not src.is_english or src.type != t.type or t.is_english:
+                raise ConfigError(f"{where}: translation_of '{t.translation_of}' is not an "
+                                  "English task of the same type")
         for mark in t.protocol:
             bad = [x for x in mark.targets if x not in tasks]
             if bad:

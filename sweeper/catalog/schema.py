@@ -111,6 +111,9 @@ class TaskSpec:
     # QA: questions may have no answer (SQuAD v2)
     null_answers: bool = field(default=False, metadata=DATA)
     sample: dict[str, Any] = field(default_factory=dict, metadata=DATA)  # synthetic generator
+    # machine translation of this English task (X-STILTs' translated variant), or None
+    translation_of: str | None = None
+    card: str | None = None  # the dataset card its hub fields were checked against
     group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)
 
     @property
@@ -124,6 +127,10 @@ class TaskSpec:
     @property
     def is_english(self) -> bool:
         return self.languages == ("en",)
+
+    @property
+    def is_translated(self) -> bool:
+        return self.translation_of is not None
 
     @property
     def needs_training(self) -> bool:
@@ -248,6 +255,8 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
         protocol=protocol,
         null_answers=bool(entry.get("null_answers", False)),
         sample=sample,
+        translation_of=entry.get("translation_of"),
+        card=entry.get("card"),
         group=group,
     )
     if spec.is_target:

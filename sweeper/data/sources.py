@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import datasets
 import pyarrow as pa
@@ -47,14 +47,36 @@ class DataSource(Protocol):
         ...
 
 
+def hub_path(repo_id: str, revision: str | None) -> str:
+    """What `datasets.load_dataset` is given for a hub repo: its id (tests map ids to
+    fixture folders that mirror the repos, through `HubSource(resolve=...)`)."""
+    return repo_id
+
+
+RepoResolver = Callable[[str, "str | None"], str]
+PARQUET_REVISION = "refs/convert/parquet"
+
+
+def load_call(config: str | None, revision: str | None) -> tuple[str | None, dict[str, str]]:
+    """The config name and extra arguments of the `datasets` call for one hub config.
+    The hub's parquet conversion keeps each config in a folder of its name, a split in a
+    subfolder (``<config>/<split>/0000.parquet``; big ones ``partial-<split>``): that
+    folder is read, whether or not the branch's card lists its configs."""
+    if revision == PARQUET_REVISION:
+        return None, {"data_dir": config or "default"}
+    return config, {}
+
+
 class HubSource:
     """`datasets.load_dataset` with the catalog's hub ids: the path real runs take."""
 
     name = "hub"
 
-    def __init__(self, catalog: Catalog, revision: str | None = None):
+    def __init__(self, catalog: Catalog, revision: str | None = None,
+                 resolve: RepoResolver = hub_path):
         self.catalog = catalog
         self.revision = revision
+        self.resolve = resolve
         self._versions: dict[str, str] = {}
 
     def version(self, task: TaskSpec) -> str:
@@ -96,22 +118,25 @@ class HubSource:
                     ds = ds.filter(lambda r, p=prefix: str(r["id"]).startswith(p))
                 parts.append(ds)
         if len(parts) > 1:  # several sources under one head: keep the mapped columns
-            keep = _mapped_columns(task)
+            keep = mapped_columns(task)
             parts = [p.select_columns([c for c in keep if c in p.column_names]) for p in parts]
             parts = [p.cast(parts[0].features) for p in parts]
         return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
     def _load_one(self, hub_id: str, config: str | None, split: str, revision: str | None
                   ) -> datasets.Dataset:
+        name, extra = load_call(config, revision)
         try:
-            return datasets.load_dataset(hub_id, config, split=split, revision=revision)
+            return datasets.load_dataset(self.resolve(hub_id, revision), name, split=split,
+                                         revision=revision, **extra)
         except Exception as exc:  # network, missing config or split: one line for the user
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"cannot load {hub_id} config {config!r} split {split!r} from the "
                             f"hub: {first[:200]} (offline? use --data sample or --data DIR)") from None
 
 
-def _mapped_columns(task: TaskSpec) -> list[str]:
+def mapped_columns(task: TaskSpec) -> list[str]:
+    """The top-level hub columns the task's column mapping reads."""
     cols: list[str] = []
     for value in task.columns.values():
         for col in value if isinstance(value, list) else [value]:

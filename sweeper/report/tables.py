@@ -25,6 +25,7 @@ def task_rows(catalog: Catalog, *, role: str | None = None, task_type: str | Non
             "name": t.name, "role": t.role, "type": t.type, "metric": t.metric,
             "languages": list(t.languages), "english": t.is_english,
             "source": source or "local files only", "train_from": t.train_from,
+            "translation_of": t.translation_of, "card": t.card,
             "protocol": ("; ".join(f"{m.kind} for {','.join(m.targets)}" for m in t.protocol)
                          or None),
             "catalog_file": t.group,
@@ -35,7 +36,9 @@ def task_rows(catalog: Catalog, *, role: str | None = None, task_type: str | Non
 def print_tasks(rows: list[dict[str, Any]]) -> None:
     """The catalog as an aligned table with a header."""
     header = ["name", "role", "type", "metric", "source", "protocol", "languages"]
-    table = [[r["name"], r["role"], r["type"], r["metric"], r["source"] or "-",
+    table = [[r["name"], r["role"], r["type"], r["metric"],
+              (r["source"] or "-") + (f" (MT of {r['translation_of']})"
+                                      if r.get("translation_of") else ""),
               r["protocol"] or "-", ",".join(r["languages"])] for r in rows]
     widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(header[:-1])]
     for row in [header] + table:
@@ -124,3 +127,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     if uri.startswith("sqlite:"):
         print(f"  view: mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000\n"
               f"  then open http://127.0.0.1:5000/#/experiments/{summary['experiment_id']}/runs")
+
+
+def print_data_check(rows: list[dict[str, Any]]) -> None:
+    """`sweeper data check`: one line per (task, repo, config), then what is missing."""
+    for r in rows:
+        where = f"{r['id']}" + (f" [{r['config']}]" if r.get("config") else "") + \
+            (f" @{r['revision']}" if r.get("revision") not in (None, "main") else "")
+        status = "ok" if not r["problems"] else "MISSING: " + "; ".join(r["problems"])
+        print(f"{r['task']:<20} {where:<58} {status}")
+    bad = sum(bool(r["problems"]) for r in rows)
+    print(f"{len(rows)} entries checked, {bad} with problems")

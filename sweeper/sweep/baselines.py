@@ -70,7 +70,8 @@ def _log(settings: TrialSettings, result: dict[str, Any], trial_dir: Path, *,
                            parent=parent_run_id, tags=tags)
     params = {s.name: (",".join(v) if isinstance(v, list) else v)
               for s, v in settings.items() if s.group not in ("runtime", "intermediate")}
-    params.update(tasks="(none)", task_count=0, mix="none", lr=settings.effective_lr())
+    params.update(tasks="(none)", task_count=0, translated_count=0, mix="none",
+                  lr=settings.effective_lr())
     tracker.log_params(run_id, params)
     tracker.log_metrics(run_id, tracking.trial_metrics(result))
     tracker.log_artifacts(run_id, trial_dir / "metrics.json")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from sweeper.catalog import Catalog
 from sweeper.digest import seeded
 from sweeper.sweep.spec import SweepSpec
 from sweeper.trial.settings import TrialSettings, lookup
@@ -139,20 +140,26 @@ def describe_params(params: dict[str, Any]) -> str:
     return f"{params.get('count', 0)} {params.get('mix', '')}: {tasks} | seed {params.get('seed')}{extra}"
 
 
-def cost(spec: SweepSpec) -> dict[str, int | str]:
-    """How many baselines, intermediate trainings and trials a space implies. A searched
-    setting that enters the baseline key costs one baseline per distinct value."""
+def cost(spec: SweepSpec, catalog: Catalog) -> dict[str, int | str]:
+    """How many baselines, intermediate trainings, target trainings and trials a space
+    implies. A searched setting that enters the baseline key costs one baseline per
+    distinct value. A target training is one fine-tuning on a target's English data: one
+    per trained target in every baseline and in every trial with intermediate tasks
+    (trials without tasks are served by their baseline)."""
     names = sorted(spec.searched)
     base_names = [n for n in names if lookup(n).group not in ("intermediate", "runtime")]
     inter_names = [n for n in names if lookup(n).group not in ("target", "evaluation",
                                                                  "runtime")]
+    trained = sum(catalog.task(t).needs_training for t in spec.targets)
     if spec.algorithm == "grid":
         points = grid(spec)
-        return {"trials": len(points),
-                "baselines": len({(p["seed"], *(p[n] for n in base_names)) for p in points}),
+        baselines = len({(p["seed"], *(p[n] for n in base_names)) for p in points})
+        return {"trials": len(points), "baselines": baselines,
                 "intermediate_trainings": len({(p["tasks"], p["seed"],
                                                 *(p[n] for n in inter_names))
-                                               for p in points if p["tasks"]})}
+                                               for p in points if p["tasks"]}),
+                "target_trainings": trained * (baselines + sum(1 for p in points
+                                                               if p["tasks"]))}
     continuous = [n for n in base_names if spec.searched[n].kind in ("uniform", "loguniform")]
     if continuous:
         baselines: int | str = (f"up to {spec.num_samples} (one per distinct value of "
@@ -164,7 +171,8 @@ def cost(spec: SweepSpec) -> dict[str, int | str]:
             combos *= len(d.values) if d.kind == "choice" else int(d.values[1] - d.values[0]) + 1
         baselines = min(combos, spec.num_samples)
     return {"trials": spec.num_samples, "baselines": baselines,
-            "intermediate_trainings": f"up to {spec.num_samples}"}
+            "intermediate_trainings": f"up to {spec.num_samples}",
+            "target_trainings": f"up to {trained} per trial and per baseline"}
 
 
 def describe_space(spec: SweepSpec) -> list[str]:

@@ -122,12 +122,15 @@ def _checked(key: str, value: Any, where: str) -> Any:
 
 def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
           where: str) -> list[str]:
-    """Expand `english` / `non_english` / `all` and task names; drop protocol breakers."""
+    """Expand `english` / `non_english` / `all` / `translated` / `mlm` and task names; drop
+    protocol breakers."""
     out: list[str] = []
     for name in names:
         if name in ("english", "non_english", "all"):  # labelled tasks
             tasks = [t.name for t in catalog.intermediates() if t.type != "mlm" and
                      (name == "all" or t.is_english == (name == "english"))]
+        elif name == "translated":  # machine translations of English tasks
+            tasks = [t.name for t in catalog.intermediates() if t.is_translated]
         elif name == "mlm":  # masked language modelling on running text, per language
             tasks = [t.name for t in catalog.intermediates() if t.type == "mlm"]
         else:
