@@ -79,12 +79,14 @@ def rows(features: datasets.Features, hints: dict[str, Any]) -> list[dict[str, A
 
 
 def expand(configs: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
-    """Config entries whose name holds `{x}` stand for one config per value of `x`."""
+    """Config entries whose name holds `{x}` stand for one config per value of `x`
+    (with the splits `splits_for` gives that value, where it does)."""
     out: dict[str | None, dict[str, Any]] = {}
     for name, entry in configs.items():
         if name is not None and "{x}" in name:
             for x in entry["x"]:
-                out[name.format(x=x)] = entry
+                splits = (entry.get("splits_for") or {}).get(x, entry["splits"])
+                out[name.format(x=x)] = {**entry, "splits": splits}
         else:
             out[None if name in (None, "null") else name] = entry
     return out

@@ -68,6 +68,24 @@ class Catalog:
     def tier(self, lang: str) -> str:
         return self.languages[lang].tier
 
+    def splits_read(self, task: TaskSpec, lang: str) -> set[str]:
+        """The splits of `task` in `lang` a run may read: an intermediate task's training
+        split; a target's test split, its selection split where it selects on itself in
+        `lang`, its training split in English; and any split other targets train or
+        select on."""
+        out: set[str] = {"train"} if task.is_intermediate else set()
+        if task.is_target:
+            out.add(task.eval_split)
+        for target in self.targets():
+            if target.train_from == task.name or (target is task and target.train_from == "en"):
+                if lang == "en":
+                    out.add("train")
+            sel = target.selection
+            if sel and (sel.task or target.name) == task.name and (
+                    not sel.languages or lang in sel.languages):
+                out.add(sel.split)
+        return out
+
     def train_task(self, target: TaskSpec) -> tuple[TaskSpec, str]:
         """The task and language whose training split fine-tunes `target` (English)."""
         if target.train_from == "en":
@@ -116,9 +134,9 @@ def _cross_check(tasks: dict[str, TaskSpec], langs: dict[str, Language]) -> None
             raise ConfigError(f"{where}: trains on its English data but lists no 'en'")
         if t.translation_of is not None:
             src = tasks.get(t.translation_of)
-            if src is None or not src.is_english or src.type != t.type or t.is_english:
-                raise ConfigError(f"{where}: translation_of '{t.translation_of}' is not an "
-                                  "English task of the same type")
+            if src is None or "en" not in src.languages or src.type != t.type or t.is_english:
+                raise ConfigError(f"{where}: translation_of '{t.translation_of}' is not a "
+                                  "task with English data of the same type")
         for mark in t.protocol:
             bad = [x for x in mark.targets if x not in tasks]
             if bad:

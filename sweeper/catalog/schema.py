@@ -111,7 +111,7 @@ class TaskSpec:
     # QA: questions may have no answer (SQuAD v2)
     null_answers: bool = field(default=False, metadata=DATA)
     sample: dict[str, Any] = field(default_factory=dict, metadata=DATA)  # synthetic generator
-    # machine translation of this English task (X-STILTs' translated variant), or None
+    # a machine translation of this task's English data (X-STILTs' translated variant)
     translation_of: str | None = None
     card: str | None = None  # the dataset card its hub fields were checked against
     group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)

@@ -56,14 +56,16 @@ def _one_line(exc: BaseException) -> str:
 
 
 def configs_needed(task: TaskSpec, src: HubSpec, catalog: Catalog,
-                   languages: list[str] | None) -> list[str | None]:
-    """The hub configs `src` is read from for the task's (chosen) languages, in order."""
+                   languages: list[str] | None) -> dict[str | None, set[str]]:
+    """The hub configs `src` is read from for the task's (chosen) languages, in order,
+    each with the hub splits read from it (`Catalog.splits_read`)."""
     langs = [lang for lang in task.languages if languages is None or lang in languages]
-    out: list[str | None] = []
+    out: dict[str | None, set[str]] = {}
     for lang in langs:
         config = src.config.format(**template_vars(catalog, lang)) if src.config else None
-        if config not in out:
-            out.append(config)
+        logical = catalog.splits_read(task, lang) & set(src.splits)
+        out.setdefault(config, set()).update(
+            name.split("[", 1)[0] for split in logical for name in src.splits[split])
     return out
 
 
@@ -92,9 +94,10 @@ def _label_problem(task: TaskSpec, features: datasets.Features) -> str | None:
     return None
 
 
-def check_source(task: TaskSpec, src: HubSpec, config: str | None, *,
+def check_source(task: TaskSpec, src: HubSpec, config: str | None, splits: set[str], *,
                  resolve: RepoResolver = hub_path) -> dict[str, Any]:
-    """One (task, hub source, config): what the hub says, and what does not match."""
+    """One (task, hub source, config) and the hub `splits` read from it: what the hub
+    says, and what does not match."""
     row: dict[str, Any] = {"task": task.name, "id": src.id, "config": config,
                            "revision": src.revision or "main", "problems": []}
     name, extra = load_call(config, src.revision)
@@ -108,8 +111,7 @@ def check_source(task: TaskSpec, src: HubSpec, config: str | None, *,
     available = {str(s) for s in (builder.config.data_files or {})} | \
         {str(s) for s in (builder.info.splits or {})}
     row["splits"] = sorted(available)
-    wanted = sorted({s.split("[", 1)[0] for names in src.splits.values() for s in names})
-    missing = [s for s in wanted if s not in available]
+    missing = [s for s in sorted(splits) if s not in available]
     if missing:
         row["problems"].append(f"missing split(s) {missing} (has {sorted(available)})")
     try:
@@ -141,6 +143,6 @@ def check_tasks(tasks: list[TaskSpec], catalog: Catalog, *, languages: list[str]
                          "problems": ["not on the hub: local files only"]})
             continue
         for src in task.hub:
-            for config in configs_needed(task, src, catalog, languages):
-                rows.append(check_source(task, src, config, resolve=resolve))
+            for config, splits in configs_needed(task, src, catalog, languages).items():
+                rows.append(check_source(task, src, config, splits, resolve=resolve))
     return rows

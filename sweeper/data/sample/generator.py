@@ -75,10 +75,21 @@ def _paraphrase(w: _Writer, task: TaskSpec, i: int) -> dict:
     return {"text_a": w.text(s1), "text_b": w.text(s2), "label": w.noisy(int(positive), 2)}
 
 
+VALENCE_NAMES = {"positive": "pos", "negative": "neg", "neutral": "neu"}
+
+
 def _sentiment(w: _Writer, task: TaskSpec, i: int) -> dict:
-    positive = w.rng.random() < 0.5
-    ids = w.insert(w.filler(4, 8), w.cue("valence", "pos" if positive else "neg"))
-    return {"text": w.text(ids), "label": w.noisy(int(positive), 2)}
+    """A valence cue, labelled by the task's own name for it (positive, negative and,
+    where the task has it, neutral; without such names: 0 negative, 1 positive)."""
+    index = {VALENCE_NAMES[n.lower()]: k for k, n in enumerate(task.labels)
+             if n.lower() in VALENCE_NAMES}
+    if "neu" in index:
+        valence = w.rng.choice(("pos", "neu", "neg"))
+    else:
+        valence = "pos" if w.rng.random() < 0.5 else "neg"
+    ids = w.insert(w.filler(4, 8), w.cue("valence", valence))
+    label = index.get(valence, int(valence == "pos"))
+    return {"text": w.text(ids), "label": w.noisy(label, task.num_labels)}
 
 
 def _topic(w: _Writer, task: TaskSpec, i: int) -> dict:
