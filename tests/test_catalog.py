@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from conftest import ROOT
+
 from sweeper.catalog import load_catalog
 from sweeper.data.sources import template_vars
 from sweeper.errors import ConfigError
@@ -22,12 +24,42 @@ def test_xtreme_targets_and_xstilts_tasks_present(catalog):
     assert len(catalog.task("anli").hub) == 3  # SNLI + MNLI + ANLI under one head
 
 
-def test_non_english_intermediates_cover_languages_and_types(catalog):
-    non_en = [t for t in catalog.intermediates() if not t.is_english]
-    assert len(non_en) >= 8
-    assert len({t.languages[0] for t in non_en}) >= 5
-    assert {"pair_classification", "qa", "token_classification", "multiple_choice"} <= {
-        t.type for t in non_en}
+def test_a_non_english_pool_large_enough_for_the_question(catalog):
+    """At least 20 labelled non-English tasks in at least 12 languages, 6 of them below
+    high resource, across task types and skills; each with its dataset card."""
+    non_en = [t for t in catalog.intermediates() if not t.is_english and t.type != "mlm"]
+    langs = {lang for t in non_en for lang in t.languages}
+    assert len(non_en) >= 20 and len(langs) >= 12
+    assert len({lang for lang in langs if catalog.tier(lang) != "high"}) >= 6
+    assert {"pair_classification", "classification", "qa", "token_classification",
+            "multiple_choice"} <= {t.type for t in non_en}
+    assert {"nli", "paraphrase", "topic", "sentiment", "qa", "ner", "choice"} <= {
+        t.sample["skill"] for t in non_en}
+    assert all(t.card and t.card.startswith("https://huggingface.co/datasets/") for t in non_en
+               if t.hub)
+
+
+def test_task_scaling_can_draw_sixteen_zero_shot_non_english_tasks(catalog):
+    from sweeper.sweep.spec import load_spec
+
+    spec = load_spec(str(ROOT / "search_spaces" / "task_scaling.yaml"), catalog)
+    pool = spec.pool["non_english"]
+    assert len(pool) >= 16 and 16 in spec.counts["non_english"]
+    assert not [t for t in pool if catalog.task(t).breaks_zero_shot(spec.targets)]
+    assert len({catalog.task(t).languages[0] for t in pool}) >= 12
+
+
+def test_translated_tasks_name_what_they_translate(catalog):
+    from sweeper.sweep.spec import parse_spec
+
+    translated = {t.name: t.translation_of for t in catalog.tasks.values() if t.is_translated}
+    assert translated["xnli_sw"] == "mnli" and translated["mlqa_tt_de"] == "squad"
+    assert translated["kor_hellaswag"] == "hellaswag"
+    assert {"klue_nli", "masakhaner_ha", "germanquad"}.isdisjoint(translated)  # native
+    spec = parse_spec({"model": "tiny", "targets": ["panx"],
+                       "intermediate": {"pool": ["translated"], "counts": [1],
+                                        "allow_protocol_breaking": True}}, catalog, "t")
+    assert set(spec.pool["mixed"]) == set(translated)
 
 
 def test_protocol_marks(catalog):
@@ -73,13 +105,33 @@ def test_every_task_is_complete(catalog, name):
             assert lang in source.languages
 
 
-def test_tiers_follow_the_size_table(catalog):
+def test_tiers_follow_the_token_table(catalog):
+    """Tiers come from CC-100 token counts (thresholds beside the table); languages
+    written without spaces between words are counted from their bytes; languages outside
+    CC-100 are lowest; every target keeps two low-tier languages where it has them."""
+    import yaml
+
+    from sweeper.catalog import HERE
+
+    raw = yaml.safe_load((HERE / "languages.yaml").read_text())
+    low, mid = raw["tiers"]["low"], raw["tiers"]["mid"]
     langs = catalog.languages
-    assert langs["en"].tier == "high" and langs["sw"].tier == "low" and langs["yo"].tier == "low"
-    assert langs["ar"].tier == "mid"
     for lang in langs.values():
-        expected = "low" if lang.size < 5 else "mid" if lang.size < 50 else "high"
-        assert lang.tier == expected
+        expected = "low" if lang.tokens < low else "mid" if lang.tokens < mid else "high"
+        assert lang.tier == expected, lang
+    assert langs["en"].tier == "high" and langs["sw"].tier == "low"
+    for code in ("yo", "ig", "zu", "rw"):  # outside CC-100
+        assert langs[code].tokens == 0 and langs[code].tier == "low"
+    for code, v in raw["languages"].items():
+        if v.get("segmented", True):
+            assert langs[code].tokens == v["tokens"]
+    assert langs["zh"].tier == langs["ja"].tier == "high"  # not undercounted by whitespace
+    assert langs["th"].tokens > raw["languages"]["th"]["tokens"]
+    for target in catalog.targets():
+        lows = [lang for lang in target.languages if langs[lang].tier == "low"]
+        # pawsx, xquad, mlqa and bucc2018 list no language under the low threshold
+        assert len(lows) >= 2 or target.name in ("pawsx", "xquad", "mlqa", "bucc2018"), \
+            (target.name, lows)
     assert set(catalog.groups["low_resource"]) == {c for c, v in langs.items() if v.tier == "low"}
     assert "CC-100" in catalog.size_source
     assert catalog.expand_languages(["low_resource", "en"])[-1] == "en"

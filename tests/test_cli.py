@@ -36,6 +36,17 @@ def test_validate_ok():
     listed = run_cli("validate", "search_spaces/quickstart.yaml", "--list")
     lines = listed.stdout.splitlines()
     assert listed.returncode == 0 and len(lines) == 10 + 1 and "(baseline)" in lines[0]
+    # 2 baselines and 8 trials with tasks, each training the one trained target (xnli)
+    assert "2 baselines, 4 intermediate trainings, 10 target trainings" in lines[-1]
+
+
+def test_every_shipped_space_validates_and_hub_bucc_is_flagged():
+    for space in sorted((ROOT / "search_spaces").glob("*.yaml")):
+        done = run_cli("validate", str(space))
+        assert done.returncode == 0, (space.name, done.stderr)
+        if "bucc2018" in space.read_text() and "data: hub" in space.read_text():
+            assert "bucc2018 from the hub: gold pairs only" in done.stderr
+            assert "not comparable with XTREME" in done.stderr
 
 
 @pytest.mark.parametrize("args, needles", [
@@ -61,6 +72,10 @@ def test_validate_ok():
     (["resume", "nothing-here", "--storage", "{tmp}/runs"], ["no sweep 'nothing-here'"]),
     (["data", "export", "--tasks", "mnli", "--out", "{tmp}/exp"], ["cannot load nyu-mll/glue"]),
     (["data", "export", "--tasks", "nope", "--out", "{tmp}/exp"], ["unknown task 'nope'"]),
+    (["data", "check", "--tasks", "mnli"], ["hub is switched off here", "HF_HUB_OFFLINE"]),
+    (["data", "check", "--tasks", "nope"], ["unknown task 'nope'"]),
+    (["data", "import", "bucc2018", "--from", "{tmp}", "--out", "{tmp}/imp", "--languages",
+      "sw"], ["bucc2018 has no language(s) sw"]),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, args, needles):
     (tmp_path / "bad.yaml").write_text("targets: [xnli\n")

@@ -93,17 +93,36 @@ class Catalog:
         return self.task(target.train_from), "en"
 
 
+def resource_tokens(raw: dict) -> dict[str, float]:
+    """Millions of CC-100 tokens per language, as the size table says them, except for
+    languages written without spaces between words (`segmented: false`), whose
+    whitespace token counts say little: their GiB times the median tokens per GiB of the
+    segmented languages. Languages outside CC-100 have 0."""
+    langs = raw["languages"]
+    per_gib = sorted(v["tokens"] / v["size"] for v in langs.values()
+                     if v.get("segmented", True) and v["size"] > 0 and v["tokens"] > 0)
+    median = per_gib[len(per_gib) // 2] if per_gib else 0.0
+    return {code: float(v["tokens"]) if v.get("segmented", True) else float(v["size"]) * median
+            for code, v in langs.items()}
+
+
 def _load_languages(path: Path) -> tuple[dict[str, Language], dict[str, tuple[str, ...]], str]:
     raw = yaml.safe_load(path.read_text())
     bounds = {k: float(v) for k, v in raw["tiers"].items()}
     if tuple(bounds) != TIERS:
         raise ConfigError(f"{path.name}: tiers must be {TIERS} in that order")
 
-    def tier_of(size: float) -> str:
-        return next(t for t in TIERS if size < bounds[t] or math.isinf(bounds[t]))
+    def tier_of(tokens: float) -> str:
+        return next(t for t in TIERS if tokens < bounds[t] or math.isinf(bounds[t]))
 
+    for code, v in raw["languages"].items():
+        missing = [k for k in ("name", "tatoeba", "tokens", "size") if k not in v]
+        if missing:
+            raise ConfigError(f"{path.name}: language '{code}' lacks {missing}")
+    tokens = resource_tokens(raw)
     langs = {code: Language(code=code, name=v["name"], tatoeba=v["tatoeba"],
-                            size=float(v["size"]), tier=tier_of(float(v["size"])))
+                            size=float(v["size"]), tokens=tokens[code],
+                            tier=tier_of(tokens[code]))
              for code, v in raw["languages"].items()}
     groups: dict[str, tuple[str, ...]] = {"all": tuple(langs)}
     for t in TIERS:

@@ -43,13 +43,14 @@ DATA = {"data": True}  # TaskSpec fields that decide a task's rows and features
 
 @dataclass(frozen=True)
 class Language:
-    """A language code with the size its resource tier is derived from."""
+    """A language code with the corpus size its resource tier is derived from."""
 
     code: str
     name: str  # English name, as in udpos.<Name> hub configs
     tatoeba: str  # code of its tatoeba.<code> hub config
-    size: float  # per-language corpus size in the source table's unit
-    tier: str  # low / mid / high, derived from size and the tier thresholds
+    size: float  # CC-100 GiB (the size table's bytes column)
+    tokens: float  # CC-100 millions of tokens (see catalog.resource_tokens); 0: not in CC-100
+    tier: str  # low / mid / high, derived from tokens and the tier thresholds
 
 
 @dataclass(frozen=True)

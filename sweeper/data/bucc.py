@@ -74,7 +74,8 @@ def release_rows(root: Path, lang: str, split: str) -> list[dict[str, str]]:
         raise DataError(f"BUCC release under {root}: no {wanted} for the {split} split")
     if files["gold"] is None:
         raise DataError(f"BUCC release under {root}: {stem}.gold is missing (the {split} "
-                        "split needs gold pairs to be scored)")
+                        "split needs gold pairs; XTREME's download script deletes its test "
+                        "gold, the release's training part has it)")
     src, tgt = _read_sentences(files[lang]), _read_sentences(files["en"])
     gold = _read_gold(files["gold"], src, tgt)
     paired_src, paired_tgt = {s for s, _ in gold}, {t for _, t in gold}
