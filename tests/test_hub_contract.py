@@ -35,6 +35,7 @@ def _languages(task) -> list[str]:
     return list(dict.fromkeys([task.languages[0], *low[:1], task.languages[-1]]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", HUB_TASKS)
 def test_every_entry_loads_from_its_mirror(resolve, name):
     catalog = load_catalog()
@@ -49,6 +50,7 @@ def test_every_entry_loads_from_its_mirror(resolve, name):
                 assert len(rows) == len(raw), (name, lang, split)
 
 
+@pytest.mark.slow
 def test_data_check_resolves_every_entry(resolve):
     catalog = load_catalog()
     rows = check_tasks([catalog.task(n) for n in HUB_TASKS], catalog, resolve=resolve)
