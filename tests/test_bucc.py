@@ -103,6 +103,15 @@ def test_mining_runs_over_sentences_without_a_partner():
     assert only_gold[4] == {(0, 0), (1, 1)} and only_gold[5] is False
 
 
+def test_repeated_sentences_are_mined_once_and_stand_for_every_id():
+    from sweeper.trial.stages.retrieval import expand, unique
+
+    seqs, groups = unique([[1, 2], [3], [1, 2], [4]])
+    assert seqs == [[1, 2], [3], [4]] and groups == [[0, 2], [1], [3]]
+    assert expand([(0.9, 0, 1)], groups, [[0], [1, 4]]) == [
+        (0.9, 0, 1), (0.9, 0, 4), (0.9, 2, 1), (0.9, 2, 4)]
+
+
 @pytest.mark.slow
 def test_trials_say_how_bucc_was_mined(tmp_path, catalog, cache_root):
     """The sample data holds a whole release: mined over all sentences, pairs written

@@ -6,9 +6,10 @@ Sentences are embedded by mean-pooling the hidden states of one encoder layer (l
 cosine similarity.
 
 - BUCC: ratio-margin scores (Artetxe & Schwenk, 2019) with k=4 nearest neighbours,
-  mined in both directions over every sentence of the split (a whole BUCC release holds
-  many without a translation; gold-pair-only data is mined, but marked not comparable
-  with XTREME), each sentence used once, best scores first. The score
+  mined in both directions over every distinct sentence of the split (a whole BUCC
+  release holds many without a translation; gold-pair-only data is mined, but marked
+  not comparable with XTREME), each sentence used once, best scores first; a mined pair
+  of sentences stands for every pair of ids holding them. The score
   threshold is chosen on the DEV split's gold pairs (midway between the score of the
   best-F1 candidate and the next) and applied unchanged to the test split.
 - Tatoeba: duplicate sentences are dropped (a repeated sentence has no single right
@@ -143,6 +144,22 @@ def first_occurrences(src_ids: list[list[int]], tgt_ids: list[list[int]]) -> lis
     return keep
 
 
+def unique(seqs: list[list[int]]) -> tuple[list[list[int]], list[list[int]]]:
+    """The distinct sequences, and for each the positions holding it (BUCC mines over
+    distinct sentences, as LASER's and XTREME's scripts do)."""
+    where: dict[tuple[int, ...], list[int]] = {}
+    for pos, seq in enumerate(seqs):
+        where.setdefault(tuple(seq), []).append(pos)
+    return [list(k) for k in where], list(where.values())
+
+
+def expand(candidates: list[Candidate], src_groups: list[list[int]],
+           tgt_groups: list[list[int]]) -> list[Candidate]:
+    """Candidates over distinct sentences -> every pair of positions holding them."""
+    return [(score, i, j) for score, a, b in candidates
+            for i in src_groups[a] for j in tgt_groups[b]]
+
+
 def nearest(index: torch.Tensor, queries: torch.Tensor) -> list[int]:
     """For each query, the row of `index` with the highest cosine similarity."""
     return torch.cat([(queries[i:i + BLOCK] @ index.T).argmax(1)
@@ -202,9 +219,10 @@ def _bucc(ctx: TrialContext, job: EvalJob, ds, layer: int) -> dict:
     if not whole:
         print(f"warning: {job.target.name} {lang}/{job.split}: {GOLD_ONLY}", file=sys.stderr)
     src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
-    src = embed(ctx, [src_ids[r] for r in src_rows], layer)
-    tgt = embed(ctx, [tgt_ids[r] for r in tgt_rows], layer)
-    candidates = mine(src, tgt)
+    src_unique, src_groups = unique([src_ids[r] for r in src_rows])
+    tgt_unique, tgt_groups = unique([tgt_ids[r] for r in tgt_rows])
+    src, tgt = embed(ctx, src_unique, layer), embed(ctx, tgt_unique, layer)
+    candidates = expand(mine(src, tgt), src_groups, tgt_groups)
     memo = (job.target.name, lang)
     if job.kind == "dev":
         ctx.memo[memo] = best_threshold(candidates, gold)
