@@ -310,16 +310,9 @@ def _data(args: argparse.Namespace) -> int:
         return _data_check(args, catalog)
     check_writable_dir(args.out, "--out")
     if args.data_command == "import":
-        from sweeper.data.bucc import import_release
+        from sweeper.data.bucc import import_task
 
-        task = catalog.task(args.task)
-        languages = catalog.expand_languages(args.languages) if args.languages \
-            else list(task.languages)
-        unknown = [lang for lang in languages if lang not in task.languages]
-        if unknown:
-            raise SweeperError(f"{args.task} has no language(s) {', '.join(unknown)} "
-                               f"(it has {', '.join(task.languages)})")
-        paths = import_release(args.source, args.out, languages)
+        paths = import_task(catalog, args.task, args.source, args.out, args.languages)
         print(f"wrote {len(paths)} files under {Path(args.out).resolve() / args.task}")
         return 0
     written = export(catalog, args.tasks, out=args.out, source=args.source,
@@ -330,16 +323,10 @@ def _data(args: argparse.Namespace) -> int:
 
 def _data_check(args: argparse.Namespace, catalog) -> int:
     """`sweeper data check`: 0 when every entry resolves, 1 when some do not."""
-    from sweeper.data.hubcheck import check_tasks
+    from sweeper.data.hubcheck import check_catalog
     from sweeper.report.tables import print_data_check
 
-    from sweeper.data.hubcheck import check_hub_reachable
-
-    names = args.tasks or [t.name for t in catalog.tasks.values() if t.hub]
-    tasks = [catalog.task(n) for n in names]
-    languages = catalog.expand_languages(args.languages) if args.languages else None
-    check_hub_reachable(next((t.hub[0].id for t in tasks if t.hub), None))
-    rows = check_tasks(tasks, catalog, languages=languages)
+    rows = check_catalog(catalog, args.tasks, args.languages)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:

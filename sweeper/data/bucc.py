@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sweeper.catalog import Catalog
 from sweeper.data.sources import write_rows
 from sweeper.errors import DataError
 
@@ -104,3 +105,16 @@ def import_release(root: str | Path, out: str | Path, languages: list[str]) -> l
         write_rows(rows, path)
         written.append(path)
     return written
+
+
+def import_task(catalog: Catalog, task: str, root: str | Path, out: str | Path,
+                languages: list[str]) -> list[Path]:
+    """`sweeper data import`: the release of `task` (bucc2018) for `languages` (codes or
+    groups; none: all of the task's), each checked against the task's languages."""
+    spec = catalog.task(task)
+    wanted = catalog.expand_languages(languages) if languages else list(spec.languages)
+    unknown = [lang for lang in wanted if lang not in spec.languages]
+    if unknown:
+        raise DataError(f"{task} has no language(s) {', '.join(unknown)} "
+                        f"(it has {', '.join(spec.languages)})")
+    return import_release(root, out, wanted)

@@ -146,3 +146,14 @@ def check_tasks(tasks: list[TaskSpec], catalog: Catalog, *, languages: list[str]
             for config, splits in configs_needed(task, src, catalog, languages).items():
                 rows.append(check_source(task, src, config, splits, resolve=resolve))
     return rows
+
+
+def check_catalog(catalog: Catalog, tasks: list[str], languages: list[str]
+                  ) -> list[dict[str, Any]]:
+    """`sweeper data check`: the named tasks (none: every task with a hub source) in the
+    named languages or groups (none: all), after one question to the hub."""
+    names = tasks or [t.name for t in catalog.tasks.values() if t.hub]
+    specs = [catalog.task(n) for n in names]
+    langs = catalog.expand_languages(languages) if languages else None
+    check_hub_reachable(next((t.hub[0].id for t in specs if t.hub), None))
+    return check_tasks(specs, catalog, languages=langs)
