@@ -191,6 +191,9 @@ def test_interrupted_sweep_is_resumed_without_duplicate_runs(tmp_path, kind):
     assert len(children) == 4 and len(set(keys)) == 4
     assert {r.info.status for r in children} == {"FINISHED"}
     assert parent.info.status == "FINISHED"
+    # artifacts under the storage, or beside the sqlite store for a URI storage: never in
+    # ./mlruns of whatever folder the command ran from
+    assert all(r.info.artifact_uri.startswith(tmp_path.as_uri()) for r in [parent, *children])
 
 
 def test_sweep_against_an_mlflow_server(tmp_path):

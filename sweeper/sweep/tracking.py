@@ -34,6 +34,17 @@ def default_uri(storage: Path) -> str:
     return f"sqlite:///{(storage / 'mlflow.db').resolve()}"
 
 
+def artifact_root(uri: str, storage: str, remote_storage: bool) -> Path | None:
+    """Where a new experiment keeps its artifacts: under a local storage folder; beside
+    an sqlite store when the storage is a URI; a tracking server's own otherwise. Never
+    MLflow's fallback, ./mlruns in whatever folder the command ran from."""
+    if not remote_storage:
+        return Path(storage) / "mlartifacts"
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):]).parent / "mlartifacts"
+    return None
+
+
 class Tracker:
     """Runs of one experiment on one tracking server or store."""
 

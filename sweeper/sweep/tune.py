@@ -185,7 +185,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     init_ray(address)
     if address is not None:
         preflight.check_gpus(spec, address)
-    tracker = tracking.Tracker(uri, name, None if remote else Path(storage) / "mlartifacts")
+    tracker = tracking.Tracker(uri, name, tracking.artifact_root(uri, storage, remote))
     parent = tracker.start(name=name, key=f"{sweep_id}:sweep", tags={
         tracking.ROLE_TAG: "sweep", tracking.SWEEP_ID_TAG: sweep_id, "sweeper.folder": folder,
         "model": spec.model, "data_source": spec.data,
