@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 from sweeper.catalog import load_catalog
+from sweeper.sweep.space import cost as space_cost
 from sweeper.sweep.space import grid, params_to_settings
 from sweeper.sweep.spec import load_spec
 from sweeper.trial.keys import target_epochs
@@ -58,15 +59,15 @@ def cost(space: str, throughput: float, gpus: int) -> dict:
     for t in trials:
         ident = (t.seed, repr(t.training), repr(t.target), repr(t.evaluation))
         baselines[ident] = target_examples(t)
-    trained_targets = sum(catalog.task(n).needs_training for n in spec.targets)
     cached = sum(distinct.values()) + sum(target_examples(t) for t in with_tasks) \
         + sum(baselines.values())
     uncached = sum(intermediate_examples(t) for t in with_tasks) \
         + 2 * sum(target_examples(t) for t in with_tasks)
     hours = cached / throughput / 3600
-    return {"space": spec.name, "trials": len(points), "baselines": len(baselines),
-            "intermediate_trainings": len(distinct),
-            "target_trainings": (len(with_tasks) + len(baselines)) * trained_targets,
+    counts = space_cost(spec, catalog)  # trials, baselines and trainings, as validate says
+    return {"space": spec.name, **{k: counts[k] for k in ("trials", "baselines",
+                                                          "intermediate_trainings",
+                                                          "target_trainings")},
             "examples_millions": cached / 1e6, "gpu_hours": hours,
             "wall_hours_on_gpus": hours / gpus, "gpus": gpus,
             "gpu_hours_without_cache": uncached / throughput / 3600}

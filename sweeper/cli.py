@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Callable
 
-from sweeper.errors import SweeperError
+from sweeper.errors import SweeperError, one_line
 from sweeper.paths import check_writable_dir
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     except SweeperError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"sweeper: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"sweeper: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sweeper: interrupted", file=sys.stderr)
@@ -356,14 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, the traceback behind --debug
         if args.debug:
             traceback.print_exc()
-        print(f"sweeper: internal error: {type(exc).__name__}: {_one_line(exc)} "
+        print(f"sweeper: internal error: {type(exc).__name__}: {one_line(exc)} "
               "(run with --debug for the traceback)", file=sys.stderr)
         return 1
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:500] or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -13,3 +13,10 @@ class ConfigError(SweeperError):
 
 class DataError(SweeperError):
     """Data that cannot be loaded: unreachable hub, missing split or file, bad columns."""
+
+
+def one_line(exc: BaseException, limit: int = 500) -> str:
+    """An exception's message on one line (white space folded), at most `limit` characters;
+    its type's name where it has no message."""
+    text = " ".join(str(exc).split())
+    return (text or type(exc).__name__)[:limit]

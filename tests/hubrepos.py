@@ -24,8 +24,9 @@ from typing import Any, Callable
 import datasets
 import yaml
 
+from sweeper.data.sources import PARQUET_REVISION
+
 REPOS = Path(__file__).parent / "hub" / "repos.yaml"
-PARQUET_REVISION = "refs/convert/parquet"
 ROWS = 6  # rows per split at least (more where a column cycles through more values)
 
 

@@ -24,7 +24,7 @@ from sweeper.data.sources import (
     mapped_columns,
     template_vars,
 )
-from sweeper.errors import DataError
+from sweeper.errors import DataError, one_line
 from sweeper.hub import hub_commit
 
 
@@ -41,18 +41,13 @@ def check_hub_reachable(repo_id: str | None) -> None:
     try:
         HfApi().repo_info(repo_id, repo_type="dataset", timeout=10)
     except Exception as exc:
-        raise DataError(f"the Hugging Face hub cannot be reached ({_one_line(exc)[:120]}): "
+        raise DataError(f"the Hugging Face hub cannot be reached ({one_line(exc, 120)}): "
                         "`sweeper data check` reads hub metadata") from None
 
 
 @functools.lru_cache(maxsize=None)
 def _commit(repo_id: str, revision: str | None) -> str:
     return hub_commit(repo_id, repo_type="dataset", revision=revision)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text or type(exc).__name__)[:200]
 
 
 def configs_needed(task: TaskSpec, src: HubSpec, catalog: Catalog,
@@ -105,7 +100,7 @@ def check_source(task: TaskSpec, src: HubSpec, config: str | None, splits: set[s
         builder = datasets.load_dataset_builder(resolve(src.id, src.revision), name,
                                                 revision=src.revision, **extra)
     except Exception as exc:  # unknown repo or config, a loading script, no network
-        row["problems"].append(_one_line(exc))
+        row["problems"].append(one_line(exc, 200))
         return row
     row["commit"] = _commit(src.id, src.revision)
     available = {str(s) for s in (builder.config.data_files or {})} | \
@@ -117,7 +112,7 @@ def check_source(task: TaskSpec, src: HubSpec, config: str | None, splits: set[s
     try:
         features = _features(builder)
     except Exception as exc:
-        row["problems"].append(f"cannot read the columns: {_one_line(exc)}")
+        row["problems"].append(f"cannot read the columns: {one_line(exc, 200)}")
         return row
     if features is None:
         row["problems"].append("the repo declares no columns and has no parquet file")
