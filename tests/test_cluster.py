@@ -176,8 +176,9 @@ def test_a_trial_waiting_for_a_stage_holds_no_gpu(tmp_path, catalog):
     try:
         from mlflow.tracking import MlflowClient
 
-        deadline, b_done = time.time() + 300, False
-        while time.time() < deadline and not b_done:  # B runs on the one GPU meanwhile
+        deadline, b_done = time.time() + 420, False
+        while time.time() < deadline and not b_done and sweep.poll() is None:
+            # B runs on the one GPU meanwhile
             time.sleep(1)
             db = storage / "mlflow.db"
             if db.exists():
@@ -189,7 +190,11 @@ def test_a_trial_waiting_for_a_stage_holds_no_gpu(tmp_path, catalog):
                     b_done = any(r.data.params.get("tasks") == "qqp" for r in runs)
                 except Exception:
                     pass
-        assert b_done, "the trial that waits held the only GPU"
+        if not b_done:  # say what the sweep did, not only that B did not finish
+            kill_tree(sweep)
+            out, _ = sweep.communicate(timeout=60)
+            pytest.fail(f"B did not finish while A waited (sweep exit {sweep.returncode}):\n"
+                        f"{out[-6000:]}")
         kill_tree(holder)  # the holder dies without building: A must build it itself
         out, _ = sweep.communicate(timeout=400)
     finally:
