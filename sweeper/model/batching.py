@@ -1,20 +1,28 @@
-"""Length-grouped batches with dynamic padding.
+"""Length-grouped batches with dynamic padding, gathered from columns read once.
 
 Examples of similar length share a batch, and each batch is padded only to its own
 longest example (rounded up to a multiple of 8 for tensor cores), so little compute
-goes to padding.
+goes to padding. A split's columns are read once into flat arrays (`Columns`); a batch
+is then gathered and padded by index arithmetic, with no Python loop over its rows and
+no re-read of a column per epoch. Batches bound for a GPU are built in pinned memory,
+so their copies to the device do not block.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Iterator
 
 import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 
 PAD_MULTIPLE = 8
 MEGA_BATCH = 50  # batches whose examples are sorted by length together
+LABEL_PAD = -100  # what token labels are padded with (ignored by the loss)
 
 
 def length_grouped(lengths: list[int], batch_size: int, rng: random.Random | None
@@ -34,30 +42,98 @@ def length_grouped(lengths: list[int], batch_size: int, rng: random.Random | Non
     return batches
 
 
+def padded_width(longest: int) -> int:
+    return -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+
+
 def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
-    width = max(len(s) for s in seqs)
-    width = -(-width // PAD_MULTIPLE) * PAD_MULTIPLE
-    out = torch.full((len(seqs), width), value, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-    return out
+    """Python lists -> one padded tensor (for token lists that are not a Dataset)."""
+    return Ragged.of(seqs).gather(np.arange(len(seqs)), value)
 
 
-def collate(rows: dict[str, list], pad_id: int) -> dict[str, torch.Tensor]:
-    """Columnar rows -> padded tensors. Multiple choice is flattened to (B*C, L)."""
-    out: dict[str, torch.Tensor] = {}
-    ids = rows.get("input_ids")
-    if ids is not None:
-        if ids and isinstance(ids[0][0], list):  # multiple choice: B x C x L
-            out["num_choices"] = len(ids[0])  # type: ignore[assignment]  # kept on the host
-            ids = [choice for example in ids for choice in example]
-        out["input_ids"] = pad(ids, pad_id)
-        out["attention_mask"] = (out["input_ids"] != pad_id).long()
-    for key in ("label", "labels", "start_positions", "end_positions"):
-        if key in rows:
-            out[key] = torch.tensor(rows[key], dtype=torch.long) if key != "labels" \
-                else pad(rows[key], -100)
-    return out
+@dataclass
+class Ragged:
+    """A column of variable-length rows as one flat array plus each row's start and length."""
+
+    values: np.ndarray
+    starts: np.ndarray
+    lengths: np.ndarray
+
+    @classmethod
+    def of(cls, seqs: list[list[int]]) -> Ragged:
+        return cls.from_arrow(pa.array(seqs, type=pa.list_(pa.int64())))
+
+    @classmethod
+    def from_arrow(cls, arr: pa.Array) -> Ragged:
+        lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+        starts = np.zeros(len(lengths), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        values = arr.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        return cls(values, starts, lengths)
+
+    def gather(self, rows: np.ndarray, value: int, pin: bool = False) -> torch.Tensor:
+        """Rows `rows`, padded with `value` to the longest of them (rounded up to 8)."""
+        lengths = self.lengths[rows]
+        width = padded_width(int(lengths.max()))
+        out = torch.full((len(rows), width), value, dtype=torch.long, pin_memory=pin)
+        cols = np.arange(width)
+        keep = cols[None, :] < lengths[:, None]
+        out.numpy()[keep] = self.values[(self.starts[rows][:, None] + cols[None, :])[keep]]
+        return out
+
+
+class Columns:
+    """A tokenized split's batch columns, read once. Multiple choice (a list of choices
+    per example) is kept as one row per (example, choice), `choices` rows per example."""
+
+    def __init__(self, ds: datasets.Dataset, columns: list[str], pin: bool = False):
+        wanted = [c for c in columns if c in ds.column_names]
+        table = ds.select_columns(wanted + ["length"]).with_format("arrow")[:]
+        self.pin = pin
+        self.lengths: list[int] = table.column("length").to_pylist()
+        table = table.select(wanted)
+        self.choices = 0
+        self.ragged: dict[str, Ragged] = {}
+        self.scalars: dict[str, np.ndarray] = {}
+        for name in table.column_names:
+            arr = table.column(name).combine_chunks()
+            if pa.types.is_list(arr.type) and pa.types.is_list(arr.type.value_type):
+                per_example = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+                if len(per_example) and (per_example != per_example[0]).any():
+                    raise ValueError(f"column '{name}': examples differ in their number of "
+                                     "choices")
+                self.choices = int(per_example[0]) if len(per_example) else 0
+                arr = arr.flatten()
+            if pa.types.is_list(arr.type):
+                self.ragged[name] = Ragged.from_arrow(arr)
+            else:
+                self.scalars[name] = arr.to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def batch(self, idx: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+        """Rows `idx` as padded tensors. Multiple choice is flattened to (B*C, L)."""
+        rows = np.asarray(idx, dtype=np.int64)
+        out: dict[str, torch.Tensor] = {}
+        for name, column in self.ragged.items():
+            value = LABEL_PAD if name == "labels" else pad_id
+            picked = rows
+            if name == "input_ids" and self.choices:
+                out["num_choices"] = self.choices  # type: ignore[assignment]  # a host int
+                picked = (rows[:, None] * self.choices + np.arange(self.choices)).ravel()
+            out[name] = column.gather(picked, value, self.pin)
+            if name == "input_ids":
+                out["attention_mask"] = (out[name] != pad_id).long()
+                if self.pin:
+                    out["attention_mask"] = out["attention_mask"].pin_memory()
+        for name, values in self.scalars.items():
+            tensor = torch.from_numpy(values[rows])
+            out[name] = tensor.pin_memory() if self.pin else tensor
+        return out
+
+    def indexed(self, *, batch_size: int, pad_id: int, rng: random.Random | None
+                ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+        """One pass in length-grouped batches: (row indices, collated tensors)."""
+        for idx in length_grouped(self.lengths, batch_size, rng):
+            yield idx, self.batch(idx, pad_id)
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -67,15 +143,7 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 
 
 def indexed(ds: datasets.Dataset, *, batch_size: int, pad_id: int, rng: random.Random | None,
-            columns: list[str]) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+            columns: list[str], pin: bool = False
+            ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
     """One pass over `ds` in length-grouped batches: (row indices, collated tensors)."""
-    sub = ds.select_columns([c for c in columns if c in ds.column_names])
-    for idx in length_grouped(list(ds["length"]), batch_size, rng):
-        yield idx, collate(sub[idx], pad_id)
-
-
-def iterate(ds: datasets.Dataset, *, batch_size: int, pad_id: int, rng: random.Random | None,
-            columns: list[str]) -> Iterator[dict[str, torch.Tensor]]:
-    """One pass over `ds` in length-grouped batches of collated tensors."""
-    for _, batch in indexed(ds, batch_size=batch_size, pad_id=pad_id, rng=rng, columns=columns):
-        yield batch
+    yield from Columns(ds, columns, pin).indexed(batch_size=batch_size, pad_id=pad_id, rng=rng)

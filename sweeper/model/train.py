@@ -18,7 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from sweeper.model.batching import iterate, to_device
+from sweeper.model.batching import Columns, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
 
@@ -77,11 +77,12 @@ def loss_fn(task_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]
     return ce(logits.float(), batch["label"])
 
 
-def _batches(task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random
+def _batches(task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random, pin: bool
              ) -> Iterator[dict[str, torch.Tensor]]:
+    columns = Columns(task.data, TRAIN_COLUMNS, pin)  # read once, for every epoch
     while True:  # cycle through epochs; the step budget decides when to stop
-        yield from iterate(task.data, batch_size=args.batch_size, pad_id=pad_id, rng=rng,
-                           columns=TRAIN_COLUMNS)
+        for _, batch in columns.indexed(batch_size=args.batch_size, pad_id=pad_id, rng=rng):
+            yield batch
 
 
 def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
@@ -104,7 +105,8 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
     schedule = get_linear_schedule_with_warmup(optimizer, int(args.warmup_ratio * opt_steps),
                                                opt_steps)
     rng = random.Random(args.seed)
-    streams = [_batches(t, args, pad_id, random.Random(args.seed * 1000 + i))
+    streams = [_batches(t, args, pad_id, random.Random(args.seed * 1000 + i),
+                        pin=device.type == "cuda")
                for i, t in enumerate(tasks)]
     model.train()
     history: list[dict] = []

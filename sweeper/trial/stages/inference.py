@@ -36,7 +36,7 @@ def head_scores(ctx: TrialContext, task: TaskSpec, ds: datasets.Dataset, batch_s
                 ) -> Iterator[tuple[list[int], torch.Tensor]]:
     """(row indices, head outputs in float) per length-sorted evaluation batch."""
     for idx, batch in indexed(ds, batch_size=batch_size, pad_id=ctx.tokenizer.pad_token_id,
-                              rng=None, columns=["input_ids"]):
+                              rng=None, columns=["input_ids"], pin=ctx.device.type == "cuda"):
         batch = to_device(batch, ctx.device)
         with autocast(ctx.device, ctx.precision):
             yield idx, ctx.model.scores(task.type, task.name, batch).float()
