@@ -100,8 +100,8 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
         {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
          "weight_decay": 0.0},
     ]
-    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-8,
-                                  fused=device.type == "cuda")
+    # the fused kernel exists for CPUs too (torch >= 2.4): one call per step, not per tensor
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-8, fused=True)
     schedule = get_linear_schedule_with_warmup(optimizer, int(args.warmup_ratio * opt_steps),
                                                opt_steps)
     rng = random.Random(args.seed)
@@ -124,7 +124,7 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
         counted += 1
         if (micro + 1) % args.grad_accum:
             continue
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
