@@ -29,6 +29,7 @@ class Baseline:
     run_id: str
     result: dict[str, Any]  # its metrics.json
     folder: Path  # its trial output (stages/, xtreme/, metrics.json)
+    built_here: bool = False  # this call trained it (False: served by the stage cache)
 
 
 def baseline_settings(settings: TrialSettings) -> TrialSettings:
@@ -46,7 +47,7 @@ def ensure_baseline(settings: TrialSettings, *, key: str, catalog: Catalog,
 
     base = baseline_settings(settings)
     entry = f"baseline-{key}"
-    folder, _ = cache.fetch_or_build(
+    folder, cached = cache.fetch_or_build(
         entry, lambda dest: run_trial(base, dest / "trial", catalog=catalog))
     trial_dir = folder / "trial"
     result = json.loads((trial_dir / "metrics.json").read_text())
@@ -56,7 +57,7 @@ def ensure_baseline(settings: TrialSettings, *, key: str, catalog: Catalog,
         if run_id is None or tracker.client.get_run(run_id).info.status != "FINISHED":
             run_id = _log(base, result, trial_dir, tracker=tracker, run_key=run_key, key=key,
                           parent_run_id=parent_run_id)
-    return Baseline(run_id, result, trial_dir)
+    return Baseline(run_id, result, trial_dir, built_here=not cached)
 
 
 def _log(settings: TrialSettings, result: dict[str, Any], trial_dir: Path, *,

@@ -13,6 +13,9 @@ def init_ray(address: str | None) -> None:
     """Join `address`, or start a local Ray that listens on loopback only."""
     if address is None:
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before Ray starts: 127.0.0.1
+    # Keeping only a trial's latest checkpoint makes Tune save its (small) experiment state
+    # after each one; expected here, so not a warning for every stage of every trial.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     import ray
 
     if ray.is_initialized():

@@ -95,6 +95,11 @@ class TuneHooks:
         if stage != self.last_stage:  # the last report waits until the run is closed:
             self.flush()              # Tune may stop the trial right at it
 
+    def annotate(self, **values: Any) -> None:
+        """Add values to the report held back for the end of the trial."""
+        if self.pending is not None:
+            self.pending[0].update(values)
+
     def flush(self) -> None:
         """Send the held report (and checkpoint) to Tune."""
         from ray import tune
@@ -212,4 +217,8 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
     tracker.finish(run_id)
     if hooks.pending is None:  # a retry that found every stage done: report the result again
         hooks.on_stage(settings.targets[-1], result, out / "stages")
+    # the whole trial, its logging included; of it, the stages (the rest is bookkeeping)
+    built = baseline.result["timings"]["this_run_s"] if baseline.built_here else 0.0
+    hooks.annotate(trial_seconds=time.time() - started,
+                   stage_seconds=result["timings"]["this_run_s"] + built)
     hooks.flush()

@@ -99,7 +99,8 @@ def _run_status_callback(sweep: SweepContext):
     return CloseRuns()
 
 
-def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str, folder: str):
+def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str, folder: str,
+           reuse_workers: bool = True):
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -118,13 +119,17 @@ def _tuner(spec: SweepSpec, sweep: SweepContext, storage: str, folder: str):
         param_space=param_space,
         tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler,
                                     num_samples=num_samples, metric="objective", mode=spec.mode,
-                                    max_concurrent_trials=spec.max_concurrent),
+                                    max_concurrent_trials=spec.max_concurrent,
+                                    # a finished trial's worker runs the next trial: its
+                                    # imports and caches are paid once per worker, not per trial
+                                    reuse_actors=reuse_workers),
         run_config=tune.RunConfig(
             name=folder, storage_path=storage, callbacks=[_run_status_callback(sweep)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
-            # Keep every checkpoint: they are small (stage markers and the XTREME export;
-            # encoders live in the stage cache), and pruning forces state snapshots.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=None)),
+            # The latest checkpoint holds every finished stage's outputs (stage markers and
+            # the XTREME export; encoders live in the stage cache): older ones are dropped,
+            # so each output is stored once.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
     )
 
 
@@ -139,10 +144,11 @@ def _context(spec: SweepSpec, *, name: str, sweep_id: str, uri: str, parent: str
 def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs",
               tracking_uri: str | None = None, address: str | None = None,
               overrides: list[str] | None = None, cache: str | None = None,
-              new: bool = False) -> dict[str, Any]:
+              new: bool = False, reuse_workers: bool = True) -> dict[str, Any]:
     """Validate the space, open the MLflow parent run, run every trial; the summary.
     A sweep gets an id apart from its name; a name already used refuses unless `new`
-    (another sweep under the same name, in its own folder `NAME-<id>`)."""
+    (another sweep under the same name, in its own folder `NAME-<id>`). `reuse_workers`
+    False starts a fresh Ray worker per trial (the baseline of bench/sweep_overhead.py)."""
     catalog = load_catalog()
     spec = load_spec(space_file, catalog, overrides)
     name = name or spec.name
@@ -204,7 +210,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
                  "storage": storage}
         context = _context(spec, name=name, sweep_id=sweep_id, uri=uri, parent=parent,
                            cache_root=cache)
-        tuner = _tuner(spec, context, storage, folder)
+        tuner = _tuner(spec, context, storage, folder, reuse_workers)
         sweep_dir.write_text(STATE_FILE, json.dumps(state, indent=1))
     except BaseException:  # a failed start leaves no RUNNING parent run
         tracker.finish(parent, "FAILED")
