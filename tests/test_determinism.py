@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from sweeper.cache import StageCache
+from sweeper.model.heads import MultiTaskModel
+from sweeper.trial import run as run_module
 from sweeper.trial.run import NoHooks, run_trial
 from sweeper.trial.settings import TrialSettings
 
@@ -33,17 +35,47 @@ def _numbers(result: dict) -> dict:
     return {split: result[split]["xtreme"]["detailed_scores"] for split in ("dev", "test")}
 
 
-def test_trained_cached_resumed_and_repeated_trials_agree(tmp_path: Path):
+class WeightReads:
+    """Records every read of encoder weights a trial makes (the functions still run)."""
+
+    def __init__(self, monkeypatch):
+        self.reads: list[str] = []
+        original_load = run_module.load_encoder
+        original_weights = MultiTaskModel.load_encoder_weights
+
+        def load(model, tokenizer, seed, attn="sdpa", saved=None):
+            self.reads.append(f"encoder:{saved or model}")
+            return original_load(model, tokenizer, seed, attn, saved)
+
+        def weights(model_self, directory):
+            self.reads.append(f"weights:{directory}")
+            return original_weights(model_self, directory)
+
+        monkeypatch.setattr(run_module, "load_encoder", load)
+        monkeypatch.setattr(MultiTaskModel, "load_encoder_weights", weights)
+
+    def take(self) -> list[str]:
+        reads, self.reads = self.reads, []
+        return reads
+
+
+def test_trained_cached_resumed_and_repeated_trials_agree(tmp_path: Path, monkeypatch):
     cache = StageCache(tmp_path / "stage-cache")
+    reads = WeightReads(monkeypatch)
     trained = run_trial(SETTINGS, tmp_path / "trained", stage_cache=cache)
     assert trained["training"]["intermediate"]["cached"] is False
+    assert reads.take() == ["encoder:tiny"]
     cached = run_trial(SETTINGS, tmp_path / "cached", stage_cache=cache)
     assert cached["training"]["intermediate"]["cached"] is True
+    entry = cache.path(trained["training"]["intermediate"]["key"])
+    assert reads.take() == [f"encoder:{entry}"]  # the cached encoder only, read once
     assert _numbers(cached) == _numbers(trained)
 
     with pytest.raises(Interrupted):  # stops right after the intermediate stage
         run_trial(SETTINGS, tmp_path / "resumed", hooks=StopAfterIntermediate())
+    reads.take()
     resumed = run_trial(SETTINGS, tmp_path / "resumed")
+    assert reads.take() == [f"encoder:{tmp_path / 'resumed' / 'stages' / 'intermediate'}"]
     assert (tmp_path / "resumed" / "stages" / "intermediate.json").exists()
     assert _numbers(resumed) == _numbers(trained)
 

@@ -108,23 +108,35 @@ def load_tokenizer(model: str, catalog: Catalog, cache_root: str | os.PathLike
                           f"{str(exc).strip().splitlines()[0][:200]}") from None
 
 
+def _tiny_config(tokenizer: PreTrainedTokenizerBase, attn: str = "sdpa") -> XLMRobertaConfig:
+    return XLMRobertaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                            bos_token_id=tokenizer.bos_token_id,
+                            eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
+                            attn_implementation=attn, **TINY_SHAPE)
+
+
 def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
-                 attn: str = "sdpa") -> torch.nn.Module:
-    """A fresh encoder: pretrained weights for a hub id/path, seeded random init for tiny."""
+                 attn: str = "sdpa", saved: Path | None = None) -> torch.nn.Module:
+    """A fresh encoder: pretrained weights for a hub id/path, seeded random init for tiny;
+    or, with `saved` (a folder `MultiTaskModel.save` wrote), the weights stored there,
+    read once instead of the pretrained ones they replace."""
+    if saved is not None:
+        return _from_pretrained(str(Path(saved) / "encoder"), attn)
     if model == TINY:
         torch.manual_seed(seed)
-        config = XLMRobertaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-                                  bos_token_id=tokenizer.bos_token_id,
-                                  eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
-                                  attn_implementation=attn, **TINY_SHAPE)
-        return XLMRobertaModel(config, add_pooling_layer=False)
+        return XLMRobertaModel(_tiny_config(tokenizer, attn), add_pooling_layer=False)
     try:
-        return AutoModel.from_pretrained(model, attn_implementation=attn, add_pooling_layer=False)
-    except TypeError:  # encoders without a pooling-layer switch
-        return AutoModel.from_pretrained(model, attn_implementation=attn)
+        return _from_pretrained(model, attn)
     except Exception as exc:
         raise ConfigError(f"cannot load model '{model}': "
                           f"{str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def _from_pretrained(path: str, attn: str) -> torch.nn.Module:
+    try:
+        return AutoModel.from_pretrained(path, attn_implementation=attn, add_pooling_layer=False)
+    except TypeError:  # encoders without a pooling-layer switch
+        return AutoModel.from_pretrained(path, attn_implementation=attn)
 
 
 def model_identity(model: str) -> str:

@@ -102,9 +102,15 @@ class Tracker:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        batch = [Metric(k, float(v), now, step) for k, v in metrics.items() if v == v]
-        for i in range(0, len(batch), 500):
-            self.client.log_batch(run_id, metrics=batch[i:i + 500])
+        self.log_metric_points(run_id, [Metric(k, float(v), now, step)
+                                        for k, v in metrics.items()])
+
+    def log_metric_points(self, run_id: str, points: list[Any]) -> None:
+        """MLflow Metric entities (several steps at once), NaNs left out, in batches of
+        MLflow's limit per call."""
+        batch = [m for m in points if m.value == m.value]
+        for i in range(0, len(batch), 1000):
+            self.client.log_batch(run_id, metrics=batch[i:i + 1000])
 
     def log_artifacts(self, run_id: str, local: Path, path: str | None = None) -> None:
         if local.is_dir():

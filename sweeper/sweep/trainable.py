@@ -28,6 +28,7 @@ from sweeper.sweep.spec import parse_spec
 from sweeper.trial.scores import gains, language_table
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
+CURVE_EVERY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class TuneHooks:
         self.pending: tuple[dict, Path] | None = None
         self.cached: float = -1.0  # -1: no intermediate phase, 0: trained, 1: from cache
         self.key = ""
+        self.curve: list[tuple[str, int, dict]] = []  # curve points not yet sent
+        self.curve_sent = time.time()
 
     def on_start(self, keys: Any, params: dict[str, Any]) -> None:
         """Tag the run with both trial keys and log the effective settings."""
@@ -64,11 +67,25 @@ class TuneHooks:
         self.tracker.log_params(self.run_id, params)
 
     def on_log(self, stage: str, step: int, values: dict) -> None:
-        self.tracker.log_metrics(self.run_id, {f"train.{stage}.{k}": v for k, v in values.items()
-                                               if k != "step"}, step=step)
+        """Training-curve points, sent to MLflow in batches: at most every CURVE_EVERY_S
+        seconds (a long stage still shows its curve live) and at each stage's end."""
+        self.curve.append((stage, step, values))
+        if time.time() - self.curve_sent >= CURVE_EVERY_S:
+            self.send_curve()
+
+    def send_curve(self) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        points = [Metric(f"train.{stage}.{k}", float(v), now, step)
+                  for stage, step, values in self.curve for k, v in values.items()
+                  if k != "step"]
+        self.tracker.log_metric_points(self.run_id, points)
+        self.curve, self.curve_sent = [], time.time()
 
     def on_stage(self, stage: str, result: dict[str, Any], stage_dir: Path) -> None:
         """Hold this stage's report and checkpoint; send it now unless it is the last."""
+        self.send_curve()
         metrics: dict[str, Any] = {"objective": math.nan}
         if stage == "intermediate":
             self.cached = float(result["cached"])
@@ -196,8 +213,8 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
 
     inter = result["training"].get("intermediate")
     if inter and inter["cached"]:  # the curve of the run that trained this cached encoder
-        for point in inter["history"]:
-            hooks.on_log("intermediate", point["step"], point)
+        hooks.curve += [("intermediate", point["step"], point) for point in inter["history"]]
+        hooks.send_curve()
         tracker.set_tags(run_id, {"intermediate_from_cache": "true"})
 
     for target, why in result.get("not_comparable_with_xtreme", {}).items():

@@ -120,13 +120,29 @@ def check_trial(settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
             "effective": trial_keys.effective_params(settings, catalog, resolved)}
 
 
+def _finished_intermediate(stage_dir: Path, cache: StageCache | None, key: str | None
+                           ) -> Path | None:
+    """The saved encoder of Step 1 when it is done already (by this trial's last run, or
+    in the shared cache): the trial's model is loaded from it, once."""
+    if not key:
+        return None
+    marker = stage_dir / "intermediate.json"
+    if marker.exists():
+        return Path(json.loads(marker.read_text())["weights"])
+    if cache is not None and cache.has(key):
+        return cache.path(key)
+    return None
+
+
 def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | None,
-                      key: str) -> dict[str, Any]:
-    """Step 1, or its output from this trial's last run or from the shared cache."""
+                      key: str, loaded: Path | None) -> dict[str, Any]:
+    """Step 1, or its output from this trial's last run or from the shared cache
+    (`loaded`: the saved encoder the model was built from, if any)."""
     marker = stage_dir / "intermediate.json"
     if marker.exists():  # restarted trial: this stage already finished
         info = json.loads(marker.read_text())
-        ctx.model.load_encoder_weights(Path(info["weights"]))
+        if loaded != Path(info["weights"]):
+            ctx.model.load_encoder_weights(Path(info["weights"]))
         return {**info, "resumed": True}
 
     started = time.perf_counter()
@@ -146,7 +162,7 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
         build(tmp)
         shutil.rmtree(weights, ignore_errors=True)
         tmp.rename(weights)
-    if cached:
+    if cached and loaded != weights:  # built by another trial since this one started
         ctx.model.load_encoder_weights(weights)
     history = json.loads((weights / "history.json").read_text())
     info = {"key": key, "weights": str(weights), "cached": cached, "history": history,
@@ -201,13 +217,14 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     check_available(required_data(settings, catalog, settings.tasks), data=settings.data,
                     local=settings.common.local_data, catalog=catalog)
     tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
-    model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed)).to(device)
     resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
-                       precision=precision,
-                       num_layers=int(model.encoder.config.num_hidden_layers))
+                       precision=precision, num_layers=num_layers(settings.model))
     keys = trial_keys.trial_keys(settings, catalog, resolved)
     # every check passed: only now is anything written
     stage_dir = _prepare_output(out, settings)
+    saved = _finished_intermediate(stage_dir, stage_cache, keys.intermediate)
+    model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed,
+                                        saved=saved)).to(device)
     (out / "trial_config.yaml").write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False))
     hooks.on_start(keys, trial_keys.effective_params(settings, catalog, resolved))
     ctx = TrialContext(settings=settings, catalog=catalog, source=source, tokenizer=tokenizer,
@@ -220,7 +237,7 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
     # Step 1: intermediate tasks (skipped for the baseline), one phase for all targets.
     if keys.intermediate:
         seed_stage(settings.seed, "intermediate")
-        info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate)
+        info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate, saved)
         training["intermediate"] = {"history": info["history"], "cached": info["cached"],
                                     "key": info["key"]}
         timings["intermediate_s"] = info.get("seconds", 0.0)
