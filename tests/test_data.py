@@ -176,3 +176,23 @@ def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_r
     (tmp_path / "ccg" / "en" / "train.parquet").unlink()
     with pytest.raises(DataError, match="missing split.*ccg/en/train"):
         check_data(spec, catalog)
+
+
+def test_normalised_examples_are_cached_like_features(tmp_path, catalog):
+    """Gold labels come from normalised rows: built once per data version, then read from
+    the cache (the source is not read again), and equal to a fresh normalisation."""
+    from sweeper.data.features import load_examples
+
+    source = SampleSource(catalog, tmp_path / "cache")
+    reads: list[tuple] = []
+    real = source.load
+    source.load = lambda task, lang, split: reads.append((task.name, lang, split)) or real(
+        task, lang, split)
+    task = catalog.task("panx")
+    first = load_examples(task, "sw", "test", source, tmp_path / "cache")
+    assert reads.count(("panx", "sw", "test")) == 1
+    again = load_examples(task, "sw", "test", source, tmp_path / "cache")
+    assert reads.count(("panx", "sw", "test")) == 1  # served by the cache
+    fresh = load_examples(task, "sw", "test", source)
+    assert again.to_list() == first.to_list() == fresh.to_list()
+    assert list((tmp_path / "cache" / "examples").glob("panx-sw-test-*"))

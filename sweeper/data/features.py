@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import datasets
 from filelock import FileLock
@@ -24,6 +25,7 @@ from sweeper.digest import digest, seeded
 from sweeper.errors import DataError
 
 FEATURES_VERSION = "2"  # 2: retrieval features carry a release's sentence ids
+EXAMPLES_VERSION = "1"  # of the normalised rows (data.normalize)
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
@@ -101,18 +103,33 @@ def cache_key(task: TaskSpec, lang: str, split: str, *, data_version: str, token
                   24)
 
 
+_LABELS: dict[tuple[str, str], list[str]] = {}  # (task data fingerprint, data version)
+
+
 def label_names(task: TaskSpec, source: DataSource) -> list[str]:
-    """The task's label list, or (labels_from_data) the sorted tags of its English train split."""
+    """The task's label list, or (labels_from_data) the sorted tags of its English train
+    split (read once per process and data version)."""
     if task.labels or not task.labels_from_data:
         return list(task.labels)
-    raw = source.load(task, task.languages[0], "train")
-    column = task.columns["tags"]
-    return sorted({str(t) for tags in raw[column] for t in tags})
+    memo = (task.fingerprint(data_only=True), source.version(task))
+    if memo not in _LABELS:
+        raw = source.load(task, task.languages[0], "train")
+        column = task.columns["tags"]
+        _LABELS[memo] = sorted({str(t) for tags in raw[column] for t in tags})
+    return list(_LABELS[memo])
 
 
-def load_examples(task: TaskSpec, lang: str, split: str, source: DataSource) -> datasets.Dataset:
-    """Canonical rows (before tokenization): what gold labels are exported from."""
-    return normalize(task, source.load(task, lang, split), label_names(task, source))
+def load_examples(task: TaskSpec, lang: str, split: str, source: DataSource,
+                  cache_root: str | os.PathLike | None = None) -> datasets.Dataset:
+    """Canonical rows (before tokenization): what gold labels are exported from. With
+    `cache_root`, cached on disk like the features (keyed by the task's data fields,
+    language, split and data version), so later trials do not normalise the split again."""
+    if cache_root is None:
+        return normalize(task, source.load(task, lang, split), label_names(task, source))
+    key = digest({"version": EXAMPLES_VERSION, "task": task.fingerprint(data_only=True),
+                  "lang": lang, "split": split, "data": source.version(task)}, 24)
+    path = Path(cache_root).resolve() / "examples" / f"{task.name}-{lang}-{split}-{key}"
+    return _cached(path, lambda: load_examples(task, lang, split, source))
 
 
 def load_features(task: TaskSpec, lang: str, split: str, *, source: DataSource,
@@ -123,18 +140,27 @@ def load_features(task: TaskSpec, lang: str, split: str, *, source: DataSource,
                     tokenizer=tokenizer_fingerprint(tokenizer), max_length=max_length,
                     doc_stride=doc_stride)
     path = Path(cache_root).resolve() / "features" / f"{task.name}-{lang}-{split}-{key}"
+    return _cached(path, lambda: _build(task, lang, split, source=source, tokenizer=tokenizer,
+                                        max_length=max_length, doc_stride=doc_stride))
+
+
+def _cached(path: Path, build: Callable[[], datasets.Dataset]) -> datasets.Dataset:
+    """The dataset saved at `path`, or built, saved (in a temporary folder renamed into
+    place, under a file lock: built once, never read half-written) and read back."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             if not path.exists():
-                _build(task, lang, split, source=source, tokenizer=tokenizer,
-                       max_length=max_length, doc_stride=doc_stride, path=path)
+                tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+                shutil.rmtree(tmp, ignore_errors=True)
+                build().save_to_disk(str(tmp))
+                os.replace(tmp, path)
     return datasets.load_from_disk(str(path))
 
 
 def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
-           tokenizer: PreTrainedTokenizerBase, max_length: int, doc_stride: int,
-           path: Path) -> None:
+           tokenizer: PreTrainedTokenizerBase, max_length: int, doc_stride: int
+           ) -> datasets.Dataset:
     rows = load_examples(task, lang, split, source)
     if len(rows) == 0:
         raise DataError(f"task '{task.name}' {lang}/{split} has no usable rows")
@@ -142,8 +168,4 @@ def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
                                             max_length=max_length, doc_stride=doc_stride),
                      batched=True, with_indices=True, remove_columns=rows.column_names,
                      load_from_cache_file=False)
-    feats = feats.map(lambda r: {"length": _length(task, r)}, load_from_cache_file=False)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    feats.save_to_disk(str(tmp))
-    os.replace(tmp, path)
+    return feats.map(lambda r: {"length": _length(task, r)}, load_from_cache_file=False)

@@ -11,7 +11,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from sweeper.catalog import Catalog, TaskSpec
-from sweeper.data.features import label_names, load_features
+from sweeper.data.features import label_names, load_examples, load_features
 from sweeper.data.sources import DataSource
 from sweeper.model.heads import MultiTaskModel
 from sweeper.trial.settings import TrialSettings
@@ -46,6 +46,10 @@ class TrialContext:
                            doc_stride=self.settings.training.doc_stride)
         cap = self.settings.training.max_train_examples if split == "train" else None
         return ds.select(range(min(cap, len(ds)))) if cap else ds
+
+    def examples(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
+        """Normalised rows of a split (gold labels, contexts), cached like the features."""
+        return load_examples(task, lang, split, self.source, self.settings.cache_root())
 
     def num_labels(self, task: TaskSpec) -> int:
         """Classes of the task's head (masked LM: the tokenizer's vocabulary)."""

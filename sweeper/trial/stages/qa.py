@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sweeper.data.features import load_examples
 from sweeper.scoring import xtreme
 from sweeper.trial.jobs import EvalJob
 from sweeper.trial.stages.context import TrialContext
@@ -44,7 +43,7 @@ def best_span(windows: list[tuple[np.ndarray, list]], context: str, allow_null: 
 def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
     """Answer the first questions of a split (all windows of each) and write both files."""
     target = job.target
-    examples = load_examples(job.data, job.lang, job.split, ctx.source)
+    examples = ctx.examples(job.data, job.lang, job.split)
     examples = examples.select(range(example_cap(ctx, len(examples))))
     keep = set(examples["id"])
     ds = ctx.features(job.data, job.lang, job.split)

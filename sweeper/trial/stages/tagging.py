@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from sweeper.catalog import TaskSpec
-from sweeper.data.features import label_names, load_examples
+from sweeper.data.features import label_names
 from sweeper.scoring import xtreme
 from sweeper.trial.jobs import EvalJob
 from sweeper.trial.stages.context import TrialContext
@@ -40,7 +40,7 @@ def stitch_tags(ds, outputs: list[np.ndarray], n_sentences: int, lengths: list[i
 
 def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
     """Tag the first examples of a split (all windows of each) and write both files."""
-    examples = load_examples(job.data, job.lang, job.split, ctx.source)
+    examples = ctx.examples(job.data, job.lang, job.split)
     n = example_cap(ctx, len(examples))
     ds = ctx.features(job.data, job.lang, job.split)
     if len(ds) and max(ds["example"]) >= n:
