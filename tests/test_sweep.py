@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import signal
+import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from sweeps import FAST, ListenWatch, kill_tree, mlflow_runs, start_cli, tiny_space
 
 pytestmark = pytest.mark.slow
@@ -38,6 +39,21 @@ def test_quickstart_sweep_end_to_end(tmp_path, catalog):
     entries = [p.parent.name for p in (storage / "quickstart" / "stage_cache").glob("*/COMPLETE")]
     assert len([e for e in entries if not e.startswith("baseline-")]) == 4
     assert len([e for e in entries if e.startswith("baseline-")]) == 2  # target_epochs 2, 3
+    # bookkeeping: each trial keeps one checkpoint (every stage's outputs once, no encoder:
+    # encoders live in the stage cache), 10 trials ran on the 2 workers, each reporting its
+    # device and how much of its time its stages took
+    trials = sorted((storage / "quickstart").glob("sweeper_trial_*"))
+    assert [len(list(t.glob("checkpoint_*"))) for t in trials] == [1] * 10
+    assert not list((storage / "quickstart").glob("sweeper_trial_*/checkpoint_*/**/*.safetensors"))
+    last = [json.loads((t / "result.json").read_text().splitlines()[-1]) for t in trials]
+    assert len({r["pid"] for r in last}) == 2  # workers reused between trials
+    assert all(r["device"] == "cpu" and 0 <= r["stage_seconds"] <= r["trial_seconds"]
+               for r in last)
+    sys.path.insert(0, str(ROOT / "bench"))
+    from sweep_overhead import trial_costs
+
+    costs = trial_costs(storage / "quickstart")
+    assert len(costs) == 10 and all(c["held"] >= c["stages"] for c in costs)
 
     uri = f"sqlite:///{storage / 'mlflow.db'}"
     parent, children = mlflow_runs(uri, "quickstart")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sweeper.catalog import load_catalog
+from sweeper.model.device import pick_device
 from sweeper.sweep import tracking
 from sweeper.sweep.baselines import baseline_settings, ensure_baseline
 from sweeper.sweep.deferral import WAITING
@@ -49,8 +50,10 @@ class TuneHooks:
     """Trial hooks that report to Tune, checkpoint, and log to MLflow."""
 
     def __init__(self, tracker: tracking.Tracker, run_id: str, *, out: Path,
-                 score: Callable[[dict[str, Any]], float], started: float, last_stage: str):
+                 score: Callable[[dict[str, Any]], float], started: float, last_stage: str,
+                 device: str = ""):
         self.tracker, self.run_id, self.out = tracker, run_id, out
+        self.device = device  # what the trial computes on (cpu, cuda): in every report
         self.score = score  # the objective of a (partial) result: dev numbers only
         self.started = started
         self.last_stage = last_stage
@@ -99,6 +102,7 @@ class TuneHooks:
 
         done = len(result.get("test", {}).get("summary", {}))  # targets scored so far
         metrics.update(targets_done=done, node=ray.get_runtime_context().get_node_id(),
+                       device=self.device,
                        intermediate_cached=self.cached,
                        intermediate_key=self.key, trial_seconds=time.time() - self.started)
         tmp = Path(tempfile.mkdtemp(prefix="sweeper-ckpt-"))
@@ -201,7 +205,8 @@ def trainable(params: dict[str, Any], sweep: SweepContext) -> None:
         score = functools.partial(objective, languages=languages, metric=spec.objective_metric,
                                   baseline=baseline.result)
         hooks = TuneHooks(tracker, run_id, out=out, score=score, started=started,
-                          last_stage=settings.targets[-1])
+                          last_stage=settings.targets[-1],
+                          device=pick_device(settings.runtime.device).type)
         result = run_trial(settings, out, hooks=hooks, stage_cache=cache, catalog=catalog)
     except SystemExit:  # Tune stopped the trial (scheduler): not a failure
         tracker.set_tags(run_id, {"stopped_early": "true"})
