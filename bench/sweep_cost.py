@@ -5,7 +5,7 @@ cache saves (without it every trial trains its own intermediate phase and baseli
     python bench/sweep_cost.py search_spaces/task_scaling.yaml --throughput 300 --gpus 8
 
 `--throughput` is training examples per second per GPU: measure it on your GPU with
-`bench/train_throughput.py --arch xlm-roberta-large` (the default, 300, is an estimate
+`bench/train_throughput.py --shapes large --seq-len 256` (the default, 300, is an estimate
 for XLM-R Large, sequence length 256, bf16 on one H100, not a measurement). Training
 set sizes come from the catalog (`train_size`, from the dataset cards); evaluation time
 is left out.

@@ -178,12 +178,13 @@ def test_a_trial_waiting_for_a_stage_holds_no_gpu(tmp_path, catalog):
 
         deadline, b_done = time.time() + 420, False
         while time.time() < deadline and not b_done and sweep.poll() is None:
-            # B runs on the one GPU meanwhile
+            # B runs on the one GPU meanwhile. The store is read only once the sweep has
+            # made it (its state file is written after its parent run): a reader opening
+            # the sqlite file first would create the tables at the same time as the sweep
             time.sleep(1)
-            db = storage / "mlflow.db"
-            if db.exists():
+            if (storage / "waits" / "sweeper.json").exists():
                 try:
-                    client = MlflowClient(f"sqlite:///{db}")
+                    client = MlflowClient(f"sqlite:///{storage / 'mlflow.db'}")
                     runs = client.search_runs([e.experiment_id for e in
                                                client.search_experiments()],
                                               "attributes.status = 'FINISHED'")

@@ -145,7 +145,7 @@ def test_killed_trial_worker_is_retried_from_its_checkpoint(tmp_path):
     deadline = time.time() + 300
     killed = []
     while time.time() < deadline and not killed:  # after the intermediate checkpoint
-        if list((storage / "killme").glob("sweeper_trial_*/checkpoint_000000")):
+        if list((storage / "killme").glob("sweeper_trial_*/checkpoint_*")):
             for pid in _worker_pids(proc.pid):
                 psutil.Process(pid).kill()
                 killed.append(pid)
@@ -165,9 +165,14 @@ def test_killed_trial_worker_is_retried_from_its_checkpoint(tmp_path):
     assert len(steps) == len(set(steps))  # the intermediate phase ran once, not again
 
 
-def _finished_trials(uri: str, experiment: str) -> int:
+def _finished_trials(uri: str, experiment: str, state: Path) -> int:
+    """Finished trial runs, read only once the sweep has made its store (its state file
+    is written after its parent run): a reader that opened the sqlite file first would
+    create the tables at the same time as the sweep."""
     from mlflow.tracking import MlflowClient
 
+    if not state.exists():
+        return 0
     try:
         client = MlflowClient(uri)
         exp = client.get_experiment_by_name(experiment)
@@ -191,7 +196,8 @@ def test_interrupted_sweep_is_resumed_without_duplicate_runs(tmp_path, kind):
     extra = ["--tracking-uri", db, "--cache", str(tmp_path / "stage_cache")]
     proc = start_cli("run", str(space), "--storage", storage, *extra)
     deadline = time.time() + 300
-    while time.time() < deadline and _finished_trials(db, "resumable") < 1:
+    while time.time() < deadline and _finished_trials(
+            db, "resumable", local / "resumable" / "sweeper.json") < 1:
         time.sleep(0.5)  # interrupt once the first trial has finished
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=300)
