@@ -14,7 +14,12 @@ synchronizes at those two steps only). MFU counts useful FLOPs only: 6 x non-emb
 parameters x non-pad tokens, plus bidirectional attention (12 x layers x hidden x
 tokens^2 per sequence), against the GPU's dense bf16 peak.
 
+`--floor` adds a third, the bare step: forward, loss, backward, clipping and the optimizer
+on the same batches with nothing else. Its ratio to sweeper's loop says how much loop
+overhead is left to remove; a loop at the floor can only gain further by computing less.
+
   python bench/train_throughput.py                    # tiny shape, every task type, CPU
+  python bench/train_throughput.py --floor            # also a bare step: loop overhead left
   python bench/train_throughput.py --shapes small     # a compute-bound shape on a CPU
   python bench/train_throughput.py --shapes large --seq-len 128 --steps 40   # on a GPU
 """
@@ -25,6 +30,7 @@ import argparse
 import contextlib
 import copy
 import io
+import itertools
 import json
 import os
 import random
@@ -44,8 +50,10 @@ from sweeper.catalog import load_catalog  # noqa: E402
 from sweeper.data.features import load_features  # noqa: E402
 from sweeper.data.sources import make_source  # noqa: E402
 from sweeper.model.encoders import TINY_SHAPE, load_tokenizer  # noqa: E402
+from sweeper.model.batching import Columns, to_device  # noqa: E402
+from sweeper.model.device import autocast  # noqa: E402
 from sweeper.model.heads import MultiTaskModel  # noqa: E402
-from sweeper.model.train import TrainArgs, TrainTask, loss_fn, train  # noqa: E402
+from sweeper.model.train import TRAIN_COLUMNS, TrainArgs, TrainTask, loss_fn, train  # noqa: E402
 from sweeper.trial.settings import TrialSettings  # noqa: E402
 
 XLMR_VOCAB = 250002
@@ -193,6 +201,25 @@ def run_sweeper(model: MultiTaskModel, data, task_type: str, args: TrainArgs, de
               desc="sweeper")
 
 
+def run_bare(model: MultiTaskModel, data, task_type: str, args: TrainArgs, device,
+             pad_id: int) -> None:
+    """The floor: forward, loss, backward, clipping and a fused AdamW step over the same
+    batches, with nothing else (no schedule, no task sampling, no logging, no progress)."""
+    batches = Columns(data, TRAIN_COLUMNS, pin=device.type == "cuda")
+    stream = itertools.cycle([b for _, b in batches.indexed(
+        batch_size=args.batch_size, pad_id=pad_id, rng=random.Random(args.seed))])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, fused=True)
+    model.train()
+    for _ in range(args.max_steps or 0):
+        batch = to_device(next(stream), device)
+        with autocast(device, args.precision):
+            loss = loss_fn(task_type, model.scores(task_type, "task", batch), batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+
 class ForTrainer(nn.Module):
     """The same model and loss behind Trainer's batch-as-keyword-arguments interface."""
 
@@ -285,6 +312,9 @@ def bench_one(shape: str, task_type: str, opts, tokenizer, device, precision: st
         "Trainer": lambda m: run_trainer(m, data, task_type, args, device, tokenizer,
                                          str(out / "trainer")),
     }
+    if opts.floor:
+        systems["bare step"] = lambda m: run_bare(m, data, task_type, args, device,
+                                                  tokenizer.pad_token_id)
     clock = StepClock(min(opts.warmup, opts.steps - 1), device)
     per_step: dict[str, list[float]] = {k: [] for k in systems}
     per_call: dict[str, list[float]] = {k: [] for k in systems}
@@ -317,6 +347,9 @@ def bench_one(shape: str, task_type: str, opts, tokenizer, device, precision: st
     result["ratio"] = {"median": statistics.median(ratios), "all": ratios}
     whole = [b / a for a, b in zip(per_call["sweeper"], per_call["Trainer"])]
     result["phase_ratio"] = {"median": statistics.median(whole), "all": whole}
+    if opts.floor:  # how close the loop comes to the bare step (1.0: no overhead left)
+        floor = [b / a for a, b in zip(per_step["sweeper"], per_step["bare step"])]
+        result["loop_vs_bare"] = {"median": statistics.median(floor), "all": floor}
     peak = None
     if device.type == "cuda":
         gpu = torch.cuda.get_device_name()
@@ -332,9 +365,11 @@ def bench_one(shape: str, task_type: str, opts, tokenizer, device, precision: st
 def show(r: dict[str, Any]) -> str:
     lines = [f"{r['shape']} / {r['task_type']} ({r['device']}, {r['precision']}, batch "
              f"{r['batch_size']}, {r['tokens_per_example']:.0f} tokens/example)"]
-    for name in ("sweeper", "Trainer"):
+    for name in ("sweeper", "Trainer", "bare step"):
+        if name not in r:
+            continue
         s = r[name]
-        line = f"  {name:<8} {s['median_examples_per_s']:9.1f} examples/s"
+        line = f"  {name:<9} {s['median_examples_per_s']:9.1f} examples/s"
         if "mfu" in s:
             line += f"  MFU {s['mfu']:6.1%}"
         if "peak_memory_gib" in s:
@@ -344,6 +379,9 @@ def show(r: dict[str, Any]) -> str:
                  f"{spread(r['ratio']['all'])}")
     lines.append(f"  ratio sweeper/Trainer, whole phase of {r['steps']} steps (setup included): "
                  f"median {r['phase_ratio']['median']:.2f}x {spread(r['phase_ratio']['all'])}")
+    if "loop_vs_bare" in r:
+        lines.append(f"  sweeper's loop / bare step, steady state: median "
+                     f"{r['loop_vs_bare']['median']:.2f}x {spread(r['loop_vs_bare']['all'])}")
     return "\n".join(lines)
 
 
@@ -362,6 +400,9 @@ def main() -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--precision", default="auto", help="auto (bf16 on a GPU), fp32 or bf16")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    p.add_argument("--floor", action="store_true",
+                   help="also time a bare step (forward, backward, optimizer; nothing else) "
+                        "on the same batches: how much loop overhead is left")
     p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--scratch", default="/tmp/sweeper-bench", help="Trainer's output folder")
     opts = p.parse_args()
