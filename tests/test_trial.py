@@ -62,7 +62,7 @@ def test_restarted_trial_skips_finished_stages(tmp_path, catalog):
 def test_tagging_and_qa_trial(tmp_path, catalog):
     config = TrialSettings.build(targets=["panx", "xquad", "tydiqa"],
                                  intermediate=["squad_v2", "hellaswag", "ccg", "mlm_sw"],
-                                 model="tiny")
+                                 model="tiny", max_train_examples=400)
     result = run_trial(config, tmp_path)
     zs = result["test"]["zero_shot"]
     for task in config.targets:

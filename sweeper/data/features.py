@@ -19,7 +19,7 @@ from filelock import FileLock
 from transformers import PreTrainedTokenizerBase
 
 from sweeper.catalog import TaskSpec
-from sweeper.data.normalize import RELEASE_IDS, normalize
+from sweeper.data.normalize import RELEASE_IDS, derived_fingerprint, normalize
 from sweeper.data.sources import DataSource
 from sweeper.digest import digest, seeded
 from sweeper.errors import DataError
@@ -88,9 +88,11 @@ def mask_tokens(ids: list[list[int]], index: list[int], tok: PreTrainedTokenizer
     return {"input_ids": inputs, "labels": labels}
 
 
-def _length(task: TaskSpec, row: dict) -> int:
-    ids = row.get("input_ids", row.get("src_ids"))
-    return max(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
+def _lengths(batch: dict) -> list[int]:
+    """Each row's length in tokens (a multiple-choice row: its longest choice)."""
+    column = batch["input_ids"] if "input_ids" in batch else batch["src_ids"]
+    return [max(len(x) for x in ids) if ids and isinstance(ids[0], list) else len(ids)
+            for ids in column]
 
 
 def cache_key(task: TaskSpec, lang: str, split: str, *, data_version: str, tokenizer: str,
@@ -164,8 +166,13 @@ def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
     rows = load_examples(task, lang, split, source)
     if len(rows) == 0:
         raise DataError(f"task '{task.name}' {lang}/{split} has no usable rows")
+    # fingerprints from the inputs' own (hashing the closures would pickle the tokenizer)
+    parts = {"task": task.fingerprint(data_only=True), "tokenizer": tokenizer_fingerprint(
+        tokenizer), "max_length": max_length, "doc_stride": doc_stride}
     feats = rows.map(lambda b, idx: _encode(task, {**b, "_index": idx}, tokenizer,
                                             max_length=max_length, doc_stride=doc_stride),
                      batched=True, with_indices=True, remove_columns=rows.column_names,
-                     load_from_cache_file=False)
-    return feats.map(lambda r: {"length": _length(task, r)}, load_from_cache_file=False)
+                     load_from_cache_file=False,
+                     new_fingerprint=derived_fingerprint(rows, "encode", parts))
+    return feats.map(lambda b: {"length": _lengths(b)}, batched=True, load_from_cache_file=False,
+                     new_fingerprint=derived_fingerprint(feats, "length"))

@@ -47,7 +47,7 @@ def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
     examples = examples.select(range(example_cap(ctx, len(examples))))
     keep = set(examples["id"])
     ds = ctx.features(job.data, job.lang, job.split)
-    ds = ds.filter(lambda r: r["example_id"] in keep)
+    ds = ds.select([i for i, ex_id in enumerate(ds["example_id"]) if ex_id in keep])
     outputs = window_outputs(ctx, target, ds)
     by_id: dict[str, list] = {}
     for ex_id, offsets, out in zip(ds["example_id"], ds["offsets"], outputs):

@@ -43,8 +43,9 @@ def evaluate(ctx: TrialContext, job: EvalJob) -> dict:
     examples = ctx.examples(job.data, job.lang, job.split)
     n = example_cap(ctx, len(examples))
     ds = ctx.features(job.data, job.lang, job.split)
-    if len(ds) and max(ds["example"]) >= n:
-        ds = ds.filter(lambda r: r["example"] < n)
+    example = np.asarray(ds["example"])
+    if len(ds) and example.max() >= n:
+        ds = ds.select(np.flatnonzero(example < n))
     names = label_names(job.target, ctx.source)
     gold = examples.select(range(n))["tags"]
     preds = stitch_tags(ds, window_outputs(ctx, job.target, ds), n, [len(g) for g in gold])
