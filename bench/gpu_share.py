@@ -56,7 +56,7 @@ def main() -> int:
     space = out / "gpu-share.yaml"
     space.write_text(yaml.safe_dump(SPACE))
     from sweeper.sweep import tracking
-    from sweeper.sweep.tune import run_sweep
+    from sweeper.sweep.driver import run_sweep
 
     uri = f"sqlite:///{out / 'mlflow.db'}"
     cluster = None
@@ -80,10 +80,10 @@ def main() -> int:
     for r in rows:
         print(f"trial {r['trial']}: device {r['device']}, ran {r['end'] - r['start']:.1f} s")
     overlap = min(r["end"] for r in rows) - max(r["start"] for r in rows) if rows else 0.0
-    tracker = tracking.Tracker(uri, summary["sweep"])
+    tracker = tracking.Tracker(tracking.open_store(uri), summary["sweep"])
     children = [r for r in tracker.children(summary["parent_run_id"])
-                if r.data.tags.get(tracking.ROLE_TAG) != "baseline"]
-    finished = [r for r in children if r.info.status == "FINISHED"]
+                if r.tags.get(tracking.ROLE_TAG) != "baseline"]
+    finished = [r for r in children if r.status == "FINISHED"]
     checks = {"both trials finished": summary["finished"] == 2 and summary["errored"] == 0,
               "both logged as finished child runs": len(finished) == 2,
               f"their workers ran at the same time ({overlap:.1f} s overlap)": overlap > 0}

@@ -19,7 +19,6 @@ from sweeper.catalog import load_catalog
 from sweeper.sweep.space import cost as space_cost
 from sweeper.sweep.space import grid, params_to_settings
 from sweeper.sweep.spec import load_spec
-from sweeper.trial.keys import target_epochs
 
 
 def cost(space: str, throughput: float, gpus: int) -> dict:
@@ -48,7 +47,7 @@ def cost(space: str, throughput: float, gpus: int) -> dict:
             spec_t = catalog.task(name)
             if spec_t.needs_training:
                 source, _ = catalog.train_task(spec_t)
-                total += target_epochs(t, spec_t) * size(source.name, t.training.max_train_examples)
+                total += (t.target.epochs or spec_t.epochs or 2.0) * size(source.name, t.training.max_train_examples)
         return total
 
     distinct = {}

@@ -49,12 +49,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sweeper.catalog import load_catalog  # noqa: E402
 from sweeper.data.features import load_features  # noqa: E402
 from sweeper.data.sources import make_source  # noqa: E402
-from sweeper.model.encoders import TINY_SHAPE, load_tokenizer  # noqa: E402
+from sweeper.model.encoders import TINY_SHAPE  # noqa: E402
 from sweeper.model.batching import Columns, to_device  # noqa: E402
 from sweeper.model.device import autocast  # noqa: E402
 from sweeper.model.heads import MultiTaskModel  # noqa: E402
-from sweeper.model.train import TRAIN_COLUMNS, TrainArgs, TrainTask, loss_fn, train  # noqa: E402
-from sweeper.trial.settings import TrialSettings  # noqa: E402
+from sweeper.model.train import TrainArgs, TrainTask, train  # noqa: E402
+from sweeper.tasktypes import get as task_type_of  # noqa: E402
+from sweeper.trial.environment import load_tokenizer  # noqa: E402
+from sweeper.trial.settings import TrialSettings, cache_root  # noqa: E402
 
 XLMR_VOCAB = 250002
 SHAPES: dict[str, dict[str, int]] = {  # XLM-R's published configs; `small` is compute-bound
@@ -82,7 +84,9 @@ def build_model(shape: str, vocab: int, task_type: str, num_labels: int, seed: i
     config = XLMRobertaConfig(vocab_size=vocab, type_vocab_size=1, pad_token_id=1,
                               attn_implementation="sdpa", **SHAPES[shape])
     model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    model.add_head("task", task_type, num_labels)
+    kind = task_type_of(task_type)
+    model.add_head("task", kind.head(model.encoder, kind.num_outputs(None, ["x"] * num_labels,
+                                                                      None)))
     return model
 
 
@@ -96,7 +100,7 @@ def non_embedding_params(model: MultiTaskModel) -> int:
 def sample_data(task_type: str, tokenizer, max_len: int) -> datasets.Dataset:
     """The English training split of the task type's catalog task, from the sample data."""
     catalog = load_catalog()
-    cache = TrialSettings().cache_root()
+    cache = cache_root(TrialSettings().runtime)
     task = catalog.task(TASKS[task_type][0])
     source, lang = catalog.train_task(task) if task.role == "target" else (task, "en")
     return load_features(source, lang, "train", source=make_source("sample", catalog, cache),
@@ -197,7 +201,7 @@ class StepClock:
 def run_sweeper(model: MultiTaskModel, data, task_type: str, args: TrainArgs, device,
                 pad_id: int) -> None:
     with contextlib.redirect_stderr(io.StringIO()):  # its progress bar
-        train(model, [TrainTask("task", task_type, data)], args, pad_id=pad_id, device=device,
+        train(model, [TrainTask("task", task_type_of(task_type), data)], args, pad_id=pad_id, device=device,
               desc="sweeper")
 
 
@@ -205,7 +209,8 @@ def run_bare(model: MultiTaskModel, data, task_type: str, args: TrainArgs, devic
              pad_id: int) -> None:
     """The floor: forward, loss, backward, clipping and a fused AdamW step over the same
     batches, with nothing else (no schedule, no task sampling, no logging, no progress)."""
-    batches = Columns(data, TRAIN_COLUMNS, pin=device.type == "cuda")
+    kind = task_type_of(task_type)
+    batches = Columns(data, list(kind.train_columns), pin=device.type == "cuda")
     stream = itertools.cycle([b for _, b in batches.indexed(
         batch_size=args.batch_size, pad_id=pad_id, rng=random.Random(args.seed))])
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, fused=True)
@@ -213,7 +218,7 @@ def run_bare(model: MultiTaskModel, data, task_type: str, args: TrainArgs, devic
     for _ in range(args.max_steps or 0):
         batch = to_device(next(stream), device)
         with autocast(device, args.precision):
-            loss = loss_fn(task_type, model.scores(task_type, "task", batch), batch)
+            loss = kind.loss(kind.outputs(model, "task", batch), batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
         optimizer.step()
@@ -240,8 +245,9 @@ class ForTrainer(nn.Module):
             batch.update(start_positions=start_positions, end_positions=end_positions)
         else:
             batch["label"] = labels
-        logits = self.model.scores(self.task_type, "task", batch)
-        return {"loss": loss_fn(self.task_type, logits, batch), "logits": logits}
+        kind = task_type_of(self.task_type)
+        logits = kind.outputs(self.model, "task", batch)
+        return {"loss": kind.loss(logits, batch), "logits": logits}
 
 
 def trainer_collator(task_type: str, tokenizer):
@@ -412,11 +418,12 @@ def main() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    from sweeper.model.device import pick_device, resolve_precision
+    from sweeper.model.device import pick_device
 
     device = pick_device(opts.device)
-    precision = resolve_precision(opts.precision, device)
-    tokenizer = load_tokenizer("tiny", load_catalog(), TrialSettings().cache_root())
+    precision = opts.precision if opts.precision != "auto" else (
+        "bf16" if device.type == "cuda" else "fp32")
+    tokenizer = load_tokenizer("tiny", load_catalog(), cache_root(TrialSettings().runtime))
     results = []
     for shape in opts.shapes.split(","):
         for alias in opts.types.split(","):

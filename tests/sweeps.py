@@ -32,6 +32,8 @@ def tiny_space(path: Path, **overrides) -> Path:
            "search": {"algorithm": "grid", "max_concurrent": 1},
            "resources": {"cpu": 1, "gpu": 0}}
     raw.update(overrides)
+    if raw["resources"].get("gpu"):  # pretend GPUs (a fake cluster): trials compute on CPUs
+        raw["hyperparameters"] = {**raw["hyperparameters"], "device": "cpu"}
     path.write_text(yaml.safe_dump(raw))
     return path
 

@@ -14,7 +14,8 @@ from conftest import run_cli
 
 from sweeper.data.bucc import import_release, release_rows
 from sweeper.errors import DataError
-from sweeper.trial.stages.retrieval import best_threshold, bitext, extract, mine
+from sweeper.tasktypes._mining import best_threshold, extract, mine
+from sweeper.tasktypes.retrieval import bitext
 
 
 def _release(root: Path, lang: str = "de") -> Path:
@@ -104,7 +105,7 @@ def test_mining_runs_over_sentences_without_a_partner():
 
 
 def test_repeated_sentences_are_mined_once_and_stand_for_every_id():
-    from sweeper.trial.stages.retrieval import expand, unique
+    from sweeper.tasktypes._mining import expand, unique
 
     seqs, groups = unique([[1, 2], [3], [1, 2], [4]])
     assert seqs == [[1, 2], [3], [4]] and groups == [[0, 2], [1], [3]]

@@ -25,7 +25,7 @@ CLUSTER_SCRIPT = """
 import json, sys
 import ray
 from ray.cluster_utils import Cluster
-from sweeper.sweep.tune import run_sweep
+from sweeper.sweep.driver import run_sweep
 
 cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
 workers = [cluster.add_node(num_cpus=1, num_gpus=1) for _ in range(2)]
@@ -121,7 +121,7 @@ WAIT_SCRIPT = """
 import json, sys
 import ray
 from ray.cluster_utils import Cluster
-from sweeper.sweep.tune import run_sweep
+from sweeper.sweep.driver import run_sweep
 
 cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
 cluster.add_node(num_cpus=2, num_gpus=1)  # ONE fake GPU for two trials

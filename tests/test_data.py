@@ -106,7 +106,7 @@ def test_missing_column_names_the_task(tmp_path, catalog):
 
 
 def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
-    from sweeper.model.encoders import load_tokenizer
+    from sweeper.trial.environment import load_tokenizer
 
     tok = load_tokenizer("tiny", catalog, cache_root)
     source = SampleSource(catalog, cache_root)
@@ -120,8 +120,8 @@ def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
 
 
 def test_mlm_masking_is_static_seeded_and_at_the_bert_rate(catalog, cache_root):
-    from sweeper.data.features import mask_tokens
-    from sweeper.model.encoders import load_tokenizer
+    from sweeper.tasktypes.mlm import mask_tokens
+    from sweeper.trial.environment import load_tokenizer
 
     tok = load_tokenizer("tiny", catalog, cache_root)
     ids = [tok("▁".join(["ra"] * 200))["input_ids"] for _ in range(20)]
@@ -153,7 +153,7 @@ def test_mlm_tasks_read_running_text_and_stay_out_of_the_labelled_pools(catalog)
 
 
 def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_root):
-    """`local_data: [ccg=DIR]` (a space's `local: {ccg: DIR}`): that task from the folder,
+    """`local_data={ccg: DIR}` (a space's `local: {ccg: DIR}`): that task from the folder,
     every other from the source; versions follow where each task is read from."""
     from sweeper.data.sources import MixedSource, make_source
     from sweeper.sweep.preflight import check_data
@@ -163,7 +163,7 @@ def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_r
     rows = sample.generate(ccg, "en", "train", "high")[:20]
     for split in ("train", "validation"):
         write_rows(rows, tmp_path / "ccg" / "en" / f"{split}.parquet")
-    source = make_source("sample", catalog, cache_root, [f"ccg={tmp_path}"])
+    source = make_source("sample", catalog, cache_root, {"ccg": str(tmp_path)})
     assert isinstance(source, MixedSource)
     assert source.load(ccg, "en", "train").to_list() == rows
     assert source.version(ccg).startswith("local:")
@@ -171,7 +171,7 @@ def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_r
     raw = {"model": "tiny", "data": "hub", "targets": ["tatoeba"], "local": {"ccg": str(tmp_path)},
            "intermediate": {"sets": [["ccg"]]}, "search": {"algorithm": "grid"}}
     spec = parse_spec(raw, catalog, "t")
-    assert spec.base_settings().common.local_data == [f"ccg={tmp_path}"]
+    assert spec.base_settings().common.local_data == {"ccg": str(tmp_path)}
     check_data(spec, catalog)  # ccg from the folder; tatoeba is on the hub
     (tmp_path / "ccg" / "en" / "train.parquet").unlink()
     with pytest.raises(DataError, match="missing split.*ccg/en/train"):

@@ -16,11 +16,8 @@ from sweeper.catalog import HubSpec
 from sweeper.data.export import export
 from sweeper.data.features import cache_key, tokenizer_fingerprint
 from sweeper.data.sources import LocalSource, write_rows
-from sweeper.model.encoders import (
-    load_encoder,
-    load_tokenizer,
-    model_identity,
-)
+from sweeper.model.encoders import load_encoder, model_identity
+from sweeper.trial.environment import load_tokenizer
 from sweeper.trial import keys
 from sweeper.trial.run import derive_keys
 from sweeper.trial.settings import SETTINGS, TINY_LR, TrialSettings
@@ -62,7 +59,7 @@ def changes(tmp_path_factory, catalog, cache_root) -> dict:
            out=root / "data", source="sample", languages=["en", "de", "sw"],
            splits=["train", "validation", "test"])
     return {**CHANGES, "model": str(model_dir), "data": str(root / "data"),
-            "local_data": [f"sst2={root / 'data'}", f"mnli={root / 'data'}"],
+            "local_data": {"sst2": str(root / "data"), "mnli": str(root / "data")},
             "cache_dir": str(root / "other-cache")}
 
 
@@ -89,9 +86,12 @@ def test_values_that_cannot_change_a_result_leave_the_keys_alone(catalog):
     proportional = BASE.replace(sampling="proportional")
     assert trial_keys(proportional.replace(temperature=5.0), catalog) == \
         trial_keys(proportional, catalog)  # temperature only matters when sampling by it
-    low = [lang for lang in catalog.groups["low_resource"]]
-    assert trial_keys(BASE.replace(eval_languages=["low_resource"]), catalog).baseline == \
+    low = [lang for lang in catalog.groups["low_resource"]] + ["en"]
+    assert trial_keys(BASE.replace(eval_languages=["low_resource", "en"]), catalog).baseline == \
         trial_keys(BASE.replace(eval_languages=low), catalog).baseline
+    # a max length the model cannot take runs at the model's: the same trial, the same keys
+    assert trial_keys(BASE.replace(max_seq_len=1024), catalog) == \
+        trial_keys(BASE.replace(max_seq_len=512), catalog)
     no_qa = BASE.replace(intermediate=["mnli"], targets=["xnli"])
     assert trial_keys(no_qa.replace(doc_stride=64), catalog) == trial_keys(no_qa, catalog)
 

@@ -1,18 +1,29 @@
-"""The package's shape: imports flow one way (no cycles), the leaves stay light, and
-evaluation never reaches the training loop. Read from the source with `ast`, so every
-import counts, including those inside functions."""
+"""The package's shape: imports flow one way (no cycles), the leaves load light, each
+concern has one room (mlflow in one module, a task type in one module), and modules and
+functions stay small. Read from the source with `ast`."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sweeper"
 LEAVES = ("sweeper.catalog", "sweeper.sweep.spec", "sweeper.sweep.space", "sweeper.scoring",
-          "sweeper.trial.settings", "sweeper.trial.keys", "sweeper.digest", "sweeper.errors")
+          "sweeper.trial.settings", "sweeper.trial.resolved", "sweeper.trial.keys",
+          "sweeper.digest", "sweeper.errors", "sweeper.tasktypes", "sweeper.sweep.tracking")
 HEAVY = ("torch", "ray", "mlflow", "transformers", "datasets")
+# modules of a leaf that are heavy on purpose, and imported only when they are needed
+HEAVY_ON_PURPOSE = {
+    "sweeper.sweep.tracking.mlflow_store": "the MLflow store, opened only when a store is",
+    "sweeper.tasktypes._mining": "retrieval arithmetic, when a retrieval target is evaluated",
+}
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+DECLARATIVE = {"sweeper.cli.parser.build_parser"}  # an argparse table, one line per option
 
 
 def _module(path: Path) -> str:
@@ -20,55 +31,115 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports() -> dict[str, set[str]]:
-    """module -> every module it imports (sweeper modules resolved to the file's module)."""
-    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                found.add(node.module)
-                found.update(f"{node.module}.{a.name}" for a in node.names
-                             if f"{node.module}.{a.name}" in modules)
-        graph[name] = {m for m in found if m in modules or not m.startswith("sweeper")}
-    return graph
+MODULES = {_module(p): p for p in PACKAGE.rglob("*.py")}
 
 
-GRAPH = _imports()
+def _type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
-def _reach(start: str) -> set[str]:
+def _imports(tree: ast.AST, top_only: bool) -> set[str]:
+    """Modules imported at run time (TYPE_CHECKING blocks aside); `top_only`: at load,
+    outside function bodies."""
+    found: set[str] = set()
+    todo = list(ast.iter_child_nodes(tree))
+    while todo:
+        node = todo.pop()
+        if _type_checking(node):
+            continue
+        if top_only and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names
+                         if f"{node.module}.{a.name}" in MODULES)
+        todo.extend(ast.iter_child_nodes(node))
+    return {m for m in found if m in MODULES or not m.startswith("sweeper")}
+
+
+def _graph(top_only: bool) -> dict[str, set[str]]:
+    return {name: _imports(ast.parse(path.read_text()), top_only)
+            for name, path in MODULES.items()}
+
+
+GRAPH, LOAD = _graph(False), _graph(True)
+
+
+def _reach(start: str, graph: dict[str, set[str]], packages: bool = False) -> set[str]:
+    """Every module `start` reaches; `packages`: with the packages whose __init__ runs
+    when a module of theirs is imported."""
     seen, todo = set(), [start]
     while todo:
-        for nxt in GRAPH.get(todo.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
+        current = todo.pop()
+        nexts = set(graph.get(current, ()))
+        if packages:
+            nexts.add(current.rpartition(".")[0])
+        for nxt in nexts:
+            if nxt in graph or not nxt.startswith("sweeper"):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
     return seen
 
 
 def test_no_import_cycles():
     for module in GRAPH:
-        inner = {m for m in _reach(module) if m.startswith("sweeper")}
-        # a package's __init__ may be passed through; a module must not reach itself
-        assert module not in inner, f"{module} imports itself through {sorted(inner)[:8]}"
+        inner = {m for m in _reach(module, LOAD) if m.startswith("sweeper")}
+        assert module not in inner, f"{module} imports itself at load through {sorted(inner)}"
 
 
 @pytest.mark.parametrize("leaf", LEAVES)
-def test_leaves_import_no_torch_ray_or_mlflow(leaf):
-    for module in [m for m in GRAPH if m == leaf or m.startswith(leaf + ".")]:
-        heavy = {m for m in _reach(module) if m.split(".")[0] in HEAVY}
-        assert not heavy, f"{module} reaches {sorted(heavy)}"
+def test_leaves_load_no_torch_ray_or_mlflow(leaf):
+    for module in [m for m in LOAD if m == leaf or m.startswith(leaf + ".")]:
+        if module in HEAVY_ON_PURPOSE:
+            continue
+        heavy = {m for m in _reach(module, LOAD, packages=True) if m.split(".")[0] in HEAVY}
+        assert not heavy, f"{module} loads {sorted(heavy)}"
+
+
+def test_validating_a_space_loads_no_torch():
+    code = ("import sys; from sweeper.cli import main; "
+            "rc = main(['validate', 'search_spaces/quickstart.yaml']); "
+            "heavy = [m for m in ('torch', 'ray', 'mlflow', 'transformers') if m in sys.modules]; "
+            "assert rc == 0 and not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_only_the_mlflow_store_imports_mlflow():
+    users = {m for m, deps in GRAPH.items() if any(d.split(".")[0] == "mlflow" for d in deps)}
+    assert users == {"sweeper.sweep.tracking.mlflow_store"}
 
 
 def test_evaluation_does_not_import_the_training_loop():
-    for module in ("sweeper.trial.stages.evaluate", "sweeper.trial.stages.inference"):
-        assert "sweeper.model.train" not in _reach(module)
-        assert "sweeper.trial.stages.fit" not in _reach(module)
+    evaluators = ["sweeper.trial.stages.evaluate", "sweeper.model.inference"] + \
+        [m for m in MODULES if m.startswith("sweeper.tasktypes")]
+    for module in evaluators:
+        assert "sweeper.model.train" not in _reach(module, GRAPH), module
+        assert "sweeper.trial.stages.fit" not in _reach(module, GRAPH), module
 
 
-def test_search_space_does_not_import_the_sample_generator():
-    assert not {m for m in _reach("sweeper.sweep.space") if m.startswith("sweeper.data")}
+def test_task_types_see_the_trial_only_through_their_protocols():
+    for module in [m for m in MODULES if m.startswith("sweeper.tasktypes")]:
+        assert not {m for m in _reach(module, GRAPH)
+                    if m.startswith(("sweeper.trial", "sweeper.sweep", "sweeper.data"))}, module
+
+
+def test_models_and_the_search_space_do_not_import_the_sample_generator():
+    for module in ["sweeper.sweep.space"] + [m for m in MODULES if m.startswith("sweeper.model")]:
+        assert not {m for m in _reach(module, GRAPH) if m.startswith("sweeper.data")}, module
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_modules_and_functions_stay_small(module):
+    source = MODULES[module].read_text()
+    assert source.count("\n") <= MAX_MODULE_LINES, f"{module}: {source.count(chr(10))} lines"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            name = f"{module}.{node.name}"
+            assert length <= MAX_FUNCTION_LINES or name in DECLARATIVE, \
+                f"{name}: {length} lines"

@@ -13,11 +13,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
-from sweeper.report.compute import build, mix_of
+from sweeper.cli import main
+from sweeper.report.compute import build
 from sweeper.report.stats import mean_interval
 from sweeper.sweep import tracking
+from sweeper.sweep.tracking.memory import MemoryStore
+from sweeper.trial.resolved import mix_of
 
 G = {k: 3 * math.log1p(k) for k in (1, 2, 4)}  # low-tier (sw) gains: exactly 3 log(1 + k)
 BASE = {"0": (50.0, 40.0), "1": (52.0, 42.0), "2": (51.0, 41.0)}  # seed -> (en, sw)
@@ -43,17 +45,18 @@ def _run(tracker, parent, name, *, tasks, seed, xnli, tatoeba=None, lr="0.003", 
     tracker.finish(run, status)
 
 
-def _handmade(tmp_path):
+def _handmade(tmp_path, real: bool = False):
+    """A store (in memory, or a real MLflow sqlite file) holding one hand-made sweep."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    tracker = tracking.Tracker(uri, "handmade", tmp_path / "art")
+    store = tracking.open_store(uri) if real else MemoryStore()
+    tracker = tracking.Tracker(store, "handmade", tmp_path / "art")
     parent = tracker.start(name="handmade", key="handmade:sweep",
                            tags={tracking.ROLE_TAG: "sweep", "synthetic": "false"})
     return uri, tracker, parent
 
 
-@pytest.fixture()
-def store(tmp_path):
-    uri, tracker, parent = _handmade(tmp_path)
+def _fill(tmp_path, real: bool = False):
+    uri, tracker, parent = _handmade(tmp_path, real)
     sets = {1: ["mnli"], 2: ["mnli", "qqp"], 4: ["mnli", "qqp", "sst2", "anli"]}
     for seed, (en, sw) in BASE.items():
         _run(tracker, parent, f"baseline-{seed}", tasks=[], seed=seed, role="baseline",
@@ -86,9 +89,14 @@ def store(tmp_path):
     return uri, tracker, parent
 
 
+@pytest.fixture()
+def store(tmp_path):
+    return _fill(tmp_path)
+
+
 def test_gains_curves_and_trend_equal_the_known_ones(store, catalog):
     uri, tracker, parent = store
-    report = build(tracking.run_rows(tracker.children(parent)), catalog)
+    report = build([r.row() for r in tracker.children(parent)], catalog)
     by_name = {t.name: t for t in report.trials}
     assert "stopped" not in by_name and "failed" not in by_name
     assert any("2 run(s) stopped by the scheduler or failed" in n for n in report.notes)
@@ -118,7 +126,7 @@ def test_gains_curves_and_trend_equal_the_known_ones(store, catalog):
 
 def test_task_effects_compare_sets_of_equal_size(store, catalog):
     uri, tracker, parent = store
-    report = build(tracking.run_rows(tracker.children(parent)), catalog)
+    report = build([r.row() for r in tracker.children(parent)], catalog)
     effects = {h["task"]: h for h in report.helped["xnli"]}
     # size 1 (zero-shot on xnli): mnli gains (1 + G1)/2 per seed; sst2 -1; qqp (odd-lr) +2
     mnli_1 = (1 + G[1]) / 2
@@ -136,7 +144,7 @@ def test_least_harmful_when_every_gain_is_negative(tmp_path, catalog):
     _run(tracker, parent, "base", tasks=[], seed="0", role="baseline", xnli={"en": 50.0})
     _run(tracker, parent, "a", tasks=["mnli"], seed="0", xnli={"en": 48.0})
     _run(tracker, parent, "b", tasks=["qqp"], seed="0", xnli={"en": 45.0})
-    report = build(tracking.run_rows(tracker.children(parent)), catalog)
+    report = build([r.row() for r in tracker.children(parent)], catalog)
     assert report.helped_title["xnli"] == "least harmful"
     assert [h["task"] for h in report.helped["xnli"]][0] == "mnli"
 
@@ -154,11 +162,11 @@ def test_mix_label_from_composition(catalog):
     assert mix_of(["mnli", "klue_nli"], catalog) == "mixed"
 
 
-def test_report_command_writes_and_logs(store, tmp_path):
-    uri, tracker, parent = store
-    done = run_cli("report", "handmade", "--tracking-uri", uri, "--out", str(tmp_path / "rep"))
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "helped most" in done.stdout and "orphan" in done.stdout
+def test_report_command_writes_and_logs(tmp_path, capsys):
+    uri, tracker, parent = _fill(tmp_path, real=True)
+    assert main(["report", "handmade", "--tracking-uri", uri, "--out", str(tmp_path / "rep")]) == 0
+    out, err = capsys.readouterr()
+    assert "helped most" in out and "orphan" in out
     out = tmp_path / "rep"
     text = (out / "report.md").read_text()
     assert "## xnli" in text and "kept apart" in text and "no baseline" in text
@@ -168,7 +176,7 @@ def test_report_command_writes_and_logs(store, tmp_path):
     rows = list(csv.DictReader(open(out / "results.csv")))
     one = next(r for r in rows if r["trial"] == "k1-0" and r["language"] == "en")
     assert float(one["gain"]) == pytest.approx(1.0) and one["tier"] == "high"
-    logged = {a.path for a in tracker.client.list_artifacts(parent, "report")}
+    logged = set(tracker.store.artifacts(parent, "report"))
     assert {"report/report.md", "report/results.csv", "report/scaling_xnli.png"} <= logged
-    bad = run_cli("report", "no-such-sweep", "--tracking-uri", uri)
-    assert bad.returncode == 2 and "no sweep or run 'no-such-sweep'" in bad.stderr
+    assert main(["report", "no-such-sweep", "--tracking-uri", uri]) == 2
+    assert "no sweep or run 'no-such-sweep'" in capsys.readouterr().err

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sweeper.trial.keys import retrieval_layer
-from sweeper.trial.settings import TrialSettings
-from sweeper.trial.stages.retrieval import (
+from sweeper.trial.resolved import default_retrieval_layer
+from sweeper.tasktypes._mining import (
     best_threshold,
     extract,
     first_occurrences,
@@ -61,15 +60,14 @@ def test_tatoeba_drops_repeated_sentences_first():
 
 
 def test_default_layer_is_14_of_24():
-    default = TrialSettings()
-    assert [retrieval_layer(default, n) for n in (24, 12, 2)] == [14, 7, 1]
-    assert retrieval_layer(default.replace(retrieval_layer=3), 24) == 3
+    assert [default_retrieval_layer(n) for n in (24, 12, 2)] == [14, 7, 1]
 
 
 def test_retrieval_runs_only_the_layers_it_pools(catalog, cache_root):
     """Truncating the stack gives exactly the hidden states of the full run's layer."""
-    from sweeper.model.encoders import load_encoder, load_tokenizer
-    from sweeper.trial.stages.retrieval import layers_up_to
+    from sweeper.model.encoders import load_encoder
+    from sweeper.trial.environment import load_tokenizer
+    from sweeper.tasktypes.retrieval import layers_up_to
 
     tok = load_tokenizer("tiny", catalog, cache_root)
     encoder = load_encoder("tiny", tok, seed=0).eval()

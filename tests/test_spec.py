@@ -9,7 +9,6 @@ import yaml
 
 from sweeper.errors import ConfigError
 from sweeper.sweep.spec import load_spec, parse_spec
-from sweeper.trial.settings import TrialSettings, apply_overrides
 
 SPACES = sorted((Path(__file__).resolve().parent.parent / "search_spaces").glob("*.yaml"))
 BASE = {"model": "tiny", "data": "sample", "targets": ["xnli"],
@@ -86,20 +85,3 @@ def test_malformed_yaml_file(tmp_path, catalog):
         load_spec(path, catalog)
     with pytest.raises(ConfigError, match="not found"):
         load_spec(tmp_path / "missing.yaml", catalog)
-
-
-def test_trial_config_overrides_and_validation(catalog):
-    config = apply_overrides(TrialSettings.build(targets=["xnli"]), ["lr=2e-5", "eval_languages=en,sw",
-                                                             "max_seq_len=null"])
-    assert config.training.lr == 2e-5 and config.evaluation.languages == ["en", "sw"]
-    assert config.validate(catalog).eval_langs(catalog, "xnli") == ["en", "sw"]
-    for bad, message in [(["colour=red"], "unknown setting"), (["lr=abc"], "cannot read"),
-                         (["batch_size=1.5"], "cannot read"), (["lr"], "key=value")]:
-        with pytest.raises(ConfigError, match=message):
-            apply_overrides(config, bad)
-    with pytest.raises(ConfigError, match="repeat"):
-        TrialSettings.build(targets=["xnli"], intermediate=["mnli", "mnli"]).validate(catalog)
-    with pytest.raises(ConfigError, match="not an intermediate"):
-        TrialSettings.build(targets=["xnli"], intermediate=["pawsx"]).validate(catalog)
-    assert TrialSettings.build(targets=["xnli"], intermediate=["xnli_de"]).protocols(catalog) == {
-        "xnli": "translate_train"}

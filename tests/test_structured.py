@@ -5,20 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sweeper.data.structured import (
-    IGNORE,
-    encode_qa,
-    encode_tags,
-    tag_windows,
-    word_pieces,
-)
-from sweeper.trial.stages.qa import best_span
-from sweeper.trial.stages.tagging import stitch_tags
+from sweeper.tasktypes.base import IGNORE
+from sweeper.tasktypes.qa import best_span
+from sweeper.tasktypes.qa import encode_windows as encode_qa
+from sweeper.tasktypes.token_classification import TYPE as TAGGING
+from sweeper.tasktypes.token_classification import stitch_tags, tag_windows, word_pieces
+
+
+def encode_tags(batch, tok, max_length):
+    return TAGGING.encode(None, batch, tok, max_length=max_length, doc_stride=0)
 
 
 @pytest.fixture(scope="module")
 def tok(catalog, cache_root):
-    from sweeper.model.encoders import load_tokenizer
+    from sweeper.trial.environment import load_tokenizer
 
     return load_tokenizer("tiny", catalog, cache_root)
 

@@ -109,7 +109,7 @@ def test_selection_sees_dev_and_reports_test(tmp_path, catalog):
     assert clean_test > 40  # above chance (33%): a model that learnt, so scrambling shows
 
 
-def test_max_eval_examples_counts_examples_not_windows(tmp_path, catalog):
+def test_max_eval_examples_counts_examples_not_windows(tmp_path, catalog, cache_root):
     """Short windows split every context in several: the cap keeps N questions, each
     answered from all of its windows (none scored as an empty prediction for lack of
     windows)."""
@@ -126,12 +126,12 @@ def test_max_eval_examples_counts_examples_not_windows(tmp_path, catalog):
         assert len(questions) == 7 and set(preds) == set(questions)
     from sweeper.data.features import load_examples, load_features
     from sweeper.data.sources import make_source
-    from sweeper.model.encoders import load_tokenizer
+    from sweeper.trial.environment import load_tokenizer
 
-    source = make_source("sample", catalog, settings.cache_root())
+    source = make_source("sample", catalog, cache_root)
     feats = load_features(catalog.task("xquad"), "en", "validation", source=source,
-                          tokenizer=load_tokenizer("tiny", catalog, settings.cache_root()),
-                          max_length=48, cache_root=settings.cache_root(), doc_stride=16)
+                          tokenizer=load_tokenizer("tiny", catalog, cache_root),
+                          max_length=48, cache_root=cache_root, doc_stride=16)
     first = set(load_examples(catalog.task("xquad"), "en", "validation", source)["id"][:7])
     assert sum(e in first for e in feats["example_id"]) > 7  # several windows per question
     gold = (tmp_path / "xtreme/labels/panx/test-en.tsv").read_text().strip().split("\n\n")

@@ -9,6 +9,8 @@ import pytest
 
 from sweeper.errors import DataError
 from sweeper.scoring import xtreme
+from sweeper.tasktypes.base import write_lines, write_text
+from sweeper.tasktypes.token_classification import read_tags, write_tags
 
 
 def _build(root: Path, catalog) -> None:
@@ -19,22 +21,22 @@ def _build(root: Path, catalog) -> None:
             pred = root / "predictions" / task_name / xtreme.file_name(task, lang)
             gold = root / "labels" / task_name / xtreme.file_name(task, lang)
             if task_name in ("xnli", "pawsx"):  # 75% accuracy
-                xtreme.write_lines(gold, ["a", "b", "c", "d"])
-                xtreme.write_lines(pred, ["a", "b", "c", "x"])
+                write_lines(gold, ["a", "b", "c", "d"])
+                write_lines(pred, ["a", "b", "c", "x"])
             elif task_name in ("udpos", "panx"):  # F1 100
-                xtreme.write_tags(gold, [["B-PER", "I-PER", "O"], ["NOUN"]])
-                xtreme.write_tags(pred, [["B-PER", "I-PER", "O"], ["NOUN"]])
-            elif task.metric in xtreme.QA_METRICS:  # EM 0, F1 50 ("x y" vs "x z")
-                xtreme.write_json(gold, {"version": "1.1", "data": [{"paragraphs": [
+                write_tags(gold, [["B-PER", "I-PER", "O"], ["NOUN"]])
+                write_tags(pred, [["B-PER", "I-PER", "O"], ["NOUN"]])
+            elif task.type == "qa":  # EM 0, F1 50 ("x y" vs "x z")
+                write_text(gold, json.dumps({"version": "1.1", "data": [{"paragraphs": [
                     {"context": "x y z", "qas": [{"id": "q", "answers": [
-                        {"text": "x y", "answer_start": 0}]}]}]}]})
-                xtreme.write_json(pred, {"q": "x z"})
+                        {"text": "x y", "answer_start": 0}]}]}]}]}))
+                write_text(pred, json.dumps({"q": "x z"}))
             elif task_name == "bucc2018":  # F1 2/3
-                xtreme.write_lines(gold, [f"{lang}-000001\ten-000001", f"{lang}-000002\ten-000002"])
-                xtreme.write_lines(pred, [f"{lang}-000001\ten-000001"])
+                write_lines(gold, [f"{lang}-000001\ten-000001", f"{lang}-000002\ten-000002"])
+                write_lines(pred, [f"{lang}-000001\ten-000001"])
             else:  # tatoeba: 50%
-                xtreme.write_lines(gold, ["0", "1"])
-                xtreme.write_lines(pred, ["0", "0"])
+                write_lines(gold, ["0", "1"])
+                write_lines(pred, ["0", "0"])
 
 
 def test_scores_all_nine_tasks_like_the_official_scorer(tmp_path, catalog):
@@ -79,7 +81,7 @@ def test_a_missing_language_fails_unless_partial_and_partial_has_no_overall(tmp_
 def test_tag_reader_keeps_a_last_sentence_without_blank_line(tmp_path):
     path = tmp_path / "t.tsv"
     path.write_text("B-PER\nO\n\nO\nB-LOC")
-    assert xtreme.read_tags(path) == [["B-PER", "O"], ["O", "B-LOC"]]
+    assert read_tags(path) == [["B-PER", "O"], ["O", "B-LOC"]]
 
 
 @pytest.mark.parametrize("breakage, message", [

@@ -8,34 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sweeper import tasktypes
 from sweeper.errors import ConfigError
 
-TASK_TYPES = (
-    "classification",  # one text -> one label
-    "pair_classification",  # two texts -> one label
-    "multiple_choice",  # context (+question) and N choices -> index of the right one
-    "token_classification",  # one tag per word
-    "qa",  # extractive question answering (SQuAD-style records)
-    "retrieval",  # parallel sentences, no training: mining / nearest neighbour
-    "mlm",  # running text: masked language modelling (X-STILTs' multilingual MLM)
-)
 ROLES = ("target", "intermediate", "both")
-METRICS = ("accuracy", "f1", "squad", "mlqa", "bucc_f1", "mlm_loss")
 CATEGORIES = ("classification", "tagging", "qa", "retrieval")
 PROTOCOL_KINDS = ("translate_train", "in_language")
+# skills of the synthetic generator (sweeper.data.sample); a task type may bring more
 SKILLS = ("nli", "paraphrase", "sentiment", "topic", "choice", "pos", "ner", "supertag",
           "qa", "translation", "text")
-# Which canonical columns each task type needs (the `columns` mapping's keys).
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "classification": ("text", "label"),
-    "pair_classification": ("text_a", "text_b", "label"),
-    "multiple_choice": ("choices", "label"),
-    "token_classification": ("tokens", "tags"),
-    "qa": ("id", "context", "question", "answers"),
-    "retrieval": ("source", "target"),
-    "mlm": ("text",),
-}
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {"multiple_choice": ("context", "question")}
 
 
 DATA = {"data": True}  # TaskSpec fields that decide a task's rows and features
@@ -134,9 +115,15 @@ class TaskSpec:
         return self.translation_of is not None
 
     @property
+    def kind(self) -> tasktypes.TaskType:
+        """The task type's object (sweeper.tasktypes): columns, features, head, evaluator."""
+        return tasktypes.get(self.type)
+
+    @property
     def needs_training(self) -> bool:
-        """Retrieval targets are evaluated straight after the intermediate phase."""
-        return self.type != "retrieval"
+        """Targets of a type that trains nothing (retrieval) are evaluated straight after
+        the intermediate phase."""
+        return self.kind.trains
 
     @property
     def num_labels(self) -> int:
@@ -161,6 +148,12 @@ class TaskSpec:
     def protocol_kind(self, target: str) -> str | None:
         """translate_train / in_language when this task breaks zero-shot for `target`."""
         return next((m.kind for m in self.protocol if target in m.targets), None)
+
+
+def skills() -> tuple[str, ...]:
+    """The generator's skills and those the task types bring."""
+    extra = [k for t in tasktypes.registry().values() for k in t.sample_skills]
+    return SKILLS + tuple(k for k in extra if k not in SKILLS)
 
 
 def _require(entry: dict, key: str, where: str) -> Any:
@@ -200,6 +193,47 @@ def parse_hub(raw: Any, where: str) -> tuple[HubSpec, ...]:
 TASK_FIELDS = {f for f in TaskSpec.__dataclass_fields__} - {"group"}
 
 
+def _columns(entry: dict, kind: tasktypes.TaskType, where: str) -> dict[str, Any]:
+    """The entry's column mapping, checked against its type's canonical columns."""
+    columns = dict(_require(entry, "columns", where))
+    missing = [c for c in kind.columns if c not in columns]
+    extra = set(columns) - set(kind.columns) - set(kind.optional)
+    if missing or extra:
+        raise ConfigError(f"{where}: columns for type {kind.name} need {list(kind.columns)}"
+                          f" (missing {missing}, unexpected {sorted(extra)})")
+    return columns
+
+
+def _protocol(entry: dict, where: str) -> tuple[ProtocolMark, ...]:
+    marks = entry.get("protocol") or []
+    marks = marks if isinstance(marks, list) else [marks]
+    return tuple(ProtocolMark(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where, "protocol kind"),
+                              targets=tuple(_require(p, "targets", where)))
+                 for p in marks)
+
+
+def _selection(entry: dict, where: str) -> Selection | None:
+    raw = entry.get("selection")
+    if not raw:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"split", "task", "languages"}:
+        raise ConfigError(f"{where}: selection takes {{split, task, languages}}")
+    return Selection(split=str(_require(raw, "split", where)), task=raw.get("task"),
+                     languages=tuple(raw.get("languages") or ()))
+
+
+def _check_target(spec: TaskSpec, entry: dict, where: str) -> None:
+    if not spec.kind.evaluates:
+        raise ConfigError(f"{where}: type {spec.type} has no evaluator and cannot be a target")
+    if "selection" not in entry:
+        raise ConfigError(f"{where}: a target needs `selection` (its dev split, another "
+                          "task's split, or null for none)")
+    if spec.category not in CATEGORIES:
+        raise ConfigError(f"{where}: a target needs a category in {CATEGORIES}")
+    if spec.needs_training and not spec.train_from:
+        raise ConfigError(f"{where}: a trained target needs `train_from` (en or a task)")
+
+
 def parse_task(entry: dict, group: str) -> TaskSpec:
     """Validate one YAML entry into a TaskSpec; unknown fields are errors."""
     name = _require(entry, "name", f"catalog {group}")
@@ -207,65 +241,30 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
     unknown = set(entry) - TASK_FIELDS
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
-    ttype = _choice(_require(entry, "type", where), TASK_TYPES, where, "type")
-    columns = dict(_require(entry, "columns", where))
-    missing = [c for c in REQUIRED_COLUMNS[ttype] if c not in columns]
-    extra = set(columns) - set(REQUIRED_COLUMNS[ttype]) - set(OPTIONAL_COLUMNS.get(ttype, ()))
-    if missing or extra:
-        raise ConfigError(f"{where}: columns for type {ttype} need {list(REQUIRED_COLUMNS[ttype])}"
-                          f" (missing {missing}, unexpected {sorted(extra)})")
-    marks = entry.get("protocol") or []
-    marks = marks if isinstance(marks, list) else [marks]
-    protocol = tuple(ProtocolMark(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where,
-                                               "protocol kind"),
-                                  targets=tuple(_require(p, "targets", where)))
-                     for p in marks)
+    kind = tasktypes.get(_choice(_require(entry, "type", where), tasktypes.names(), where,
+                                 "type"))
     labels = tuple(str(x) for x in entry.get("labels") or ())
-    needs_labels = ttype in ("classification", "pair_classification", "multiple_choice",
-                             "token_classification")
-    if needs_labels and not labels and not entry.get("labels_from_data"):
-        raise ConfigError(f"{where}: type {ttype} needs a `labels` list")
-    selection = None
-    if entry.get("selection"):
-        raw = entry["selection"]
-        if not isinstance(raw, dict) or set(raw) - {"split", "task", "languages"}:
-            raise ConfigError(f"{where}: selection takes {{split, task, languages}}")
-        selection = Selection(split=str(_require(raw, "split", where)), task=raw.get("task"),
-                              languages=tuple(raw.get("languages") or ()))
+    if kind.labelled and not labels and not entry.get("labels_from_data"):
+        raise ConfigError(f"{where}: type {kind.name} needs a `labels` list")
     sample = dict(entry.get("sample") or {})
-    _choice(sample.get("skill"), SKILLS, where, "sample skill")
+    _choice(sample.get("skill"), skills(), where, "sample skill")
     spec = TaskSpec(
-        name=name,
-        role=_choice(_require(entry, "role", where), ROLES, where, "role"),
-        type=ttype,
-        metric=_choice(_require(entry, "metric", where), METRICS, where, "metric"),
+        name=name, role=_choice(_require(entry, "role", where), ROLES, where, "role"),
+        type=kind.name,
+        metric=_choice(_require(entry, "metric", where), kind.metrics, where, "metric"),
         languages=tuple(_require(entry, "languages", where)),
-        columns=columns,
-        hub=parse_hub(entry.get("hub"), where),
+        columns=_columns(entry, kind, where), hub=parse_hub(entry.get("hub"), where),
         labels=labels,
         label_encoding=_choice(entry.get("label_encoding", "index"), ("index", "name"), where,
                                "label_encoding"),
         labels_from_data=bool(entry.get("labels_from_data", False)),
-        category=entry.get("category"),
-        eval_split=entry.get("eval_split", "validation"),
-        train_from=entry.get("train_from"),
-        epochs=entry.get("epochs"),
+        category=entry.get("category"), eval_split=entry.get("eval_split", "validation"),
+        train_from=entry.get("train_from"), epochs=entry.get("epochs"),
         max_length=int(entry.get("max_length", 256)),
         train_size=int(entry["train_size"]) if entry.get("train_size") else None,
-        selection=selection,
-        protocol=protocol,
-        null_answers=bool(entry.get("null_answers", False)),
-        sample=sample,
-        translation_of=entry.get("translation_of"),
-        card=entry.get("card"),
-        group=group,
-    )
+        selection=_selection(entry, where), protocol=_protocol(entry, where),
+        null_answers=bool(entry.get("null_answers", False)), sample=sample,
+        translation_of=entry.get("translation_of"), card=entry.get("card"), group=group)
     if spec.is_target:
-        if "selection" not in entry:
-            raise ConfigError(f"{where}: a target needs `selection` (its dev split, another "
-                              "task's split, or null for none)")
-        if spec.category not in CATEGORIES:
-            raise ConfigError(f"{where}: a target needs a category in {CATEGORIES}")
-        if spec.needs_training and not spec.train_from:
-            raise ConfigError(f"{where}: a trained target needs `train_from` (en or a task)")
+        _check_target(spec, entry, where)
     return spec

@@ -19,9 +19,9 @@ from filelock import FileLock
 from transformers import PreTrainedTokenizerBase
 
 from sweeper.catalog import TaskSpec
-from sweeper.data.normalize import RELEASE_IDS, derived_fingerprint, normalize
+from sweeper.data.normalize import derived_fingerprint, normalize
 from sweeper.data.sources import DataSource
-from sweeper.digest import digest, seeded
+from sweeper.digest import digest
 from sweeper.errors import DataError
 
 FEATURES_VERSION = "2"  # 2: retrieval features carry a release's sentence ids
@@ -39,55 +39,6 @@ def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return cached
 
 
-def _encode(task: TaskSpec, batch: dict, tok: PreTrainedTokenizerBase, *, max_length: int,
-            doc_stride: int) -> dict:
-    kw = dict(truncation=True, max_length=max_length)
-    if task.type == "classification":
-        return {"input_ids": tok(batch["text"], **kw)["input_ids"], "label": batch["label"]}
-    if task.type == "pair_classification":
-        ids = tok(batch["text_a"], batch["text_b"], truncation="longest_first",
-                  max_length=max_length)["input_ids"]
-        return {"input_ids": ids, "label": batch["label"]}
-    if task.type == "multiple_choice":
-        ids = [tok([c] * len(ch), ch, truncation="longest_first", max_length=max_length)["input_ids"]
-               for c, ch in zip(batch["context"], batch["choices"])]
-        return {"input_ids": ids, "label": batch["label"]}
-    if task.type == "retrieval":
-        ids = {col: batch[col] for col in RELEASE_IDS if col in batch}
-        return {"src_ids": tok(batch["source"], **kw)["input_ids"],
-                "tgt_ids": tok(batch["target"], **kw)["input_ids"], **ids}
-    if task.type == "mlm":
-        return mask_tokens(tok(batch["text"], **kw)["input_ids"], batch["_index"], tok)
-    from sweeper.data import structured
-
-    return structured.encode(task, batch, tok, max_length=max_length, doc_stride=doc_stride)
-
-
-MASK_RATE = 0.15  # BERT's masking: of the chosen tokens 80% <mask>, 10% random, 10% kept
-
-
-def mask_tokens(ids: list[list[int]], index: list[int], tok: PreTrainedTokenizerBase
-                ) -> dict[str, list]:
-    """Static masking for masked language modelling, seeded by each row's index (so the
-    features are the same on every run and can be cached): masked input ids and labels
-    (the original id where masked, -100 elsewhere)."""
-    specials = set(tok.all_special_ids)
-    inputs, labels = [], []
-    for row, seq in zip(index, ids):
-        rng = seeded("mlm-mask", row)
-        masked, target = list(seq), [-100] * len(seq)
-        for i, token in enumerate(seq):
-            if token in specials or rng.random() >= MASK_RATE:
-                continue
-            target[i] = token
-            roll = rng.random()
-            masked[i] = tok.mask_token_id if roll < 0.8 else \
-                rng.randrange(len(tok)) if roll < 0.9 else token
-        inputs.append(masked)
-        labels.append(target)
-    return {"input_ids": inputs, "labels": labels}
-
-
 def _lengths(batch: dict) -> list[int]:
     """Each row's length in tokens (a multiple-choice row: its longest choice)."""
     column = batch["input_ids"] if "input_ids" in batch else batch["src_ids"]
@@ -101,7 +52,8 @@ def cache_key(task: TaskSpec, lang: str, split: str, *, data_version: str, token
     split + data version + tokenizer fingerprint + max length (+ doc stride for QA)."""
     return digest({"version": FEATURES_VERSION, "task": task.fingerprint(data_only=True),
                    "lang": lang, "split": split, "data": data_version, "tokenizer": tokenizer,
-                   "max_length": max_length, "doc_stride": doc_stride if task.type == "qa" else None},
+                   "max_length": max_length,
+                   "doc_stride": doc_stride if task.kind.uses_doc_stride else None},
                   24)
 
 
@@ -169,8 +121,9 @@ def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
     # fingerprints from the inputs' own (hashing the closures would pickle the tokenizer)
     parts = {"task": task.fingerprint(data_only=True), "tokenizer": tokenizer_fingerprint(
         tokenizer), "max_length": max_length, "doc_stride": doc_stride}
-    feats = rows.map(lambda b, idx: _encode(task, {**b, "_index": idx}, tokenizer,
-                                            max_length=max_length, doc_stride=doc_stride),
+    kind = task.kind
+    feats = rows.map(lambda b, idx: kind.encode(task, {**b, "_index": idx}, tokenizer,
+                                                max_length=max_length, doc_stride=doc_stride),
                      batched=True, with_indices=True, remove_columns=rows.column_names,
                      load_from_cache_file=False,
                      new_fingerprint=derived_fingerprint(rows, "encode", parts))

@@ -246,25 +246,13 @@ class MixedSource:
         return self.source(task).version(task)
 
 
-def parse_local(items: list[str], catalog: Catalog) -> dict[str, str]:
-    """`task=DIR` items (the `local_data` setting) as {task: DIR}; unknown tasks fail."""
-    out = {}
-    for item in items:
-        task, sep, folder = item.partition("=")
-        if not sep or not task.strip() or not folder.strip():
-            raise DataError(f"local_data item '{item}' is not task=DIR")
-        catalog.task(task.strip())
-        out[task.strip()] = folder.strip()
-    return out
-
-
 def check_available(needed: list[tuple[TaskSpec, str, str]], *, data: str,
-                    local: list[str], catalog: Catalog) -> None:
+                    local: dict[str, str], catalog: Catalog) -> None:
     """Every (task, language, split) in `needed` exists where it will be read from: local
     folders (a data DIR, or a task's `local` folder) file by file; the hub as far as the
     catalog says (the hub itself is asked on load); the sample makes anything. Creates
     nothing, so read-only commands may call it."""
-    overrides = {t: LocalSource(d) for t, d in parse_local(local, catalog).items()}
+    overrides = {catalog.task(t).name: LocalSource(d) for t, d in local.items()}
     base = LocalSource(data) if data not in ("sample", "hub") else None
     for task, lang, split in needed:
         folder = overrides.get(task.name, base)
@@ -275,16 +263,15 @@ def check_available(needed: list[tuple[TaskSpec, str, str]], *, data: str,
 
 
 def make_source(spec: str, catalog: Catalog, cache_root: str | os.PathLike,
-                local: list[str] | None = None) -> DataSource:
-    """`sample` (default), `hub`, or a path to a local data directory; `local` items
-    (`task=DIR`) read those tasks from local folders instead."""
+                local: dict[str, str] | None = None) -> DataSource:
+    """`sample` (default), `hub`, or a path to a local data directory; `local` ({task:
+    DIR}) reads those tasks from local folders instead."""
     if spec == "sample":
         base: DataSource = SampleSource(catalog, cache_root)
     elif spec == "hub":
         base = HubSource(catalog)
     else:
         base = LocalSource(spec)
-    overrides = parse_local(local or [], catalog)
-    if not overrides:
+    if not local:
         return base
-    return MixedSource(base, {t: LocalSource(d) for t, d in overrides.items()})
+    return MixedSource(base, {catalog.task(t).name: LocalSource(d) for t, d in local.items()})

@@ -106,8 +106,10 @@ class Columns:
                 arr = arr.flatten()
             if pa.types.is_list(arr.type):
                 self.ragged[name] = Ragged.from_arrow(arr)
-            else:
-                self.scalars[name] = arr.to_numpy(zero_copy_only=False).astype(np.int64)
+            else:  # class indices as int64; a float target (a regression score) as float32
+                values = arr.to_numpy(zero_copy_only=False)
+                kind = np.float32 if np.issubdtype(values.dtype, np.floating) else np.int64
+                self.scalars[name] = values.astype(kind)
 
     def batch(self, idx: list[int], pad_id: int) -> dict[str, torch.Tensor]:
         """Rows `idx` as padded tensors. Multiple choice is flattened to (B*C, L)."""

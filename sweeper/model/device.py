@@ -14,19 +14,17 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' asked for, but no GPU is visible")
+        raise ConfigError("device 'cuda' (asked for, or resolved for a trial given a GPU), but "
+                          "no GPU is visible here (pretend GPUs: set device: cpu)")
     return torch.device(name)
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """'auto' becomes bf16 on a GPU that supports it and fp32 elsewhere."""
-    if precision != "auto":
-        if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ConfigError("precision 'bf16' asked for, but this GPU has no bf16")
-        return precision
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return "bf16"
-    return "fp32"
+def check_precision(precision: str, device: torch.device) -> None:
+    """A trial resolved to bf16 (asked for, or 'auto' for GPU trials) needs a device that
+    computes in it."""
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ConfigError("precision bf16 (asked for, or 'auto' on a GPU), but this GPU has "
+                          "no bf16: set precision: fp32")
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

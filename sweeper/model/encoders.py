@@ -1,19 +1,18 @@
 """Encoders: any Hugging Face encoder by hub id or local path, or `tiny`.
 
-`tiny` is an XLM-R-architecture model built from a config (random init) with a
-SentencePiece-style Unigram tokenizer trained on the synthetic sample corpus, so the
-whole pipeline runs offline on a CPU. Weights are saved and loaded as safetensors.
+`tiny` is an XLM-R-architecture model built from a config (random init); its
+SentencePiece-style Unigram tokenizer is trained on the synthetic sample's lexicon
+(sweeper.data.sample.tokenizer), so the whole pipeline runs offline on a CPU. Weights
+are saved and loaded as safetensors.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from pathlib import Path
 
 import torch
-from filelock import FileLock
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -21,91 +20,29 @@ from transformers import (
     PreTrainedTokenizerBase,
     XLMRobertaConfig,
     XLMRobertaModel,
-    XLMRobertaTokenizer,
 )
 
-from sweeper.catalog import Catalog
 from sweeper.digest import digest
-from sweeper.errors import ConfigError
+from sweeper.errors import ConfigError, one_line
 from sweeper.hub import hub_commit
 
 TINY = "tiny"
 TINY_VERSION = "5"
 TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                   intermediate_size=128, max_position_embeddings=514)
-SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R's order: ids 0..4
 
 
-def _train_tiny_tokenizer(catalog: Catalog, out: Path) -> None:
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
-    from sweeper.data.sample.world import lexicon
-
-    words = []
-    for code, lang in catalog.languages.items():
-        words.extend(lexicon(code, lang.tier))
-    tok = Tokenizer(models.Unigram())
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=3000, special_tokens=SPECIALS, unk_token="<unk>",
-                                      shrinking_factor=0.75, max_piece_length=8, show_progress=False)
-    before = os.environ.get("TOKENIZERS_PARALLELISM")
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # threaded EM sums in varying order
-    try:
-        tok.train_from_iterator(sorted(set(words)), trainer=trainer)
-    finally:
-        if before is None:
-            os.environ.pop("TOKENIZERS_PARALLELISM", None)
-        else:
-            os.environ["TOKENIZERS_PARALLELISM"] = before
-    XLMRobertaTokenizer(vocab=stable_vocab(_unigram_vocab(tok))).save_pretrained(str(out))
-
-
-def _unigram_vocab(tok) -> list[tuple[str, float]]:
-    import json
-
-    return [tuple(x) for x in json.loads(tok.to_str())["model"]["vocab"]]
-
-
-def stable_vocab(vocab: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Specials first, then pieces by rounded score and text: the same ids on every run.
-
-    The trainer's EM sums differ in the last bits between runs, and the characters it
-    must keep are appended with made-up descending scores in hash-map order; so scores
-    are rounded, and those characters get the same scores in the order of their text.
-    """
-    specials = [(p, 0.0) for p in SPECIALS]
-    pieces = [(p, round(s, 6)) for p, s in vocab if p not in SPECIALS]
-    floor = min((s for p, s in pieces if len(p) > 1), default=0.0)
-    tail = sorted(p for p, s in pieces if len(p) == 1 and s < floor)
-    tail_scores = sorted((s for p, s in pieces if len(p) == 1 and s < floor), reverse=True)
-    fixed = dict(zip(tail, tail_scores))
-    rest = sorted(((p, fixed.get(p, s)) for p, s in pieces), key=lambda x: (-x[1], x[0]))
-    return specials + rest
-
-
-def tiny_tokenizer_dir(catalog: Catalog, cache_root: str | os.PathLike) -> Path:
-    """Folder of the tiny tokenizer, trained once per cache and reused."""
-    out = Path(cache_root).resolve() / f"tiny-tokenizer-v{TINY_VERSION}"
-    if (out / "tokenizer.json").exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(out) + ".lock"):
-        if not (out / "tokenizer.json").exists():
-            tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-            _train_tiny_tokenizer(catalog, tmp)
-            os.replace(tmp, out)
-    return out
-
-
-def load_tokenizer(model: str, catalog: Catalog, cache_root: str | os.PathLike
-                   ) -> PreTrainedTokenizerBase:
-    """The tokenizer of `model` (hub id, local path, or `tiny`)."""
-    path = tiny_tokenizer_dir(catalog, cache_root) if model == TINY else model
+def load_tokenizer(model: str, tiny_dir: Path | None = None) -> PreTrainedTokenizerBase:
+    """The tokenizer of `model` (hub id or local path); for `tiny`, the one trained on the
+    synthetic sample's lexicon, in `tiny_dir` (sweeper.data.sample.tokenizer)."""
+    if model == TINY and tiny_dir is None:
+        raise ValueError("the tiny model's tokenizer folder is needed")
+    path = tiny_dir if model == TINY else model
     try:
         return AutoTokenizer.from_pretrained(str(path))
     except Exception as exc:
-        raise ConfigError(f"cannot load tokenizer for model '{model}': "
-                          f"{str(exc).strip().splitlines()[0][:200]}") from None
+        raise ConfigError(f"cannot load tokenizer for model '{model}': {one_line(exc, 200)}") \
+            from None
 
 
 def _tiny_config(tokenizer: PreTrainedTokenizerBase, attn: str = "sdpa") -> XLMRobertaConfig:
@@ -128,8 +65,7 @@ def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
     try:
         return _from_pretrained(model, attn)
     except Exception as exc:
-        raise ConfigError(f"cannot load model '{model}': "
-                          f"{str(exc).strip().splitlines()[0][:200]}") from None
+        raise ConfigError(f"cannot load model '{model}': {one_line(exc, 200)}") from None
 
 
 def _from_pretrained(path: str, attn: str) -> torch.nn.Module:
@@ -165,12 +101,16 @@ def _folder_digest(path: Path, stamp: tuple) -> str:
     return h.hexdigest()[:20]
 
 
-def num_layers(model: str) -> int:
-    """How many transformer layers `model` has (for the retrieval layer default)."""
+def shape(model: str) -> tuple[int, int]:
+    """(transformer layers, longest input in tokens) of `model`: the retrieval layer's
+    default and every task's max length depend on them. XLM-R's positions start after
+    the padding index, so it takes two fewer tokens than it has positions."""
     if model == TINY:
-        return TINY_SHAPE["num_hidden_layers"]
+        return TINY_SHAPE["num_hidden_layers"], TINY_SHAPE["max_position_embeddings"] - 2
     try:
-        return int(AutoConfig.from_pretrained(model).num_hidden_layers)
+        config = AutoConfig.from_pretrained(model)
     except Exception as exc:
-        raise ConfigError(f"cannot read config of model '{model}': "
-                          f"{str(exc).strip().splitlines()[0][:200]}") from None
+        raise ConfigError(f"cannot read config of model '{model}': {one_line(exc, 200)}") \
+            from None
+    offset = 2 if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
+    return int(config.num_hidden_layers), int(config.max_position_embeddings) - offset

@@ -1,4 +1,4 @@
-"""One head per task type, on top of a shared encoder; the multi-task container.
+"""The heads task types put on the shared encoder, and the multi-task container.
 
 Each task keeps its own head; only the encoder is carried from the intermediate phase
 into the target phase. Weights are saved as safetensors.
@@ -39,21 +39,6 @@ class TokenHead(nn.Module):
         return self.out(self.dropout(states))
 
 
-def make_head(task_type: str, hidden: int, num_labels: int) -> nn.Module | None:
-    """The head for a task type (None for retrieval, which trains nothing)."""
-    if task_type in ("classification", "pair_classification"):
-        return ClassificationHead(hidden, num_labels)
-    if task_type == "multiple_choice":
-        return ClassificationHead(hidden, 1)  # one score per (context, choice) pair
-    if task_type == "token_classification":
-        return TokenHead(hidden, num_labels)
-    if task_type == "qa":
-        return TokenHead(hidden, 2)
-    if task_type == "mlm":  # a vocabulary-sized output per sub-token
-        return TokenHead(hidden, num_labels)
-    return None
-
-
 class MultiTaskModel(nn.Module):
     """A shared encoder with a ModuleDict of task heads."""
 
@@ -66,8 +51,9 @@ class MultiTaskModel(nn.Module):
     def hidden_size(self) -> int:
         return int(self.encoder.config.hidden_size)
 
-    def add_head(self, name: str, task_type: str, num_labels: int) -> None:
-        head = make_head(task_type, self.hidden_size, num_labels)
+    def add_head(self, name: str, head: nn.Module | None) -> None:
+        """Give task `name` its head (a type that trains nothing has none); a task keeps
+        the head it has."""
         if head is not None and name not in self.heads:
             device = next(self.encoder.parameters()).device
             self.heads[name] = head.to(device)
@@ -76,14 +62,6 @@ class MultiTaskModel(nn.Module):
                 ) -> torch.Tensor:
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         return self.heads[head](states)
-
-    def scores(self, task_type: str, head: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Head outputs in the shape the loss and the predictions use (multiple choice:
-        one row of choice scores per example)."""
-        out = self(head, batch["input_ids"], batch["attention_mask"])
-        if task_type == "multiple_choice":
-            return out.view(-1, batch["num_choices"])  # a plain int: no device sync
-        return out
 
     def save(self, directory: str | Path) -> None:
         """Encoder via save_pretrained (safetensors) and heads in heads.safetensors."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import datasets
 import torch
@@ -22,15 +22,14 @@ from sweeper.model.batching import Columns, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
 
-TRAIN_COLUMNS = ["input_ids", "label", "labels", "start_positions", "end_positions"]
-
 
 @dataclass
 class TrainTask:
-    """One task to train: its head name, type and tokenized training split."""
+    """One task to train: its head name, its task type (sweeper.tasktypes: outputs and
+    loss) and its tokenized training split."""
 
     name: str
-    type: str
+    kind: Any
     data: datasets.Dataset
 
 
@@ -38,7 +37,7 @@ class TrainTask:
 class TrainArgs:
     """Optimisation settings shared by both phases (jiant's X-STILTs defaults)."""
 
-    epochs: float
+    epochs: float | None  # passes over the summed training sets (None: max_steps decides)
     batch_size: int
     lr: float
     max_steps: int | None = None  # optimizer steps in all (replaces epochs when set)
@@ -67,32 +66,24 @@ def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[fl
     return [x / total for x in raw]
 
 
-def loss_fn(task_type: str, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    ce = nn.functional.cross_entropy
-    if task_type in ("token_classification", "mlm"):
-        return ce(logits.flatten(0, 1).float(), batch["labels"].flatten(), ignore_index=-100)
-    if task_type == "qa":
-        start, end = logits.float().unbind(-1)
-        return (ce(start, batch["start_positions"]) + ce(end, batch["end_positions"])) / 2
-    return ce(logits.float(), batch["label"])
-
-
 def _batches(task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random, pin: bool
              ) -> Iterator[dict[str, torch.Tensor]]:
-    columns = Columns(task.data, TRAIN_COLUMNS, pin)  # read once, for every epoch
+    columns = Columns(task.data, list(task.kind.train_columns), pin)  # read once
     while True:  # cycle through epochs; the step budget decides when to stop
         for _, batch in columns.indexed(batch_size=args.batch_size, pad_id=pad_id, rng=rng):
             yield batch
 
 
-def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
-          device: torch.device, desc: str = "train",
-          on_log: Callable[[int, dict[str, float]], None] | None = None) -> list[dict]:
-    """Train `model` on `tasks` for `args.epochs` passes over their summed sizes."""
-    sizes = [len(t.data) for t in tasks]
-    weights = task_weights(sizes, args.sampling, args.temperature)
-    micro_steps = max(1, math.ceil(args.epochs * sum(sizes) / args.batch_size))
-    opt_steps = args.max_steps or max(1, micro_steps // args.grad_accum)
+def optimizer_steps(sizes: list[int], args: TrainArgs) -> int:
+    """`max_steps`, else `epochs` passes over the summed sizes, in optimizer steps."""
+    if args.max_steps:
+        return args.max_steps
+    micro_steps = max(1, math.ceil((args.epochs or 0) * sum(sizes) / args.batch_size))
+    return max(1, micro_steps // args.grad_accum)
+
+
+def make_optimizer(model: nn.Module, args: TrainArgs, opt_steps: int) -> tuple[Any, Any]:
+    """AdamW (no decay on biases and norms) with 10% linear warmup, then linear decay."""
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
     groups = [
         {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
@@ -104,6 +95,17 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
     optimizer = torch.optim.AdamW(groups, lr=args.lr, eps=1e-8, fused=True)
     schedule = get_linear_schedule_with_warmup(optimizer, int(args.warmup_ratio * opt_steps),
                                                opt_steps)
+    return optimizer, schedule
+
+
+def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
+          device: torch.device, desc: str = "train",
+          on_log: Callable[[int, dict[str, float]], None] | None = None) -> list[dict]:
+    """Train `model` on `tasks` for `args.epochs` passes over their summed sizes."""
+    sizes = [len(t.data) for t in tasks]
+    weights = task_weights(sizes, args.sampling, args.temperature)
+    opt_steps = optimizer_steps(sizes, args)
+    optimizer, schedule = make_optimizer(model, args, opt_steps)
     rng = random.Random(args.seed)
     streams = [_batches(t, args, pad_id, random.Random(args.seed * 1000 + i),
                         pin=device.type == "cuda")
@@ -118,7 +120,8 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
         i = rng.choices(range(len(tasks)), weights)[0] if len(tasks) > 1 else 0
         batch = to_device(next(streams[i]), device)
         with autocast(device, args.precision):
-            loss = loss_fn(tasks[i].type, model.scores(tasks[i].type, tasks[i].name, batch), batch)
+            kind = tasks[i].kind
+            loss = kind.loss(kind.outputs(model, tasks[i].name, batch), batch)
         (loss / args.grad_accum).backward()
         running += loss.detach()
         counted += 1

@@ -22,6 +22,7 @@ from sweeper.report.stats import Point, Trend, fit_trend, point
 from sweeper.scoring.xtreme import main_metric
 from sweeper.sweep.schema import MIXES
 from sweeper.sweep.tracking import BASELINE_KEY_TAG, ROLE_TAG
+from sweeper.trial.resolved import mix_of
 
 TIERS = ("all", "low", "mid", "high")
 
@@ -64,28 +65,20 @@ class Report:
     notes: list[str]
 
 
-def mix_of(tasks: list[str], catalog: Catalog) -> str:
-    """english / non_english / mixed from what the set actually holds."""
-    if not tasks:
-        return "none"
-    non_en = sum(not catalog.task(t).is_english for t in tasks)
-    return "english" if non_en == 0 else "non_english" if non_en == len(tasks) else "mixed"
-
-
 def _budget(params: dict[str, str]) -> str:
     steps, cap = params.get("intermediate_steps"), params.get("examples_cap")
-    if steps not in (None, "", "None"):
+    if steps not in (None, "", "None", "(none)"):
         text = f"{steps} intermediate steps in all"
     else:
         text = (f"{params.get('intermediate_epochs', '?')} epochs over the summed sets "
                 "(compute grows with the task count)")
-    if cap not in (None, "", "None"):
+    if cap not in (None, "", "None", "(none)"):
         text += f", at most {cap} examples per task"
     return text
 
 
 def trial_from_row(row: dict[str, Any], catalog: Catalog, split: str = "test") -> Trial | None:
-    """A Trial from a run row (see tracking.run_rows), scored on `split` (the report's
+    """A Trial from a run row (tracking.RunRecord.row), scored on `split` (the report's
     numbers are TEST numbers); None for runs without scores."""
     params, metrics, tags = row["params"], row["metrics"], row["tags"]
     tasks = [t for t in params.get("tasks", "").split(",") if t and t != "(none)"]

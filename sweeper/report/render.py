@@ -56,63 +56,75 @@ def plot(report: Report, out: Path, catalog: Catalog) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
+    paths = []
+    for target, tiers in report.curves.items():
+        paths.append(_scaling(target, tiers, out))
+        heatmap = _heatmap(report, target, out, catalog)
+        if heatmap:
+            paths.append(heatmap)
+    return paths
+
+
+def _scaling(target: str, tiers: dict, out: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    shown = [t for t in TIERS if t in tiers]
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.6), squeeze=False)
+    for ax, tier in zip(axes[0], shown):
+        for mix in MIXES:
+            pts = tiers[tier].get(mix)
+            if not pts:
+                continue
+            x = [math.log1p(p.count) for p in pts]
+            y = [p.mean for p in pts]
+            err = [[p.mean - p.low if p.low is not None else 0 for p in pts],
+                   [p.high - p.mean if p.high is not None else 0 for p in pts]]
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=COLORS[mix], label=mix)
+        ax.axhline(0, color="grey", lw=0.8)
+        counts = sorted({p.count for m in tiers[tier].values() for p in m})
+        ax.set_xticks([math.log1p(k) for k in counts], [str(k) for k in counts])
+        ax.set_title(f"{target}: {tier} languages")
+        ax.set_xlabel("intermediate tasks")
+        ax.set_ylabel("zero-shot gain over baseline")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path = out / f"scaling_{target}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _heatmap(report: Report, target: str, out: Path, catalog: Catalog) -> Path | None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    paths = []
-    for target, tiers in report.curves.items():
-        shown = [t for t in TIERS if t in tiers]
-        fig, axes = plt.subplots(1, len(shown), figsize=(4.2 * len(shown), 3.6), squeeze=False)
-        for ax, tier in zip(axes[0], shown):
-            for mix in MIXES:
-                pts = tiers[tier].get(mix)
-                if not pts:
-                    continue
-                x = [math.log1p(p.count) for p in pts]
-                y = [p.mean for p in pts]
-                err = [[p.mean - p.low if p.low is not None else 0 for p in pts],
-                       [p.high - p.mean if p.high is not None else 0 for p in pts]]
-                ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=COLORS[mix], label=mix)
-            ax.axhline(0, color="grey", lw=0.8)
-            counts = sorted({p.count for m in tiers[tier].values() for p in m})
-            ax.set_xticks([math.log1p(k) for k in counts], [str(k) for k in counts])
-            ax.set_title(f"{target}: {tier} languages")
-            ax.set_xlabel("intermediate tasks")
-            ax.set_ylabel("zero-shot gain over baseline")
-        axes[0][0].legend(fontsize=8)
-        fig.tight_layout()
-        path = out / f"scaling_{target}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-        trials = [t for t in report.trials
-                  if t.protocols.get(target) == "zero_shot" and target in t.gains]
-        langs = sorted({lang for t in trials for lang in t.gains[target]},
-                       key=lambda c: (["low", "mid", "high"].index(catalog.tier(c)), c))
-        counts = sorted({t.count for t in trials})
-        if not langs or not counts:
-            continue
-        grid = np.full((len(langs), len(counts)), np.nan)
-        for i, lang in enumerate(langs):
-            for j, k in enumerate(counts):
-                vals = [t.gains[target][lang] for t in trials
-                        if t.count == k and lang in t.gains[target]]
-                if vals:
-                    grid[i, j] = sum(vals) / len(vals)
-        fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(counts), 1.2 + 0.28 * len(langs)))
-        lim = max(1e-9, float(np.nanmax(np.abs(grid))))
-        im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
-        ax.set_xticks(range(len(counts)), [str(k) for k in counts])
-        ax.set_yticks(range(len(langs)), [f"{c} ({catalog.tier(c)})" for c in langs], fontsize=7)
-        ax.set_xlabel("intermediate tasks")
-        ax.set_title(f"{target}: gain by language")
-        fig.colorbar(im, ax=ax, fraction=0.05)
-        fig.tight_layout()
-        path = out / f"heatmap_{target}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths.append(path)
-    return paths
+    trials = [t for t in report.trials
+              if t.protocols.get(target) == "zero_shot" and target in t.gains]
+    langs = sorted({lang for t in trials for lang in t.gains[target]},
+                   key=lambda c: (["low", "mid", "high"].index(catalog.tier(c)), c))
+    counts = sorted({t.count for t in trials})
+    if not langs or not counts:
+        return None
+    grid = np.full((len(langs), len(counts)), np.nan)
+    for i, lang in enumerate(langs):
+        for j, k in enumerate(counts):
+            vals = [t.gains[target][lang] for t in trials
+                    if t.count == k and lang in t.gains[target]]
+            if vals:
+                grid[i, j] = sum(vals) / len(vals)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(counts), 1.2 + 0.28 * len(langs)))
+    lim = max(1e-9, float(np.nanmax(np.abs(grid))))
+    im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    ax.set_xticks(range(len(counts)), [str(k) for k in counts])
+    ax.set_yticks(range(len(langs)), [f"{c} ({catalog.tier(c)})" for c in langs], fontsize=7)
+    ax.set_xlabel("intermediate tasks")
+    ax.set_title(f"{target}: gain by language")
+    fig.colorbar(im, ax=ax, fraction=0.05)
+    fig.tight_layout()
+    path = out / f"heatmap_{target}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def markdown(report: Report, meta: dict[str, Any], figures: list[Path]) -> str:
@@ -192,14 +204,14 @@ def run_report(name_or_run: str, tracking_uri: str | None = None, out: str | Non
     if uri is None and folder.exists("sweeper.json"):
         uri = json.loads(folder.read_text("sweeper.json"))["tracking_uri"]
     uri = tracking.store_uri(uri, storage)
-    tracker, parent = tracking.open_sweep(uri, name_or_run)
+    tracker, parent = tracking.open_sweep(tracking.open_store(uri), name_or_run)
     catalog = load_catalog()
-    rows = tracking.run_rows(tracker.children(parent))
+    rows = [r.row() for r in tracker.children(parent)]
     report = build(rows, catalog)
-    parent_tags = tracker.client.get_run(parent).data.tags
-    meta = {"sweep": tracker.client.get_experiment(tracker.experiment_id).name,
+    parent_tags = tracker.run(parent).tags
+    meta = {"sweep": tracker.experiment,
             "synthetic": parent_tags.get("synthetic") == "true"}
-    subdir = parent_tags.get("sweeper.folder", meta["sweep"])
+    subdir = parent_tags.get(tracking.FOLDER_TAG, meta["sweep"])
     if out is None and "://" in storage:
         raise SweeperError(f"--storage {storage} is remote: give --out (a local folder)")
     out_dir = check_writable_dir(out or Path(storage) / subdir / "report", "--out")

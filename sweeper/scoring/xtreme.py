@@ -1,30 +1,27 @@
-"""The XTREME submission layout: writing it, and scoring it as XTREME's evaluate.py does.
+"""The XTREME submission layout, scored as XTREME's evaluate.py does.
 
 ``<root>/<task>/test-<lang>.<ext>``, predictions and labels in two parallel folders:
 tsv (one label per line; tags with a blank line between sentences; BUCC id pairs;
 Tatoeba indices) and, for QA, json (predictions {id: text}, labels in SQuAD format).
+How each file is written, read and scored is its task type's (sweeper.tasktypes).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.errors import DataError
-from sweeper.scoring import metrics
-
-QA_METRICS = ("squad", "mlqa")  # catalog metrics scored from SQuAD-format JSON
-
 
 SPLITS = ("test", "dev")  # file prefixes: XTREME's test files, and the selection (dev) files
 
 
 def file_name(task: TaskSpec, lang: str, split: str = "test") -> str:
-    """`<split>-<lang>.json` for QA targets, `.tsv` for the others (split: test or dev)."""
-    return f"{split}-{lang}.{'json' if task.metric in QA_METRICS else 'tsv'}"
+    """`<split>-<lang>.<ext>`: the task type's file type (json for QA, tsv for the others);
+    split test or dev."""
+    return f"{split}-{lang}.{task.kind.export}"
 
 
 def split_languages(task: TaskSpec, split: str) -> tuple[str, ...]:
@@ -45,91 +42,13 @@ def task_groups(catalog: Catalog) -> dict[str, tuple[str, ...]]:
     return groups
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
-def write_lines(path: Path, lines: Iterable[str]) -> None:
-    """One item per line (labels, BUCC pairs, Tatoeba indices)."""
-    _write_text(path, "".join(f"{x}\n" for x in lines))
-
-
-def write_tags(path: Path, sentences: Iterable[list[str]]) -> None:
-    """One tag per line, a blank line after each sentence."""
-    _write_text(path, "".join("".join(f"{t}\n" for t in s) + "\n" for s in sentences))
-
-
-def write_json(path: Path, obj: Any) -> None:
-    _write_text(path, json.dumps(obj, ensure_ascii=False))
-
-
-# --- readers (as evaluate.py's) --------------------------------------------------------
-
-def read_lines(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f]
-
-
-def read_tags(path: Path) -> list[list[str]]:
-    out, current = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                current.append(line)
-            else:
-                out.append(current)
-                current = []
-    if current:  # a last sentence without a closing blank line
-        out.append(current)
-    return out
-
-
-def read_squad(path: Path) -> Any:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"malformed JSON in {path}: {exc}") from None
-    return data["data"] if isinstance(data, dict) and "data" in data else data
-
-
 def score_one(task: TaskSpec, lang: str, pred_path: Path, label_path: Path
               ) -> dict[str, float]:
-    """The metrics of one task and language from its two files, by the task's metric."""
+    """The metrics of one task and language from its two files, by the task's type."""
     try:
-        if task.metric in QA_METRICS:
-            preds, gold = read_squad(pred_path), read_squad(label_path)
-            if not isinstance(preds, dict) or not isinstance(gold, list) or \
-                    not all(isinstance(v, str) for v in preds.values()):
-                raise DataError(f"{pred_path}: QA predictions must be {{id: text}} and labels "
-                                "SQuAD format")
-            norm = metrics.mlqa_normalize if task.metric == "mlqa" else metrics.squad_normalize
-            try:
-                return metrics.qa_em_f1(gold, preds, lang, norm)
-            except (ValueError, ZeroDivisionError):
-                raise DataError(f"{label_path}: a question without answers, or no questions "
-                                "at all") from None
-        tagging = task.type == "token_classification"
-        reader = read_tags if tagging else read_lines
-        preds, gold = reader(pred_path), reader(label_path)
+        return task.kind.score(task, lang, pred_path, label_path)
     except UnicodeDecodeError:
         raise DataError(f"{pred_path} or {label_path} is not UTF-8 text") from None
-    except (KeyError, TypeError) as exc:
-        raise DataError(f"malformed SQuAD-format labels in {label_path} ({exc})") from None
-    if task.metric != "bucc_f1" and len(preds) != len(gold):
-        raise DataError(f"{pred_path} has {len(preds)} examples but {label_path} has {len(gold)}")
-    if not gold:
-        raise DataError(f"{label_path} is empty")
-    if tagging:
-        bad = [i for i, (p, g) in enumerate(zip(preds, gold)) if len(p) != len(g)]
-        if bad:
-            raise DataError(f"{pred_path}: sentence {bad[0] + 1} has {len(preds[bad[0]])} tags, "
-                            f"labels have {len(gold[bad[0]])}")
-        return metrics.seqeval_f1(gold, preds)
-    if task.metric == "bucc_f1":
-        return metrics.bucc_f1(gold, preds)
-    return metrics.accuracy(gold, preds)
 
 
 def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog, *,
@@ -175,7 +94,7 @@ def evaluate(pred_dir: str | Path, label_dir: str | Path, catalog: Catalog, *,
             continue
         averages = {f"avg_{m}": sum(v.values()) / len(v) for m, v in score.items()}
         score.update(averages)
-        if spec.metric in QA_METRICS:
+        if "avg_exact_match" in score:  # QA: (EM + F1) / 2
             score["avg_metric"] = (score["avg_exact_match"] + score["avg_f1"]) / 2
         elif "avg_f1" in score:
             score["avg_metric"] = score["avg_f1"]

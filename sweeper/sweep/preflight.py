@@ -109,10 +109,8 @@ def check_data(spec: SweepSpec, catalog: Catalog) -> None:
 def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
     """What will run but differ from the published protocol: BUCC read from the hub, whose
     bucc18 configs hold gold pairs only (mined, its numbers are marked not comparable)."""
-    from sweeper.data.sources import parse_local
-
     settings = spec.base_settings()
-    local = parse_local(settings.common.local_data, catalog)
+    local = settings.common.local_data
     return [f"{t} from the hub: gold pairs only, its numbers will be marked not comparable "
             f"with XTREME (import the BUCC 2018 release with `sweeper data import {t} --from "
             f"DIR --out DATA` and add local: {{{t}: DATA}})"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from sweeper.catalog import Catalog
+from sweeper.catalog import Catalog, load_catalog
 from sweeper.digest import seeded
 from sweeper.sweep.spec import SweepSpec
+from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
 from sweeper.trial.settings import TrialSettings, lookup
 
 
@@ -128,6 +129,20 @@ def params_to_settings(spec: SweepSpec, params: dict[str, Any]) -> TrialSettings
     return spec.base_settings().replace(
         intermediate=[t for t in str(params.get("tasks", "")).split(",") if t],
         seed=int(params.get("seed", spec.seeds[0])), **updates)
+
+
+class Resolver:
+    """A trial's flat parameters -> its resolved settings, from facts found once on the
+    driver (a class, not a closure: it is saved with the searcher)."""
+
+    def __init__(self, spec: SweepSpec, facts: Facts, threads: int | None = None):
+        self.spec, self.facts, self.threads = spec, facts, threads
+
+    def __call__(self, params: dict[str, Any]) -> ResolvedTrial:
+        settings = params_to_settings(self.spec, params)
+        if settings.runtime.threads is None and self.threads:
+            settings = settings.replace(threads=self.threads)
+        return resolve(settings, load_catalog(), self.facts)
 
 
 def describe_params(params: dict[str, Any]) -> str:

@@ -18,19 +18,14 @@ import yaml
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.sweep import schema
+from sweeper.sweep.pools import intermediate_design
 from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 
 # Settings a space decides itself; every other trial setting is a hyperparameter.
-NOT_HYPER = {"targets", "intermediate", "model", "data", "local_data", "eval_languages", "seed"}
+# The intermediate budget is spelled once, in the file's `intermediate:` section.
+NOT_HYPER = {"targets", "intermediate", "model", "data", "local_data", "eval_languages", "seed",
+             "intermediate_steps", "examples_cap"}
 HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """A hyperparameter searched over: uniform/loguniform [low, high], int, or choice."""
-
-    kind: str
-    values: tuple
 
 
 @dataclass
@@ -51,7 +46,7 @@ class SweepSpec:
     fixed_sets: list[list[str]]  # explicit task lists (used instead of sampling if given)
     allow_protocol_breaking: bool
     fixed: dict[str, Any]  # hyperparameters with one value
-    searched: dict[str, Distribution]
+    searched: dict[str, schema.Distribution]
     seeds: list[int]
     algorithm: str
     num_samples: int
@@ -98,11 +93,12 @@ class SweepSpec:
                 f"{len(self.seeds)} seed(s); {search}")
 
 
-def _distribution(key: str, dist: schema.Distribution, where: str) -> Distribution:
-    """A searched setting, every value it can take checked against the setting's range."""
+def _distribution(key: str, dist: schema.Distribution, where: str) -> schema.Distribution:
+    """A searched setting, every value it can take checked against the setting's range
+    (choices coerced to the setting's type)."""
     kind, values = dist.kind, dist.values
     if kind == "choice":
-        return Distribution(kind, tuple(_checked(key, v, where) for v in values))
+        return schema.Distribution(choice=[_checked(key, v, where) for v in values])
     low, high = values
     _checked(key, low, where)
     _checked(key, high, where)
@@ -110,7 +106,7 @@ def _distribution(key: str, dist: schema.Distribution, where: str) -> Distributi
         raise ConfigError(f"{where}: '{key}' is not an integer setting: use uniform")
     if kind != "int" and not lookup(key).type.startswith(("float", "int")):
         raise ConfigError(f"{where}: '{key}' is not numeric: use choice")
-    return Distribution(kind, (low, high))
+    return dist
 
 
 def _checked(key: str, value: Any, where: str) -> Any:
@@ -118,85 +114,6 @@ def _checked(key: str, value: Any, where: str) -> Any:
         return parse_value(key, value)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
-          where: str) -> list[str]:
-    """Expand `english` / `non_english` / `all` / `translated` / `mlm` and task names; drop
-    protocol breakers."""
-    out: list[str] = []
-    for name in names:
-        if name in ("english", "non_english", "all"):  # labelled tasks
-            tasks = [t.name for t in catalog.intermediates() if t.type != "mlm" and
-                     (name == "all" or t.is_english == (name == "english"))]
-        elif name == "translated":  # machine translations of English tasks
-            tasks = [t.name for t in catalog.intermediates() if t.is_translated]
-        elif name == "mlm":  # masked language modelling on running text, per language
-            tasks = [t.name for t in catalog.intermediates() if t.type == "mlm"]
-        else:
-            task = catalog.task(name)
-            if not task.is_intermediate:
-                raise ConfigError(f"{where}: '{name}' is not an intermediate task")
-            tasks = [name]
-        out.extend(t for t in tasks if t not in out)
-    breaking = [t for t in out if catalog.task(t).breaks_zero_shot(targets)]
-    if breaking and not allow:
-        named = [t for t in breaking if t in names]
-        if named:
-            raise ConfigError(f"{where}: {named} break zero-shot for {targets} "
-                              "(set allow_protocol_breaking: true to use them)")
-        out = [t for t in out if t not in breaking]
-    return out
-
-
-
-def _counts(raw: Any) -> list[int] | None:
-    if raw is None:
-        return None
-    if isinstance(raw, schema.CountRange):
-        lo, hi = raw.min, raw.max
-        values = ({0} | {2 ** i for i in range(hi.bit_length())}) if raw.log else range(lo, hi + 1)
-        return sorted(c for c in values if lo <= c <= hi)
-    return sorted(set(raw))
-
-
-def _intermediate(raw: schema.Intermediate, catalog: Catalog, targets: list[str], where: str
-                  ) -> tuple[dict, dict, list, bool, int]:
-    allow = raw.allow_protocol_breaking
-    sets = [list(s) for s in raw.sets]
-    for s in sets:
-        for name in s:
-            if not catalog.task(name).is_intermediate:
-                raise ConfigError(f"{where}: '{name}' in sets is not an intermediate task")
-            if catalog.task(name).breaks_zero_shot(targets) and not allow:
-                raise ConfigError(f"{where}: '{name}' breaks zero-shot for {targets} "
-                                  "(set allow_protocol_breaking: true to use it)")
-    for name in raw.exclude:
-        catalog.task(name)  # an unknown name is an error, not silently nothing
-    base = [t for t in _pool(catalog, list(raw.pool), targets, allow, where)
-            if t not in raw.exclude]
-    mixes = raw.language_mix
-    if isinstance(mixes, list):
-        mixes = {m: None for m in mixes}
-    pool, counts = {}, {}
-    for mix, override in mixes.items():
-        cs = _counts(override.counts if override is not None and override.counts is not None
-                     else raw.counts)
-        if cs is None:
-            if sets:
-                continue
-            raise ConfigError(f"{where}: give `counts` (how many tasks per trial)")
-        tasks = [t for t in base
-                 if mix == "mixed" or catalog.task(t).is_english == (mix == "english")]
-        if not tasks and any(cs):
-            raise ConfigError(f"{where}: the {mix} pool is empty")
-        if max(cs) > len(tasks):
-            raise ConfigError(f"{where}: count {max(cs)} is larger than the {mix} pool "
-                              f"({len(tasks)} tasks: {', '.join(tasks)})")
-        pool[mix], counts[mix] = tasks, cs
-    if not sets and not counts:
-        raise ConfigError(f"{where}: needs `sets` or `counts`")
-    return pool, counts, sets, allow, raw.draws
 
 
 def _compute(raw: schema.Intermediate) -> dict[str, Any]:
@@ -210,36 +127,41 @@ def _compute(raw: schema.Intermediate) -> dict[str, Any]:
     return fixed
 
 
-def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
-    """Validate a loaded YAML mapping into a SweepSpec: its shape (sweep.schema), then
-    the catalog's names and the trial settings' ranges."""
-    where = f"search space '{name_hint}'"
-    f = schema.read(raw, where)
+def _check_targets(f: schema.SpaceFile, catalog: Catalog, where: str) -> None:
+    """Targets are targets, once each, and have evaluated and objective languages."""
     targets = list(f.targets)
     for t in targets:
         if not catalog.task(t).is_target:
             raise ConfigError(f"{where}: '{t}' is not a target task")
     if len(set(targets)) != len(targets):
         raise ConfigError(f"{where}: targets repeat: {targets}")
-    eval_langs = list(f.eval_languages)
-    evaluated = set(catalog.expand_languages(eval_langs))
+    evaluated = set(catalog.expand_languages(list(f.eval_languages)))
+    wanted = set(catalog.expand_languages([f.objective.languages]))
     for t in targets:
-        if eval_langs and not evaluated & set(catalog.task(t).languages):
-            raise ConfigError(f"{where}: eval_languages {eval_langs} include none of {t}'s "
-                              "languages")
-    obj_langs = f.objective.languages
-    wanted = set(catalog.expand_languages([obj_langs]))
-    for t in targets:
-        if not wanted & set(catalog.task(t).languages):
-            raise ConfigError(f"{where}: objective languages '{obj_langs}' include none of "
-                              f"{t}'s languages")
-    pool, counts, sets, allow, draws = _intermediate(f.intermediate, catalog, targets,
-                                                     f"{where} intermediate")
+        langs = set(catalog.task(t).languages)
+        if f.eval_languages and not evaluated & langs:
+            raise ConfigError(f"{where}: eval_languages {list(f.eval_languages)} include none "
+                              f"of {t}'s languages")
+        if not wanted & langs:
+            raise ConfigError(f"{where}: objective languages '{f.objective.languages}' "
+                              f"include none of {t}'s languages")
+
+
+def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
+    """Validate a loaded YAML mapping into a SweepSpec: its shape (sweep.schema), then
+    the catalog's names and the trial settings' ranges."""
+    where = f"search space '{name_hint}'"
+    f = schema.read(raw, where)
+    targets = list(f.targets)
+    _check_targets(f, catalog, where)
+    eval_langs, obj_langs = list(f.eval_languages), f.objective.languages
+    pool, counts, sets, allow, draws = intermediate_design(f.intermediate, catalog, targets,
+                                                           f"{where} intermediate")
     fixed, searched = _compute(f.intermediate), {}
     for task in f.local:
         catalog.task(task)
     if f.local:  # per-task local folders beside the space's source
-        fixed["local_data"] = [f"{t}={Path(d).expanduser()}" for t, d in f.local.items()]
+        fixed["local_data"] = {t: str(Path(d).expanduser()) for t, d in f.local.items()}
     for key, value in f.hyperparameters.items():
         if key not in HYPER:
             raise ConfigError(f"{where}: '{key}' is not a hyperparameter "

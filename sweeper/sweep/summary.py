@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweeper.sweep.searchers import SETTINGS
 from sweeper.sweep.spec import SweepSpec
 
 
-def summarize(results: Any, spec: SweepSpec, wall: float) -> dict[str, Any]:
-    """Best trials, intermediate trainings run vs served from cache, time used."""
+def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0
+              ) -> dict[str, Any]:
+    """Best trials, intermediate trainings run vs served from cache, time used; trials
+    the searcher never started (an interrupted sweep) count as unfinished."""
     rows, errors = [], []
     for r in results:
-        params = r.config
+        params = {k: v for k, v in (r.config or {}).items() if k != SETTINGS}
         metrics = r.metrics or {}
         if r.error is not None:
             errors.append({"tasks": params.get("tasks", ""),
@@ -30,9 +33,11 @@ def summarize(results: Any, spec: SweepSpec, wall: float) -> dict[str, Any]:
               and r["objective"] == r["objective"]]
     scored.sort(key=lambda r: r["objective"], reverse=spec.mode == "max")
     return {
-        "trials": len(rows), "finished": sum(r["done"] and not r["error"] for r in rows),
+        "trials": max(len(rows), planned),
+        "finished": sum(r["done"] and not r["error"] for r in rows),
         "stopped_early": sum(r["stopped"] and not r["error"] for r in rows),
-        "unfinished": sum(not (r["done"] or r["stopped"] or r["error"]) for r in rows),
+        "unfinished": sum(not (r["done"] or r["stopped"] or r["error"]) for r in rows)
+        + max(0, planned - len(rows)),
         "errored": len(errors), "errors": errors,
         "best": [{"objective": r["objective"], **r["params"]} for r in scored[:5]],
         "objective_languages": spec.objective_languages,

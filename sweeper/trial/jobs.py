@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sweeper.catalog import Catalog, TaskSpec
+from sweeper.trial.resolved import evaluated_languages
 from sweeper.trial.settings import TrialSettings
 
 
@@ -21,10 +22,10 @@ class EvalJob:
     kind: str  # "dev" (model selection) or "test" (reported): the export file prefix
 
 
-def jobs(settings: TrialSettings, catalog: Catalog, target: TaskSpec) -> list[EvalJob]:
+def jobs(catalog: Catalog, target: TaskSpec, langs: tuple[str, ...] | list[str]
+         ) -> list[EvalJob]:
     """Dev jobs (the target's selection source, in the languages it has) then test jobs,
-    each limited to the trial's evaluation languages."""
-    langs = settings.eval_langs(catalog, target.name)
+    each limited to the evaluated languages `langs`."""
     out: list[EvalJob] = []
     sel = target.selection
     if sel is not None:
@@ -48,5 +49,6 @@ def required_data(settings: TrialSettings, catalog: Catalog, tasks: list[str]
         if target.needs_training:
             source, lang = catalog.train_task(target)
             out.append((source, lang, "train"))
-        out += [(j.data, j.lang, j.split) for j in jobs(settings, catalog, target)]
+        langs = evaluated_languages(settings, catalog, target)
+        out += [(j.data, j.lang, j.split) for j in jobs(catalog, target, langs)]
     return out

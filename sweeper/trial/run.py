@@ -1,10 +1,12 @@
 """One trial: intermediate tasks -> English fine-tuning -> zero-shot evaluation.
 
 `run_trial` runs the stages in order and writes, under its output folder,
-`trial_config.yaml`, `metrics.json`, `xtreme/{predictions,labels}/...` and
+`trial_config.yaml`, `metrics.json`, `languages.md`, `xtreme/{predictions,labels}/...` and
 `stages/` (what each finished stage left, so a restarted trial skips it).
-Collaborators are injected: `hooks` hears progress (the Ray trainable reports and
-checkpoints through it), `stage_cache` serves intermediate phases trained before.
+It takes a resolved trial (sweeper.trial.resolved: every effective value, computed
+once) or plain settings, resolved here first. Collaborators are injected: `hooks`
+hears progress (the Ray trainable reports and checkpoints through it), `stage_cache`
+serves intermediate phases trained before.
 """
 
 from __future__ import annotations
@@ -20,29 +22,21 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 import yaml
-from transformers import PreTrainedTokenizerBase
 
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.data.features import tokenizer_fingerprint
-from sweeper.data.sources import DataSource, check_available, make_source
 from sweeper.digest import stage_seed
-from sweeper.errors import ConfigError
-from sweeper.model.device import pick_device, resolve_precision
-from sweeper.model.encoders import (
-    load_encoder,
-    load_tokenizer,
-    model_identity,
-    num_layers,
-)
+from sweeper.model.device import check_precision, pick_device
+from sweeper.model.encoders import load_encoder
 from sweeper.model.heads import MultiTaskModel
+from sweeper.tasktypes.retrieval import GOLD_ONLY
 from sweeper.trial import keys as trial_keys
-from sweeper.trial.jobs import required_data
-from sweeper.trial.scores import score_trial
+from sweeper.trial.environment import Environment, reopen, resolve_here
+from sweeper.trial.resolved import ResolvedTrial
+from sweeper.trial.scores import language_table, score_trial
 from sweeper.trial.settings import TrialSettings
 from sweeper.trial.stages import evaluate, intermediate, target
 from sweeper.trial.stages.context import TrialContext
-from sweeper.trial.stages.retrieval import GOLD_ONLY
 
 
 class TrialHooks(Protocol):
@@ -76,48 +70,19 @@ def seed_stage(seed: int, *stage: str) -> None:
     torch.manual_seed(value)
 
 
-def resolve(settings: TrialSettings, catalog: Catalog, *, source: DataSource,
-            tokenizer: PreTrainedTokenizerBase, precision: str, num_layers: int
-            ) -> trial_keys.Resolved:
-    """What the keys need to know beyond the settings: model identity, tokenizer
-    fingerprint, each task's data version, the precision and the encoder's depth."""
-    layer = settings.evaluation.retrieval_layer
-    if layer is not None and layer > num_layers:
-        raise ConfigError(f"retrieval_layer {layer} is deeper than the model's {num_layers} "
-                          f"layers ({settings.model})")
-    tasks = [catalog.task(n) for n in settings.tasks] + trial_keys.baseline_tasks(settings,
-                                                                                  catalog)
-    return trial_keys.Resolved(model_id=model_identity(settings.model),
-                               tokenizer=tokenizer_fingerprint(tokenizer),
-                               data_versions={t.name: source.version(t) for t in tasks},
-                               precision=precision, num_layers=num_layers)
-
-
-def _resolved(settings: TrialSettings, catalog: Catalog) -> trial_keys.Resolved:
-    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
-    source = make_source(settings.data, catalog, settings.cache_root(),
-                         settings.common.local_data)
-    check_available(required_data(settings, catalog, settings.tasks), data=settings.data,
-                    local=settings.common.local_data, catalog=catalog)
-    precision = resolve_precision(settings.training.precision,
-                                  pick_device(settings.runtime.device))
-    return resolve(settings, catalog, source=source, tokenizer=tokenizer,
-                   precision=precision, num_layers=num_layers(settings.model))
-
-
 def derive_keys(settings: TrialSettings, catalog: Catalog) -> trial_keys.TrialKeys:
-    """A trial's keys without running it: tokenizer, data source and model config only
-    (what a sweep needs to find or build a trial's baseline before the trial starts)."""
-    return trial_keys.trial_keys(settings, catalog, _resolved(settings, catalog))
+    """A trial's keys without running it (settings resolved on this machine)."""
+    resolved, _ = resolve_here(settings, catalog)
+    return trial_keys.trial_keys(resolved, catalog)
 
 
 def check_trial(settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
     """`sweeper trial --check`: everything a trial checks before training (settings,
     model, data, retrieval layer), its effective settings and its keys; trains nothing."""
-    resolved = _resolved(settings, catalog)
-    keys = trial_keys.trial_keys(settings, catalog, resolved)
+    resolved, _ = resolve_here(settings, catalog)
+    keys = trial_keys.trial_keys(resolved, catalog)
     return {"keys": {"intermediate": keys.intermediate, "baseline": keys.baseline},
-            "effective": trial_keys.effective_params(settings, catalog, resolved)}
+            "effective": resolved.params(catalog)}
 
 
 def _finished_intermediate(stage_dir: Path, cache: StageCache | None, key: str | None
@@ -183,12 +148,12 @@ def not_comparable(training: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _prepare_output(out: Path, settings: TrialSettings) -> Path:
-    """The stage folder; what an earlier run with OTHER settings left there is removed
-    (runtime settings aside: they never change what a stage computes)."""
+def _prepare_output(out: Path, keys: trial_keys.TrialKeys) -> Path:
+    """The stage folder; what an earlier run under OTHER keys left there is removed (equal
+    keys: the same stages, whatever runtime settings ran them)."""
     stage_dir = out / "stages"
     stamp = stage_dir / "config.json"
-    current = json.dumps({g: v for g, v in settings.to_dict().items() if g != "runtime"},
+    current = json.dumps({"intermediate": keys.intermediate, "baseline": keys.baseline},
                          sort_keys=True)
     if stamp.exists() and stamp.read_text() != current:
         shutil.rmtree(stage_dir)
@@ -199,63 +164,42 @@ def _prepare_output(out: Path, settings: TrialSettings) -> Path:
     return stage_dir
 
 
-def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks | None = None,
-              stage_cache: StageCache | None = None, catalog: Catalog | None = None
-              ) -> dict[str, Any]:
-    """Run every stage of one trial; returns (and writes) metrics.json's content."""
-    hooks = hooks or NoHooks()
-    catalog = catalog or load_catalog()
-    settings.validate(catalog)
-    out = Path(out_dir).resolve()
-    started = time.perf_counter()
-    if settings.runtime.threads:
-        torch.set_num_threads(settings.runtime.threads)
-    device = pick_device(settings.runtime.device)
-    precision = resolve_precision(settings.training.precision, device)
-    source = make_source(settings.data, catalog, settings.cache_root(),
-                         settings.common.local_data)
-    check_available(required_data(settings, catalog, settings.tasks), data=settings.data,
-                    local=settings.common.local_data, catalog=catalog)
-    tokenizer = load_tokenizer(settings.model, catalog, settings.cache_root())
-    resolved = resolve(settings, catalog, source=source, tokenizer=tokenizer,
-                       precision=precision, num_layers=num_layers(settings.model))
-    keys = trial_keys.trial_keys(settings, catalog, resolved)
-    # every check passed: only now is anything written
-    stage_dir = _prepare_output(out, settings)
-    saved = _finished_intermediate(stage_dir, stage_cache, keys.intermediate)
-    model = MultiTaskModel(load_encoder(settings.model, tokenizer, settings.seed,
+def _context(resolved: ResolvedTrial, env: Environment, catalog: Catalog, out: Path,
+             stage_dir: Path, cache: StageCache | None, key: str | None,
+             hooks: TrialHooks) -> tuple[TrialContext, Path | None]:
+    """The model (its encoder read once: from the finished Step 1 where there is one) on
+    its device, in a context the stages share."""
+    if resolved.runtime.threads:
+        torch.set_num_threads(resolved.runtime.threads)
+    device = pick_device(resolved.device)
+    check_precision(resolved.training.precision, device)
+    saved = _finished_intermediate(stage_dir, cache, key)
+    model = MultiTaskModel(load_encoder(resolved.model, env.tokenizer, resolved.seed,
                                         saved=saved)).to(device)
-    (out / "trial_config.yaml").write_text(yaml.safe_dump(settings.to_dict(), sort_keys=False))
-    hooks.on_start(keys, trial_keys.effective_params(settings, catalog, resolved))
-    ctx = TrialContext(settings=settings, catalog=catalog, source=source, tokenizer=tokenizer,
-                       device=device, precision=precision, out_dir=out, model=model,
+    ctx = TrialContext(settings=resolved, catalog=catalog, source=env.source,
+                       tokenizer=env.tokenizer, device=device,
+                       precision=resolved.training.precision, out_dir=out, model=model,
                        on_log=hooks.on_log)
-    timings: dict[str, float] = {}
-    training: dict[str, Any] = {}
-    skipped: list[str] = []
+    return ctx, saved
 
-    # Step 1: intermediate tasks (skipped for the baseline), one phase for all targets.
-    if keys.intermediate:
-        seed_stage(settings.seed, "intermediate")
-        info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate, saved)
-        training["intermediate"] = {"history": info["history"], "cached": info["cached"],
-                                    "key": info["key"]}
-        timings["intermediate_s"] = info.get("seconds", 0.0)
-        if info.get("resumed"):
-            skipped.append("intermediate")
-        hooks.on_stage("intermediate", {"cached": info["cached"]}, stage_dir)
-    encoder_state = {k: v.detach().clone() for k, v in model.encoder.state_dict().items()}
 
-    for name in settings.targets:
-        spec = catalog.task(name)
+def _run_targets(ctx: TrialContext, stage_dir: Path, hooks: TrialHooks,
+                 training: dict[str, Any]) -> list[str]:
+    """Steps 2-4 for every target from the same encoder; the targets skipped because a
+    last run finished them."""
+    resolved = ctx.settings
+    encoder_state = {k: v.detach().clone() for k, v in ctx.model.encoder.state_dict().items()}
+    skipped = []
+    for name in resolved.targets:
+        spec = ctx.catalog.task(name)
         marker = stage_dir / f"target-{name}.json"
         if marker.exists():
             training[name] = json.loads(marker.read_text())
             skipped.append(name)
             continue
         tick = time.perf_counter()
-        model.encoder.load_state_dict(encoder_state)
-        seed_stage(settings.seed, "target", name)
+        ctx.model.encoder.load_state_dict(encoder_state)
+        seed_stage(resolved.seed, "target", name)
         if spec.needs_training:  # Step 3: English fine-tuning (retrieval: none, Step 2)
             training[name] = {"history": target.run(ctx, spec)}
         else:
@@ -265,19 +209,58 @@ def run_trial(settings: TrialSettings, out_dir: str | Path, *, hooks: TrialHooks
             training[name]["evaluation"] = evaluation
         training[name]["seconds"] = time.perf_counter() - tick
         marker.write_text(json.dumps(training[name]))
-        hooks.on_stage(name, score_trial(out, settings, catalog), stage_dir)
-    timings.update({f"{n}_s": training[n].get("seconds", 0.0) for n in settings.targets})
+        hooks.on_stage(name, score_trial(ctx.out_dir, resolved, ctx.catalog), stage_dir)
+    return skipped
+
+
+def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
+              hooks: TrialHooks | None = None, stage_cache: StageCache | None = None,
+              catalog: Catalog | None = None, env: Environment | None = None
+              ) -> dict[str, Any]:
+    """Run every stage of one trial; returns (and writes) metrics.json's content."""
+    hooks = hooks or NoHooks()
+    catalog = catalog or load_catalog()
+    if isinstance(settings, TrialSettings):
+        resolved, env = resolve_here(settings, catalog)
+    else:
+        resolved, env = settings, env or reopen(settings, catalog)
+    out = Path(out_dir).resolve()
+    started = time.perf_counter()
+    keys = trial_keys.trial_keys(resolved, catalog)
+    # every check passed: only now is anything written
+    stage_dir = _prepare_output(out, keys)
+    ctx, saved = _context(resolved, env, catalog, out, stage_dir, stage_cache,
+                          keys.intermediate, hooks)
+    (out / "trial_config.yaml").write_text(yaml.safe_dump(resolved.to_dict()["requested"],
+                                                          sort_keys=False))
+    hooks.on_start(keys, resolved.params(catalog))
+    timings: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    skipped: list[str] = []
+    if keys.intermediate:  # Step 1, skipped for the baseline: one phase for all targets
+        seed_stage(resolved.seed, "intermediate")
+        info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate, saved)
+        training["intermediate"] = {"history": info["history"], "cached": info["cached"],
+                                    "key": info["key"]}
+        timings["intermediate_s"] = info.get("seconds", 0.0)
+        if info.get("resumed"):
+            skipped.append("intermediate")
+        hooks.on_stage("intermediate", {"cached": info["cached"]}, stage_dir)
+    skipped += _run_targets(ctx, stage_dir, hooks, training)
+    timings.update({f"{n}_s": training[n].get("seconds", 0.0) for n in resolved.targets})
     # what the results cost, whichever run computed each stage; and this run's own time
     timings["total_s"] = sum(v for k, v in timings.items() if k.endswith("_s"))
     timings["this_run_s"] = time.perf_counter() - started
     if skipped:
         print(f"{out}: finished before, not run again: {', '.join(skipped)}", file=sys.stderr)
-        timings["skipped"] = skipped  # type: ignore[assignment]
-    result = score_trial(out, settings, catalog)
-    result.update(training=training, timings=timings,
+        timings["skipped"] = skipped
+    result = score_trial(out, resolved, catalog)
+    result.update(training=training, timings=timings, settings=resolved.params(catalog),
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
     caveats = not_comparable(training)
     if caveats:
         result["not_comparable_with_xtreme"] = caveats
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
+    (out / "languages.md").write_text(language_table(result, catalog))
     return result
+

@@ -8,13 +8,13 @@ from typing import Any
 
 from sweeper.catalog import Catalog
 from sweeper.scoring import xtreme
-from sweeper.trial.settings import TrialSettings
+from sweeper.trial.resolved import ResolvedTrial
 
 
-def score_trial(out: Path, settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
+def score_trial(out: Path, settings: ResolvedTrial, catalog: Catalog) -> dict[str, Any]:
     """Both splits of every target: `dev` (what model selection may see) and `test` (what
     is reported), each per target (under its protocol), language and tier."""
-    protocols = settings.protocols(catalog)
+    protocols = dict(settings.protocols)
     result: dict[str, Any] = {"model": settings.model, "data": settings.data,
                               "synthetic": settings.data == "sample", "protocol": protocols,
                               "intermediate": list(settings.tasks)}

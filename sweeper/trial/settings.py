@@ -18,52 +18,35 @@ ray or mlflow.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
+from sweeper.trial.fields import Setting, check_value, coerce, doc
 
 SAMPLINGS = ("proportional", "uniform", "temperature")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
-SUPPORTED_TYPES = ("classification", "pair_classification", "multiple_choice", "retrieval",
-                   "token_classification", "qa", "mlm")
 TINY_LR, DEFAULT_LR = 3e-3, 1e-5
 
 
-def doc(text: str, default: Any = dataclasses.MISSING, *, flag: str | None = None,
-        choices: tuple[str, ...] | None = None, low: float | None = None,
-        low_open: bool = False, high: float | None = None, high_open: bool = False,
-        multi_task: bool = False) -> Any:
-    """A dataclass field carrying its help text, its flat `--set` name and its valid range
-    (`low`/`high` bounds, open or closed; `choices` for strings); `multi_task`: it can
-    only matter when several intermediate tasks are trained together."""
-    meta = {"doc": text, "flag": flag, "choices": choices, "low": low, "low_open": low_open,
-            "high": high, "high_open": high_open, "multi_task": multi_task}
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-@dataclass
+@dataclass(frozen=True)
 class CommonSettings:
     """What every stage shares."""
 
     model: str = doc("encoder: hub id, local path, or 'tiny'", "xlm-roberta-large")
     data: str = doc("data source: 'sample' (synthetic), 'hub', or a local data directory",
                     "sample")
-    local_data: list[str] = doc("tasks read from local folders whatever `data` says, as "
-                                "task=DIR (e.g. ccg=data for CCGbank beside the hub)", [])
+    local_data: dict[str, str] = doc("tasks read from local folders whatever `data` says: "
+                                     "task=DIR[,task=DIR] (e.g. ccg=data for CCGbank beside "
+                                     "the hub)", {})
     seed: int = doc("random seed (model init, data order, task sampling, dropout)", 0, low=0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntermediateSettings:
     """Phase 1: multi-task training of the shared encoder."""
 
@@ -83,7 +66,7 @@ class IntermediateSettings:
                                    low=1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainingSettings:
     """Optimisation and features shared by both training phases."""
 
@@ -105,7 +88,7 @@ class TrainingSettings:
                          "auto", choices=PRECISIONS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class TargetSettings:
     """Phase 2: fine-tuning on each target's English training data."""
 
@@ -114,7 +97,7 @@ class TargetSettings:
                                None, flag="target_epochs", low=0, low_open=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EvaluationSettings:
     """Zero-shot evaluation."""
 
@@ -127,7 +110,7 @@ class EvaluationSettings:
                                       low=1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RuntimeSettings:
     """Where and how fast a trial runs; never part of any key."""
 
@@ -142,23 +125,6 @@ class RuntimeSettings:
 GROUPS: dict[str, type] = {"common": CommonSettings, "intermediate": IntermediateSettings,
                            "training": TrainingSettings, "target": TargetSettings,
                            "evaluation": EvaluationSettings, "runtime": RuntimeSettings}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One field of one group, under its flat `--set` name."""
-
-    name: str
-    group: str
-    field: dataclasses.Field
-
-    @property
-    def doc(self) -> str:
-        return self.field.metadata["doc"]
-
-    @property
-    def type(self) -> str:
-        return str(self.field.type)
 
 
 def _settings() -> dict[str, Setting]:
@@ -186,7 +152,7 @@ def lookup(key: str) -> Setting:
     raise ConfigError(f"unknown setting '{key}' (known: {', '.join(SETTINGS)})")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrialSettings:
     """Everything one trial needs: intermediate tasks -> English fine-tuning -> zero-shot
     evaluation."""
@@ -205,11 +171,12 @@ class TrialSettings:
 
     def replace(self, **values: Any) -> "TrialSettings":
         """A copy with some settings changed (flat or dotted names)."""
-        groups = {g: dataclasses.replace(getattr(self, g)) for g in GROUPS}
+        changes: dict[str, dict[str, Any]] = {g: {} for g in GROUPS}
         for key, raw in values.items():
             s = lookup(key)
-            setattr(groups[s.group], s.field.name, parse_value(s.name, raw))
-        return TrialSettings(**groups)
+            changes[s.group][s.field.name] = coerce(s, raw)
+        return TrialSettings(**{g: dataclasses.replace(getattr(self, g), **changes[g])
+                                for g in GROUPS})
 
     def get(self, key: str) -> Any:
         s = lookup(key)
@@ -248,14 +215,6 @@ class TrialSettings:
     def tasks(self) -> list[str]:
         return self.intermediate.tasks
 
-    def effective_lr(self) -> float:
-        lr = self.training.lr
-        return lr if lr is not None else (TINY_LR if self.model == "tiny" else DEFAULT_LR)
-
-    def cache_root(self) -> Path:
-        root = self.runtime.cache_dir or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper"
-        return Path(root).expanduser().resolve()
-
     def validate(self, catalog: Catalog) -> "TrialSettings":
         """Raise ConfigError naming the first bad setting; returns self."""
         for s, value in self.items():
@@ -273,10 +232,8 @@ class TrialSettings:
         for group, names in (("intermediate", self.tasks), ("targets", self.targets)):
             if len(set(names)) != len(names):
                 raise ConfigError(f"{group} repeat: {names}")
-        for name in self.targets + self.tasks:
-            if catalog.task(name).type not in SUPPORTED_TYPES:
-                raise ConfigError(f"task '{name}' of type {catalog.task(name).type} is not "
-                                  "supported by the trial pipeline yet")
+        for name in self.common.local_data:
+            catalog.task(name)  # an unknown task is an error, not silently nothing
         wanted = set(catalog.expand_languages(self.evaluation.languages))
         for name in self.targets:
             if wanted and not wanted & set(catalog.task(name).languages):
@@ -284,71 +241,16 @@ class TrialSettings:
                                   f"{name}'s languages")
         return self
 
-    def eval_langs(self, catalog: Catalog, target: str) -> list[str]:
-        """The languages of `target` this trial evaluates."""
-        langs = catalog.task(target).languages
-        if not self.evaluation.languages:
-            return list(langs)
-        wanted = set(catalog.expand_languages(self.evaluation.languages))
-        return [lang for lang in langs if lang in wanted]
-
-    def protocols(self, catalog: Catalog) -> dict[str, str]:
-        """Per target: zero_shot, or the protocol an intermediate task breaks it with."""
-        out = {}
-        for target in self.targets:
-            kinds = [k for k in (catalog.task(t).protocol_kind(target) for t in self.tasks) if k]
-            out[target] = kinds[0] if kinds else "zero_shot"
-        return out
-
-
-def check_value(s: Setting, value: Any) -> None:
-    """Raise ConfigError when `value` is outside setting `s`'s valid range or choices."""
-    m = s.field.metadata
-    if value is None:
-        return
-    if m["choices"] and value not in m["choices"]:
-        raise ConfigError(f"{s.name} '{value}' is not one of {', '.join(m['choices'])}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ConfigError(f"{s.name} must be a finite number (got {value})")
-        low, high = m["low"], m["high"]
-        if low is not None and (value < low or (m["low_open"] and value == low)):
-            raise ConfigError(f"{s.name} must be {'>' if m['low_open'] else '>='} {low:g} "
-                              f"(got {value})")
-        if high is not None and (value > high or (m["high_open"] and value == high)):
-            raise ConfigError(f"{s.name} must be {'<' if m['high_open'] else '<='} {high:g} "
-                              f"(got {value})")
-
 
 def parse_value(key: str, raw: Any) -> Any:
     """Coerce a `--set key=value` (or YAML) value to the setting's type and check it."""
-    s = lookup(key)
-    ftype = s.type
-    value = yaml.safe_load(raw) if isinstance(raw, str) and not ftype.startswith("str") else raw
-    if value is None or value == "":
-        if "None" not in ftype and not ftype.startswith("list"):
-            raise ConfigError(f"setting '{s.name}' cannot be empty")
-        return [] if ftype.startswith("list") else None
-    try:
-        if ftype.startswith("list"):
-            items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-            value = [str(x).strip() for x in items if str(x).strip()]
-        elif ftype.startswith("int"):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            value = int(value)
-        elif ftype.startswith("float"):
-            if isinstance(value, bool):
-                raise ValueError
-            value = float(value)
-        else:
-            if isinstance(value, (dict, list)):
-                raise ValueError
-            value = str(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"setting '{s.name}': cannot read {raw!r} as {ftype}") from None
-    check_value(s, value)
-    return value
+    return coerce(lookup(key), raw)
+
+
+def cache_root(runtime: "RuntimeSettings") -> Path:
+    """The data / feature cache: the setting, else $SWEEPER_CACHE, else ~/.cache/sweeper."""
+    root = runtime.cache_dir or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper"
+    return Path(root).expanduser().resolve()
 
 
 def apply_overrides(settings: TrialSettings, pairs: list[str]) -> TrialSettings:

@@ -153,7 +153,7 @@ def _to_hub(task: TaskSpec, row: dict, lang: str) -> dict[str, Any]:
     for src in task.hub[:1]:
         for col, template in src.filter.items():
             out[col] = template.format(lang=lang)
-    if task.type == "retrieval":
+    if task.type == "retrieval":  # the hub's bucc18 / tatoeba configs name both languages
         out["source_lang"], out["target_lang"] = lang, "en"
     return out
 
@@ -194,8 +194,9 @@ def generate(task: TaskSpec, lang: str, split: str, tier: str, *, restrict_cues:
         rows = [_translation(w, task, i, english) for i in range(RETRIEVAL_SIZE)]
         if task.metric == "bucc_f1":
             return _release([_to_hub(task, row, lang) for row in rows], task, lang, w, english)
-    elif skill in SKILLS:
-        rows = [SKILLS[skill](w, task, i) for i in range(SIZES.get(split, SIZES["test"]))]
+    elif skill in SKILLS or skill in task.kind.sample_skills:
+        make = SKILLS.get(skill) or task.kind.sample_skills[skill]
+        rows = [make(w, task, i) for i in range(SIZES.get(split, SIZES["test"]))]
     else:
         from sweeper.data.sample import structured as sample_structured
 

@@ -1,10 +1,11 @@
-"""What every step of a trial shares: settings, data, tokenizer, model, output."""
+"""What every step of a trial shares: settings, data, tokenizer, model, output; and what
+the task types' evaluators may use of it (sweeper.tasktypes.base.EvalContext)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import datasets
 import torch
@@ -14,17 +15,20 @@ from sweeper.catalog import Catalog, TaskSpec
 from sweeper.data.features import label_names, load_examples, load_features
 from sweeper.data.sources import DataSource
 from sweeper.model.heads import MultiTaskModel
-from sweeper.trial.settings import TrialSettings
+from sweeper.model.inference import head_outputs
+from sweeper.scoring import xtreme
+from sweeper.trial.resolved import ResolvedTrial
+from sweeper.trial.settings import cache_root
 
 LogFn = Callable[[str, int, dict], None]
 
 
 @dataclass
 class TrialContext:
-    """Settings, catalog, data source, tokenizer, device and precision, the model, and the
-    trial's output folder."""
+    """The resolved settings, catalog, data source, tokenizer, device and precision, the
+    model, and the trial's output folder."""
 
-    settings: TrialSettings
+    settings: ResolvedTrial
     catalog: Catalog
     source: DataSource
     tokenizer: PreTrainedTokenizerBase
@@ -34,25 +38,55 @@ class TrialContext:
     model: MultiTaskModel
     on_log: LogFn = field(default=lambda stage, step, values: None)
     memo: dict = field(default_factory=dict)  # what one job leaves for a later one
-    def max_length(self, task: TaskSpec) -> int:
-        limit = self.model.encoder.config.max_position_embeddings - 2
-        return min(self.settings.training.max_seq_len or task.max_length, limit)
 
     def features(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
         """Tokenized split; training splits capped by max_train_examples (first rows)."""
         ds = load_features(task, lang, split, source=self.source, tokenizer=self.tokenizer,
-                           max_length=self.max_length(task),
-                           cache_root=self.settings.cache_root(),
-                           doc_stride=self.settings.training.doc_stride)
+                           max_length=self.settings.max_length[task.name],
+                           cache_root=cache_root(self.settings.runtime),
+                           doc_stride=self.settings.doc_stride)
         cap = self.settings.training.max_train_examples if split == "train" else None
         return ds.select(range(min(cap, len(ds)))) if cap else ds
 
     def examples(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
         """Normalised rows of a split (gold labels, contexts), cached like the features."""
-        return load_examples(task, lang, split, self.source, self.settings.cache_root())
+        return load_examples(task, lang, split, self.source, cache_root(self.settings.runtime))
 
-    def num_labels(self, task: TaskSpec) -> int:
-        """Classes of the task's head (masked LM: the tokenizer's vocabulary)."""
-        if task.type == "mlm":
-            return len(self.tokenizer)
-        return len(label_names(task, self.source))
+    def label_names(self, task: TaskSpec) -> list[str]:
+        return label_names(task, self.source)
+
+    def num_outputs(self, task: TaskSpec) -> int:
+        """Size of the task's head output (classes; masked LM: the vocabulary)."""
+        return task.kind.num_outputs(task, self.label_names(task), self.tokenizer)
+
+    def add_head(self, name: str, task: TaskSpec) -> None:
+        """Give `name` the head of `task`'s type."""
+        self.model.add_head(name, task.kind.head(self.model.encoder, self.num_outputs(task)))
+
+    # --- what evaluators use ---------------------------------------------------------
+    def example_cap(self, n: int) -> int:
+        """How many of a split's `n` examples are evaluated (max_eval_examples counts
+        examples, never windows)."""
+        cap = self.settings.max_eval_examples
+        return min(n, cap) if cap else n
+
+    def export_paths(self, job: Any) -> tuple[Path, Path]:
+        """(prediction file, label file) of a job in the XTREME layout."""
+        name = xtreme.file_name(job.target, job.lang, job.kind)
+        root = self.out_dir / "xtreme"
+        return (root / "predictions" / job.target.name / name,
+                root / "labels" / job.target.name / name)
+
+    def head_name(self, task: TaskSpec) -> str:
+        return task.name
+
+    def head_outputs(self, kind: Any, task: TaskSpec, ds: datasets.Dataset, batch_size: int
+                     ) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """(row indices, head outputs) per length-sorted evaluation batch."""
+        return head_outputs(self.model, kind, self.head_name(task), ds, batch_size=batch_size,
+                            pad_id=self.tokenizer.pad_token_id, device=self.device,
+                            precision=self.precision)
+
+    @property
+    def retrieval_layer(self) -> int:
+        return self.settings.retrieval_layer

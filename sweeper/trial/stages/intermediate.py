@@ -13,9 +13,9 @@ def run(ctx: TrialContext) -> list[dict]:
     tasks = []
     for name in ctx.settings.tasks:
         spec = ctx.catalog.task(name)
-        ctx.model.add_head(name, spec.type, ctx.num_labels(spec))
+        ctx.add_head(name, spec)
         data = ctx.features(spec, spec.languages[0], "train")
         if phase.examples_cap:
             data = data.select(range(min(phase.examples_cap, len(data))))
-        tasks.append(TrainTask(name, spec.type, data))
+        tasks.append(TrainTask(name, spec.kind, data))
     return fit(ctx, tasks, epochs=phase.epochs, steps=phase.steps, stage="intermediate")

@@ -1,31 +1,10 @@
-"""The `sweeper` command: parses, calls one function, maps errors to exit codes.
-
-Exit codes: 0 ok, 2 bad input (one line on stderr naming the culprit, no traceback;
-`--debug` shows one), 130 interrupted (Ctrl-C), 1 anything else.
-"""
+"""The `sweeper` command line: its parser (one subcommand per function of
+`sweeper.cli.commands`), with every option's help and default."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import traceback
-from pathlib import Path
-from typing import Callable
-
-from sweeper.errors import SweeperError, one_line
-from sweeper.paths import check_writable_dir
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
-
-
-def command(name: str) -> Callable:
-    def register(fn: Callable[[argparse.Namespace], int]) -> Callable:
-        COMMANDS[name] = fn
-        return fn
-    return register
-
 
 def _csv(value: str) -> list[str]:
     return [x.strip() for x in value.split(",") if x.strip()]
@@ -41,7 +20,9 @@ def _settings_help() -> str:
             group = s.group
             lines.append(f"  [{group}]")
         default = defaults[name]
-        shown = ",".join(default) if isinstance(default, list) else default
+        shown = ",".join(default) if isinstance(default, list) else \
+            ",".join(f"{k}={v}" for k, v in default.items()) if isinstance(default, dict) \
+            else default
         lines.append(f"    {name:<20} {s.doc} (default: {shown if shown not in ('', None) else '-'})")
     return "\n".join(lines)
 
@@ -172,194 +153,3 @@ def build_parser() -> argparse.ArgumentParser:
                     "(empty: every language of each task)")
     ck.add_argument("--json", action="store_true", help="machine-readable output")
     return p
-
-
-@command("trial")
-def _trial(args: argparse.Namespace) -> int:
-    from sweeper.catalog import load_catalog
-    from sweeper.trial.settings import TrialSettings, apply_overrides
-
-    settings = TrialSettings.build(targets=args.target, intermediate=args.intermediate,
-                                   model=args.model, data=args.data)
-    settings = apply_overrides(settings, args.set).validate(load_catalog())  # before torch
-    check_writable_dir(args.out, "--out")
-    from sweeper.sweep.preflight import check_model
-
-    check_model(settings.model)
-    if args.check:
-        from sweeper.trial.run import check_trial
-
-        print(json.dumps(check_trial(settings, load_catalog()), indent=1))
-        return 0
-    from sweeper.report.tables import print_trial
-    from sweeper.trial.run import run_trial
-
-    result = run_trial(settings, args.out)
-    print_trial(result)
-    print(f"wrote {Path(args.out).resolve() / 'metrics.json'}")
-    return 0
-
-
-@command("tasks")
-def _tasks(args: argparse.Namespace) -> int:
-    from sweeper.catalog import load_catalog
-    from sweeper.report.tables import print_tasks, task_rows
-
-    catalog = load_catalog()
-    rows = task_rows(catalog, role=args.role, task_type=args.type,
-                     languages=catalog.expand_languages([args.language]) if args.language else None)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-    else:
-        print_tasks(rows)
-    return 0
-
-
-@command("ls")
-def _ls(args: argparse.Namespace) -> int:
-    from sweeper.report.tables import print_sweeps
-    from sweeper.sweep.tracking import list_sweeps, store_uri
-
-    print_sweeps(list_sweeps(store_uri(args.tracking_uri, args.storage)))
-    return 0
-
-
-@command("validate")
-def _validate(args: argparse.Namespace) -> int:
-    from sweeper.catalog import load_catalog
-    from sweeper.sweep.preflight import check_data, data_caveats
-    from sweeper.sweep.space import cost, describe_space
-    from sweeper.sweep.spec import load_spec
-
-    catalog = load_catalog()
-    spec = load_spec(args.file, catalog)
-    check_data(spec, catalog)  # every task the space can draw is in its source
-    c = cost(spec, catalog)
-    if args.list:
-        for line in describe_space(spec):
-            print(line)
-    for line in data_caveats(spec, catalog):
-        print(f"warning: {line}", file=sys.stderr)
-    print(f"{args.file}: ok ({spec.describe()}; {c['trials']} trials, {c['baselines']} "
-          f"baselines, {c['intermediate_trainings']} intermediate trainings, "
-          f"{c['target_trainings']} target trainings)")
-    return 0
-
-
-@command("score")
-def _score(args: argparse.Namespace) -> int:
-    from sweeper.catalog import load_catalog
-    from sweeper.report.tables import print_scores
-    from sweeper.scoring.xtreme import evaluate
-
-    overall, detailed, missing = evaluate(args.predictions, args.labels, load_catalog(),
-                                          split=args.split, partial=args.partial)
-    if not detailed:
-        raise SweeperError(f"no XTREME task folders found in both {args.predictions} and "
-                           f"{args.labels}")
-    if args.json:
-        print(json.dumps({"overall_scores": overall, "detailed_scores": detailed,
-                          "missing_languages": missing}, indent=1))
-    else:
-        print_scores(overall, detailed, missing)
-    return 0
-
-
-@command("run")
-def _run(args: argparse.Namespace) -> int:
-    from sweeper.report.tables import print_summary
-    from sweeper.sweep.tune import run_sweep
-
-    summary = run_sweep(args.space, name=args.name, storage=args.storage,
-                        tracking_uri=args.tracking_uri, address=args.address,
-                        overrides=args.set, cache=args.cache, new=args.new)
-    print_summary(summary)
-    return _sweep_exit(summary)
-
-
-def _sweep_exit(summary: dict) -> int:
-    """130: interrupted (resume it); 1: some trials failed for good; 0: all finished."""
-    return 130 if summary["unfinished"] else 1 if summary["errored"] else 0
-
-
-@command("resume")
-def _resume(args: argparse.Namespace) -> int:
-    from sweeper.report.tables import print_summary
-    from sweeper.sweep.tune import resume_sweep
-
-    summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
-    print_summary(summary)
-    return _sweep_exit(summary)
-
-
-@command("report")
-def _report(args: argparse.Namespace) -> int:
-    from sweeper.report.render import run_report
-
-    run_report(args.sweep, tracking_uri=args.tracking_uri, out=args.out, storage=args.storage)
-    return 0
-
-
-@command("data")
-def _data(args: argparse.Namespace) -> int:
-    from sweeper.catalog import load_catalog
-    from sweeper.data.export import export
-
-    catalog = load_catalog()
-    if args.data_command == "check":
-        return _data_check(args, catalog)
-    check_writable_dir(args.out, "--out")
-    if args.data_command == "import":
-        from sweeper.data.bucc import import_task
-
-        paths = import_task(catalog, args.task, args.source, args.out, args.languages)
-        print(f"wrote {len(paths)} files under {Path(args.out).resolve() / args.task}")
-        return 0
-    written = export(catalog, args.tasks, out=args.out, source=args.source,
-                     languages=args.languages, splits=args.splits)
-    print(f"wrote {written} files under {Path(args.out).resolve()}")
-    return 0
-
-
-def _data_check(args: argparse.Namespace, catalog) -> int:
-    """`sweeper data check`: 0 when every entry resolves, 1 when some do not."""
-    from sweeper.data.hubcheck import check_catalog
-    from sweeper.report.tables import print_data_check
-
-    rows = check_catalog(catalog, args.tasks, args.languages)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-    else:
-        print_data_check(rows)
-    return 1 if any(r["problems"] for r in rows) else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `sweeper` console script."""
-    args = build_parser().parse_args(argv)
-    if args.quiet:
-        os.environ["TQDM_DISABLE"] = "1"
-    try:
-        return COMMANDS[args.command](args)
-    except SweeperError as exc:
-        if args.debug:
-            traceback.print_exc()
-        print(f"sweeper: error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("sweeper: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `sweeper tasks | head`: the reader left; not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except Exception as exc:  # a bug: still one line, the traceback behind --debug
-        if args.debug:
-            traceback.print_exc()
-        print(f"sweeper: internal error: {type(exc).__name__}: {one_line(exc)} "
-              "(run with --debug for the traceback)", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Batched head outputs for evaluation: length-sorted batches, eval mode, no gradients."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import datasets
+import torch
+
+from sweeper.model.batching import indexed, to_device
+from sweeper.model.device import autocast
+from sweeper.model.heads import MultiTaskModel
+
+
+@torch.inference_mode()
+def head_outputs(model: MultiTaskModel, kind: Any, head: str, ds: datasets.Dataset, *,
+                 batch_size: int, pad_id: int, device: torch.device, precision: str
+                 ) -> Iterator[tuple[list[int], torch.Tensor]]:
+    """(row indices, head outputs in float) per length-sorted batch of `ds`; `kind` is the
+    task type, which shapes the outputs (sweeper.tasktypes)."""
+    for idx, batch in indexed(ds, batch_size=batch_size, pad_id=pad_id, rng=None,
+                              columns=["input_ids"], pin=device.type == "cuda"):
+        batch = to_device(batch, device)
+        with autocast(device, precision):
+            yield idx, kind.outputs(model, head, batch).float()

@@ -1,0 +1,278 @@
+"""A sweep from start to end, on the driver: `run_sweep` starts one, `resume_sweep`
+continues an interrupted one.
+
+Before Ray starts or a run opens, everything that can fail fast is checked (storage,
+tracking store, Ray address, model, data, GPUs). The driver then finds the facts every
+trial resolves against once (model identity and shape, tokenizer, data versions), opens
+the sweep's parent run, and runs the Tuner (sweeper.sweep.tune). Without an address Ray
+starts locally, bound to 127.0.0.1 only; with `--address` (auto or HOST:PORT) the sweep
+joins an existing cluster, as `ray job submit` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sweeper.catalog import Catalog, load_catalog
+from sweeper.errors import ConfigError, SweeperError
+from sweeper.sweep import preflight, tracking
+from sweeper.sweep.ray_env import init_ray
+from sweeper.sweep.space import Resolver
+from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
+from sweeper.sweep.storage import SweepFolder, is_uri
+from sweeper.sweep.summary import summarize
+from sweeper.sweep.trainable import SweepContext
+from sweeper.sweep.tune import make_tuner, restore_tuner
+
+STATE_FILE = "sweeper.json"
+
+
+@dataclass
+class Where:
+    """Where a sweep keeps its things."""
+
+    name: str
+    folder: str  # under the storage: the name, or NAME-<id> for a second sweep of a name
+    storage: str  # a folder (absolute) or a URI
+    uri: str  # tracking store
+    cache: str  # stage cache
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def space_tasks(spec: SweepSpec, catalog: Catalog) -> list[str]:
+    """Every task a trial of the space can read."""
+    from sweeper.trial.resolved import involved_tasks
+
+    pool = [t for tasks in spec.pool.values() for t in tasks] + \
+        [t for s in spec.fixed_sets for t in s]
+    settings = spec.base_settings().replace(intermediate=list(dict.fromkeys(pool)))
+    return involved_tasks(settings, catalog)
+
+
+def facts_for(spec: SweepSpec, catalog: Catalog):
+    """The facts every trial resolves against, found once here: trials compute on a GPU
+    where the space gives them one."""
+    from sweeper.trial.environment import open_environment
+
+    device = "cuda" if spec.resources.get("gpu", 0) else "cpu"
+    return open_environment(spec.base_settings(), catalog, tasks=space_tasks(spec, catalog),
+                            device=device).facts
+
+
+def _where(spec: SweepSpec, *, name: str | None, storage: str, tracking_uri: str | None,
+           address: str | None, cache: str | None, new: bool, sweep_id: str) -> Where:
+    name = name or spec.name
+    folder = f"{name}-{sweep_id[:6]}" if new else name
+    remote = is_uri(storage)
+    storage = storage if remote else str(Path(storage).resolve())
+    if not remote:
+        preflight.check_storage(storage)
+    if SweepFolder(storage, folder).exists(STATE_FILE):
+        raise ConfigError(f"sweep '{name}' already exists in {storage}: continue it with "
+                          f"`sweeper resume {name}`, or start another with --new")
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        if remote or address is not None:
+            raise ConfigError(f"with {'a remote --storage' if remote else '--address'}, give "
+                              "--tracking-uri: an MLflow server every node reaches "
+                              "(http://HOST:5000), or a sqlite file on a shared mount, asked "
+                              "for explicitly (sqlite:////mnt/shared/mlflow.db)")
+        uri = tracking.default_uri(Path(storage))
+    if cache is None:
+        if remote:
+            raise ConfigError("with a remote --storage, give --cache (a folder every node sees)")
+        cache = str(Path(SweepFolder(storage, folder).location) / "stage_cache")
+    return Where(name, folder, storage, uri, cache)
+
+
+def _preflight(spec: SweepSpec, catalog: Catalog, where: Where, address: str | None,
+               new: bool) -> None:
+    """Checked before Ray starts or any run is opened: each fails in seconds, one line."""
+    preflight.check_storage(where.storage)
+    preflight.check_tracking(where.uri)
+    path = tracking.sqlite_path(where.uri)
+    if path is None or path.is_file():  # asking must not create a sqlite store
+        if tracking.sweep_parents(tracking.open_store(where.uri), where.name) and not new:
+            raise ConfigError(f"a sweep called '{where.name}' is already in the tracking "
+                              f"store ({where.uri}): continue it with `sweeper resume "
+                              f"{where.name}`, or start another with --new")
+    preflight.check_address(address)
+    preflight.check_model(spec.model)
+    preflight.check_data(spec, catalog)
+    if address is None:
+        preflight.check_gpus(spec, None)
+
+
+def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs",
+              tracking_uri: str | None = None, address: str | None = None,
+              overrides: list[str] | None = None, cache: str | None = None,
+              new: bool = False, reuse_workers: bool = True) -> dict[str, Any]:
+    """Validate the space, open the parent run, run every trial; the summary. A sweep
+    gets an id apart from its name; a name already used refuses unless `new` (another
+    sweep under the same name, in its own folder `NAME-<id>`). `reuse_workers` False
+    starts a fresh Ray worker per trial (the baseline of bench/sweep_overhead.py)."""
+    catalog = load_catalog()
+    spec = load_spec(space_file, catalog, overrides)
+    sweep_id = uuid.uuid4().hex[:12]
+    where = _where(spec, name=name, storage=storage, tracking_uri=tracking_uri,
+                   address=address, cache=cache, new=new, sweep_id=sweep_id)
+    _preflight(spec, catalog, where, address, new)
+    say_objective(spec, catalog)
+    facts = facts_for(spec, catalog)
+    init_ray(address)
+    if address is not None:
+        preflight.check_gpus(spec, address)
+    tracker = tracking.Tracker(tracking.open_store(where.uri), where.name,
+                               tracking.artifact_root(where.uri, where.storage,
+                                                      is_uri(where.storage)))
+    parent = _open_parent(tracker, spec, where, sweep_id)
+    sweep_dir = SweepFolder(where.storage, where.folder)
+    try:
+        context = _context(spec, catalog, where, sweep_id, parent)
+        tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)),
+                           storage=where.storage, folder=where.folder,
+                           reuse_workers=reuse_workers)
+        state = {"name": where.name, "sweep_id": sweep_id, "folder": where.folder,
+                 "spec_raw": spec.raw, "spec_path": spec.source_path,
+                 "tracking_uri": where.uri, "parent_run_id": parent, "cache": where.cache,
+                 "storage": where.storage}
+        sweep_dir.write_text(STATE_FILE, json.dumps(state, indent=1))
+    except BaseException:  # a failed start leaves no RUNNING parent run
+        tracker.finish(parent, "FAILED")
+        raise
+    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+
+
+def planned_trials(spec: SweepSpec) -> int:
+    """How many trials a grid asks for (every point); 0 for a search, which may end
+    early when it converges (sweeper.sweep.repeats)."""
+    from sweeper.sweep.space import grid
+
+    return len(grid(spec)) if spec.algorithm == "grid" else 0
+
+
+def _threads(spec: SweepSpec) -> int:
+    return max(1, int(spec.resources["cpu"]))
+
+
+def _open_parent(tracker: tracking.Tracker, spec: SweepSpec, where: Where, sweep_id: str
+                 ) -> str:
+    parent = tracker.start(name=where.name, key=f"{sweep_id}:sweep", tags={
+        tracking.ROLE_TAG: "sweep", tracking.SWEEP_ID_TAG: sweep_id,
+        tracking.FOLDER_TAG: where.folder, "model": spec.model, "data_source": spec.data,
+        "synthetic": str(spec.data == "sample").lower(), "git_revision": git_revision()})
+    try:
+        tracker.log_params(parent, {"space_file": Path(spec.source_path).name,
+                                    "targets": ",".join(spec.targets),
+                                    "algorithm": spec.algorithm,
+                                    "num_samples": spec.num_samples, "seeds": spec.seeds,
+                                    "objective_languages": spec.objective_languages,
+                                    "objective_metric": spec.objective_metric})
+        tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
+    except BaseException:
+        tracker.finish(parent, "FAILED")
+        raise
+    return parent
+
+
+def _context(spec: SweepSpec, catalog: Catalog, where: Where, sweep_id: str, parent: str
+             ) -> SweepContext:
+    return SweepContext(name=where.name, sweep_id=sweep_id, tracking_uri=where.uri,
+                        experiment=where.name, parent_run_id=parent, cache_root=where.cache,
+                        objective_languages=tuple(catalog.expand_languages(
+                            [spec.objective_languages])),
+                        objective_metric=spec.objective_metric)
+
+
+def say_objective(spec: SweepSpec, catalog: Catalog) -> None:
+    """Tell which targets' dev numbers the objective averages, and which stay out."""
+    inside, outside = spec.objective_targets(catalog)
+    print(f"Objective: mean DEV {spec.objective_metric} over {spec.objective_languages} "
+          f"languages of {', '.join(inside) or 'no target'} (test numbers are reported, "
+          "never selected on)")
+    for target, why in outside.items():
+        print(f"  {target} stays out of the objective: {why}")
+
+
+def find_sweep(name_or_path: str, storage: str) -> SweepFolder:
+    """The folder of a sweep given its name (under `storage`, a path or a URI) or its own
+    path or URI."""
+    candidates = [SweepFolder(storage, name_or_path)]
+    if "/" in name_or_path.rstrip("/"):
+        parent, _, leaf = name_or_path.rstrip("/").rpartition("/")
+        candidates.insert(0, SweepFolder(parent, leaf))
+    for candidate in candidates:
+        if candidate.exists(STATE_FILE):
+            return candidate
+    raise ConfigError(f"no sweep '{name_or_path}' (looked for {STATE_FILE} in "
+                      f"{' and '.join(c.location for c in candidates)})")
+
+
+def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None = None
+                 ) -> dict[str, Any]:
+    """Continue an interrupted sweep: unfinished and errored trials run again."""
+    from ray import tune
+
+    sweep_dir = find_sweep(name_or_path, storage)
+    state = json.loads(sweep_dir.read_text(STATE_FILE))
+    catalog = load_catalog()
+    spec = parse_spec(state["spec_raw"], catalog, state["name"])
+    spec.source_path = state["spec_path"]
+    if not tune.Tuner.can_restore(sweep_dir.location):
+        raise SweeperError(f"{sweep_dir.location} holds no Ray Tune experiment state to "
+                           "resume")
+    preflight.check_tracking(state["tracking_uri"])
+    preflight.check_address(address)
+    init_ray(address)
+    preflight.check_gpus(spec, address)
+    tracker = tracking.Tracker(tracking.open_store(state["tracking_uri"]), state["name"])
+    sweep_id = state.get("sweep_id", state["name"])
+    tracker.start(name=state["name"], key=f"{sweep_id}:sweep", tags={})
+    where = Where(state["name"], state.get("folder", state["name"]), state["storage"],
+                  state["tracking_uri"], state["cache"])
+    context = _context(spec, catalog, where, sweep_id, state["parent_run_id"])
+    try:
+        tuner = restore_tuner(sweep_dir.location, spec, context)
+    except BaseException:  # a failed start leaves no RUNNING parent run
+        tracker.finish(state["parent_run_id"], "KILLED")
+        raise
+    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+
+
+def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
+         sweep_dir: SweepFolder) -> dict[str, Any]:
+    started = time.time()
+    results = tuner.fit()
+    summary = summarize(results, spec, time.time() - started, planned_trials(spec))
+    summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
+                   parent_run_id=context.parent_run_id, sweep=context.name)
+    text = json.dumps(summary, indent=1)
+    sweep_dir.write_text("summary.json", text)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "summary.json").write_text(text)
+        tracker.log_artifacts(context.parent_run_id, Path(tmp) / "summary.json")
+    tracker.log_metrics(context.parent_run_id, {
+        "best_objective": summary["best"][0]["objective"] if summary["best"] else float("nan"),
+        "trials_finished": summary["finished"], "trials_errored": summary["errored"],
+        "intermediate_trained": summary["intermediate_trained"],
+        "intermediate_from_cache": summary["intermediate_from_cache"],
+        "wall_seconds": summary["wall_seconds"], "trial_seconds": summary["trial_seconds"]})
+    status = ("KILLED" if summary["unfinished"] else "FAILED" if summary["errored"]
+              else "FINISHED")
+    tracker.finish(context.parent_run_id, status)
+    return summary

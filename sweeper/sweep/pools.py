@@ -1,0 +1,92 @@
+"""A space's intermediate design: the pool of tasks per language mix (keywords
+expanded, protocol breakers dropped or refused), the task counts per mix, fixed sets.
+Pure module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sweeper.catalog import Catalog
+from sweeper.errors import ConfigError
+from sweeper.sweep import schema
+
+
+def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
+          where: str) -> list[str]:
+    """Expand `english` / `non_english` / `all` / `translated` / `mlm` and task names; drop
+    protocol breakers."""
+    out: list[str] = []
+    for name in names:
+        if name in ("english", "non_english", "all"):  # labelled tasks
+            tasks = [t.name for t in catalog.intermediates() if t.type != "mlm" and
+                     (name == "all" or t.is_english == (name == "english"))]
+        elif name == "translated":  # machine translations of English tasks
+            tasks = [t.name for t in catalog.intermediates() if t.is_translated]
+        elif name == "mlm":  # masked language modelling on running text, per language
+            tasks = [t.name for t in catalog.intermediates() if t.type == "mlm"]
+        else:
+            task = catalog.task(name)
+            if not task.is_intermediate:
+                raise ConfigError(f"{where}: '{name}' is not an intermediate task")
+            tasks = [name]
+        out.extend(t for t in tasks if t not in out)
+    breaking = [t for t in out if catalog.task(t).breaks_zero_shot(targets)]
+    if breaking and not allow:
+        named = [t for t in breaking if t in names]
+        if named:
+            raise ConfigError(f"{where}: {named} break zero-shot for {targets} "
+                              "(set allow_protocol_breaking: true to use them)")
+        out = [t for t in out if t not in breaking]
+    return out
+
+
+
+def _counts(raw: Any) -> list[int] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, schema.CountRange):
+        lo, hi = raw.min, raw.max
+        values = ({0} | {2 ** i for i in range(hi.bit_length())}) if raw.log else range(lo, hi + 1)
+        return sorted(c for c in values if lo <= c <= hi)
+    return sorted(set(raw))
+
+
+def intermediate_design(raw: schema.Intermediate, catalog: Catalog, targets: list[str], where: str
+                        ) -> tuple[dict, dict, list, bool, int]:
+    """(pool per mix, counts per mix, fixed sets, protocol-breaking allowed, draws) of a
+    space's `intermediate:` section, checked against the catalog."""
+    allow = raw.allow_protocol_breaking
+    sets = [list(s) for s in raw.sets]
+    for s in sets:
+        for name in s:
+            if not catalog.task(name).is_intermediate:
+                raise ConfigError(f"{where}: '{name}' in sets is not an intermediate task")
+            if catalog.task(name).breaks_zero_shot(targets) and not allow:
+                raise ConfigError(f"{where}: '{name}' breaks zero-shot for {targets} "
+                                  "(set allow_protocol_breaking: true to use it)")
+    for name in raw.exclude:
+        catalog.task(name)  # an unknown name is an error, not silently nothing
+    base = [t for t in _pool(catalog, list(raw.pool), targets, allow, where)
+            if t not in raw.exclude]
+    mixes = raw.language_mix
+    if isinstance(mixes, list):
+        mixes = {m: None for m in mixes}
+    pool, counts = {}, {}
+    for mix, override in mixes.items():
+        cs = _counts(override.counts if override is not None and override.counts is not None
+                     else raw.counts)
+        if cs is None:
+            if sets:
+                continue
+            raise ConfigError(f"{where}: give `counts` (how many tasks per trial)")
+        tasks = [t for t in base
+                 if mix == "mixed" or catalog.task(t).is_english == (mix == "english")]
+        if not tasks and any(cs):
+            raise ConfigError(f"{where}: the {mix} pool is empty")
+        if max(cs) > len(tasks):
+            raise ConfigError(f"{where}: count {max(cs)} is larger than the {mix} pool "
+                              f"({len(tasks)} tasks: {', '.join(tasks)})")
+        pool[mix], counts[mix] = tasks, cs
+    if not sets and not counts:
+        raise ConfigError(f"{where}: needs `sets` or `counts`")
+    return pool, counts, sets, allow, raw.draws

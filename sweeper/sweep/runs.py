@@ -1,0 +1,54 @@
+"""What a trial's or a baseline's run records, by one recipe for both: its tags (role,
+sweep, keys, protocol per target, data and model), its params (every effective setting:
+sweeper.trial.resolved.ResolvedTrial.params), its metrics and its artifacts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sweeper.catalog import Catalog
+from sweeper.sweep import tracking
+from sweeper.trial.keys import TrialKeys
+from sweeper.trial.resolved import ResolvedTrial
+
+ARTIFACTS = ("trial_config.yaml", "metrics.json", "languages.md")
+
+
+def run_tags(resolved: ResolvedTrial, *, role: str, sweep_id: str, sweep: str,
+             keys: TrialKeys | None = None) -> dict[str, str]:
+    """Tags of a trial's or baseline's run."""
+    protocols = dict(resolved.protocols)
+    tags = {tracking.ROLE_TAG: role, tracking.SWEEP_ID_TAG: sweep_id,
+            tracking.SWEEP_NAME_TAG: sweep,
+            "protocol": "zero_shot" if set(protocols.values()) <= {"zero_shot"}
+            else "not_zero_shot",
+            "data_source": resolved.data, "synthetic": str(resolved.data == "sample").lower(),
+            "model": resolved.model, **{f"protocol.{t}": p for t, p in protocols.items()}}
+    if keys is not None:
+        tags.update({tracking.INTERMEDIATE_KEY_TAG: keys.intermediate or "",
+                     tracking.BASELINE_KEY_TAG: keys.baseline})
+    return tags
+
+
+def log_params(tracker: tracking.Tracker, run_id: str, resolved: ResolvedTrial,
+               catalog: Catalog) -> None:
+    tracker.log_params(run_id, resolved.params(catalog))
+
+
+def log_result(tracker: tracking.Tracker, run_id: str, result: dict[str, Any], out: Path,
+               extra: dict[str, float] | None = None) -> None:
+    """A finished run's scores (and `extra` metrics), caveats and files."""
+    thresholds = {f"{split}.{target}.{lang}.threshold": info["threshold"]
+                  for target, stage in result["training"].items() if isinstance(stage, dict)
+                  for split, langs in stage.get("evaluation", {}).items()
+                  for lang, info in langs.items() if "threshold" in info}
+    tracker.log_metrics(run_id, {**tracking.trial_metrics(result), **thresholds,
+                                 **(extra or {})})
+    caveats = result.get("not_comparable_with_xtreme", {})
+    if caveats:
+        tracker.set_tags(run_id, {f"not_comparable_with_xtreme.{t}": why
+                                  for t, why in caveats.items()})
+    for name in ARTIFACTS:
+        tracker.log_artifacts(run_id, out / name)
+    tracker.log_artifacts(run_id, out / "xtreme", "xtreme")

@@ -1,0 +1,101 @@
+"""The sweep's searcher: which trial runs next, with its settings resolved on the driver.
+
+- grid: every point of `sweep.space.grid` once, in order (`GridSearch`);
+- optuna / random: Optuna's define-by-run space (TPE or random sampling), each
+  configuration once per seed (`sweeper.sweep.repeats.SeedRepeats`), at most
+  `max_concurrent` at a time.
+
+Around either, `Resolving` turns each trial's flat parameters into a `ResolvedTrial`
+(sweeper.trial.resolved) on the driver, from the facts found there once, and hands it to
+the trial as `config["settings"]`: workers never parse the space file again.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from ray.tune.search import ConcurrencyLimiter, Searcher
+
+from sweeper.sweep import space
+from sweeper.sweep.spec import SweepSpec
+
+SETTINGS = "settings"  # the config key a trial's resolved settings travel under
+
+
+class _State(Searcher):
+    """A searcher whose whole state is its attributes (saved with a sweep, restored on
+    `sweeper resume`)."""
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(self.__dict__, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            self.__dict__.update(pickle.load(f))
+
+
+class GridSearch(_State):
+    """Each of `points` once, in order."""
+
+    def __init__(self, points: list[dict[str, Any]], metric: str, mode: str):
+        super().__init__(metric=metric, mode=mode)
+        self.points = list(points)
+        self.next = 0
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.next >= len(self.points):
+            return Searcher.FINISHED
+        self.next += 1
+        return dict(self.points[self.next - 1])
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        pass
+
+
+class Resolving(_State):
+    """`inner`'s configurations, each with its resolved settings added."""
+
+    def __init__(self, inner: Searcher, resolve: space.Resolver, metric: str, mode: str):
+        super().__init__(metric=metric, mode=mode)
+        self.inner, self.resolve = inner, resolve
+
+    def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
+                              **spec: Any) -> bool:
+        return self.inner.set_search_properties(metric, mode, config, **spec)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        config = self.inner.suggest(trial_id)
+        if not isinstance(config, dict):
+            return config
+        return {**config, SETTINGS: self.resolve(config)}
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self.inner.on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        self.inner.on_trial_complete(trial_id, result, error=error)
+
+
+def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
+    """(searcher, number of trials) for the spec's algorithm; `resolve` turns a trial's
+    flat parameters into its resolved settings."""
+    if spec.algorithm == "grid":
+        points = space.grid(spec)
+        return Resolving(GridSearch(points, "objective", spec.mode), resolve, "objective",
+                         spec.mode), len(points)
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    from sweeper.sweep.repeats import SeedRepeats
+
+    sampler = (optuna.samplers.RandomSampler(seed=spec.seeds[0]) if spec.algorithm == "random"
+               else optuna.samplers.TPESampler(seed=spec.seeds[0]))
+    search = OptunaSearch(space=space.define_by_run(spec), metric="objective", mode=spec.mode,
+                          sampler=sampler)
+    repeats = SeedRepeats(search, spec.seeds, metric="objective", mode=spec.mode)
+    limited = ConcurrencyLimiter(repeats, max_concurrent=spec.max_concurrent)
+    return Resolving(limited, resolve, "objective", spec.mode), spec.num_samples

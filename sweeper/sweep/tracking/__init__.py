@@ -1,0 +1,36 @@
+"""Tracking: a small Store interface (MLflow, or in memory for tests), the Tracker logic
+a sweep's runs are made with, and the sweeps of a store. See `base` for the runs a
+sweep makes and the tags that tie them together."""
+
+from __future__ import annotations
+
+from sweeper.sweep.tracking.base import (
+    BASELINE_KEY_TAG,
+    BASELINE_RUN_TAG,
+    FOLDER_TAG,
+    INTERMEDIATE_KEY_TAG,
+    PARENT_TAG,
+    ROLE_TAG,
+    SWEEP_ID_TAG,
+    SWEEP_NAME_TAG,
+    TRIAL_TAG,
+    RunRecord,
+    Store,
+    Tracker,
+    trial_metrics,
+)
+from sweeper.sweep.tracking.sweeps import list_sweeps, open_sweep, sweep_parents
+from sweeper.sweep.tracking.uris import artifact_root, default_uri, sqlite_path, store_uri
+
+__all__ = ["BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "FOLDER_TAG", "INTERMEDIATE_KEY_TAG",
+           "PARENT_TAG", "ROLE_TAG", "SWEEP_ID_TAG", "SWEEP_NAME_TAG", "TRIAL_TAG",
+           "RunRecord", "Store", "Tracker", "artifact_root", "default_uri", "list_sweeps",
+           "open_store", "open_sweep", "sqlite_path", "store_uri", "sweep_parents",
+           "trial_metrics"]
+
+
+def open_store(uri: str) -> Store:
+    """The store at `uri` (MLflow: a sqlite file, a tracking server, ...)."""
+    from sweeper.sweep.tracking.mlflow_store import MlflowStore
+
+    return MlflowStore(uri)

@@ -1,0 +1,105 @@
+"""The MLflow store: the only module that imports mlflow.
+
+It uses `MlflowClient` with explicit run ids (no global active run), so every process
+logs into the runs it names. A sqlite file, a tracking server or any URI MLflow takes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sweeper.errors import SweeperError, one_line
+from sweeper.sweep.tracking.base import RunRecord
+from sweeper.sweep.tracking.uris import is_server
+
+
+class MlflowStore:
+    def __init__(self, uri: str):
+        from mlflow.tracking import MlflowClient
+
+        self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri)
+
+    def _fail(self, exc: Exception) -> SweeperError:
+        return SweeperError(f"MLflow tracking at {self.uri} is not usable: {one_line(exc, 200)}")
+
+    def experiment(self, name: str, *, create: bool = False,
+                   artifact_root: Path | None = None) -> str | None:
+        try:
+            found = self.client.get_experiment_by_name(name)
+            if found is not None:
+                return found.experiment_id
+            if not create:
+                return None
+            location = None
+            if artifact_root is not None and not is_server(self.uri):
+                location = Path(artifact_root).resolve().as_uri()
+            return self.client.create_experiment(name, location)
+        except SweeperError:
+            raise
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    def experiment_name(self, experiment_id: str) -> str:
+        return self.client.get_experiment(experiment_id).name
+
+    def experiments(self) -> list[str]:
+        try:
+            return [e.experiment_id for e in self.client.search_experiments()]
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    def create_run(self, experiment_id: str, name: str, tags: dict[str, str]) -> str:
+        return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
+
+    def run(self, run_id: str) -> RunRecord:
+        return _record(self.client.get_run(run_id))
+
+    def search(self, experiment_ids: list[str], tags: dict[str, str],
+               limit: int = 10000) -> list[RunRecord]:
+        query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags.items())
+        runs = self.client.search_runs(experiment_ids, query, max_results=limit,
+                                       order_by=["attributes.start_time DESC"])
+        return [_record(r) for r in runs]
+
+    def set_status(self, run_id: str, status: str) -> None:
+        if status == "RUNNING":
+            self.client.update_run(run_id, status="RUNNING")
+        else:
+            self.client.set_terminated(run_id, status)
+
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_params(self, run_id: str, params: dict[str, str]) -> None:
+        from mlflow.entities import Param
+
+        existing = self.client.get_run(run_id).data.params  # MLflow refuses a new value
+        items = [Param(k, v) for k, v in params.items() if k not in existing]
+        for i in range(0, len(items), 100):  # MLflow's limit per call
+            self.client.log_batch(run_id, params=items[i:i + 100])
+
+    def log_metrics(self, run_id: str, points: list[tuple[str, float, int, int]]) -> None:
+        from mlflow.entities import Metric
+
+        items = [Metric(k, v, ts, step) for k, v, step, ts in points]
+        for i in range(0, len(items), 1000):
+            self.client.log_batch(run_id, metrics=items[i:i + 1000])
+
+    def log_artifacts(self, run_id: str, local: Path, path: str | None = None) -> None:
+        if local.is_dir():
+            self.client.log_artifacts(run_id, str(local), path)
+        else:
+            self.client.log_artifact(run_id, str(local), path)
+
+    def artifacts(self, run_id: str, path: str | None = None) -> list[str]:
+        return [a.path for a in self.client.list_artifacts(run_id, path)]
+
+
+def _record(run) -> RunRecord:
+    return RunRecord(run_id=run.info.run_id, experiment_id=run.info.experiment_id,
+                     name=run.info.run_name or "", status=run.info.status,
+                     start_time=run.info.start_time or 0, params=dict(run.data.params),
+                     tags=dict(run.data.tags), metrics=dict(run.data.metrics))

@@ -1,0 +1,291 @@
+"""A trial's settings resolved once: every effective value, immutable and serialisable.
+
+`resolve(settings, catalog, facts)` is the only place effective values are computed:
+the model's default learning rate, each target's epochs, each task's max length clamped
+to the model, the retrieval layer, the precision, the evaluated languages, the protocol
+per target, and which intermediate settings can matter. The keys, the MLflow params and
+the stages all read the `ResolvedTrial` it returns; a sweep's driver resolves every
+trial and its workers receive the object, never the space file. `Facts` are what the
+settings resolve against (the model's identity and shape, the tokenizer, each task's
+data version, the device kind), found once on the driver (sweeper.trial.environment).
+Pure module: no torch, ray or mlflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from sweeper.catalog import Catalog, TaskSpec
+from sweeper.errors import ConfigError
+from sweeper.frozen import Frozen, freeze
+from sweeper.trial.settings import (
+    DEFAULT_LR,
+    TINY_LR,
+    IntermediateSettings,
+    RuntimeSettings,
+    TrialSettings,
+)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What settings resolve against, found once where the trial (or sweep) starts."""
+
+    model_id: str  # the encoder's starting weights (sweeper.model.encoders.model_identity)
+    tokenizer: str  # tokenizer fingerprint
+    num_layers: int
+    max_positions: int  # the longest input the model takes, in tokens
+    data_versions: Frozen  # task -> data version in its source
+    device: str  # "cpu" or "cuda": where trials compute (precision 'auto')
+
+
+@dataclass(frozen=True)
+class Intermediate:
+    """Phase 1 as it runs: a value that cannot matter is None."""
+
+    tasks: tuple[str, ...]
+    epochs: float | None  # None when `steps` decides
+    steps: int | None
+    sampling: str | None  # None with fewer than two tasks
+    temperature: float | None  # None unless sampling by temperature
+    examples_cap: int | None
+
+
+@dataclass(frozen=True)
+class Optimisation:
+    """What both training phases share."""
+
+    lr: float
+    batch_size: int
+    weight_decay: float
+    warmup_ratio: float
+    grad_accum: int
+    max_train_examples: int | None
+    precision: str  # fp32 or bf16
+
+
+@dataclass(frozen=True)
+class ResolvedTrial:
+    requested: Frozen  # the settings as asked, by group (trial_config.yaml)
+    model: str
+    data: str
+    local: Frozen  # task -> local folder
+    seed: int
+    facts: Facts
+    intermediate: Intermediate
+    training: Optimisation
+    max_length: Frozen  # task -> tokens, clamped to the model
+    doc_stride: int
+    targets: tuple[str, ...]
+    target_epochs: Frozen  # trained target -> epochs
+    eval_languages: Frozen  # target -> languages evaluated
+    max_eval_examples: int | None
+    retrieval_layer: int
+    protocols: Frozen  # target -> zero_shot / translate_train / in_language
+    fingerprints: Frozen  # task -> its catalog entry's fingerprint
+    runtime: RuntimeSettings
+    device: str = "cpu"  # what the trial computes on: cpu or cuda ('auto' resolved)
+    target_tasks: tuple[str, ...] = ()  # the targets, their training and selection sources
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return self.intermediate.tasks
+
+    def baseline(self) -> "ResolvedTrial":
+        """The same trial without intermediate tasks: what its gains are measured against."""
+        requested = dict(self.requested)  # the phase at its defaults: none of it can matter
+        requested["intermediate"] = freeze(dataclasses.asdict(IntermediateSettings()))
+        reads = set(self.target_tasks)
+        return dataclasses.replace(
+            self, requested=Frozen(requested),
+            intermediate=Intermediate((), None, None, None, None, None),
+            max_length=Frozen({t: n for t, n in self.max_length.items() if t in reads}),
+            fingerprints=Frozen({t: f for t, f in self.fingerprints.items() if t in reads}),
+            protocols=Frozen({t: "zero_shot" for t in self.targets}))
+
+    def with_runtime(self, **changes: Any) -> "ResolvedTrial":
+        """Runtime settings changed (they enter no key and change no number)."""
+        return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, **changes))
+
+    def params(self, catalog: Catalog) -> dict[str, Any]:
+        """The run's params, trials and baselines alike: every effective value under its
+        flat setting name (per task or target where it differs by task), and what the
+        intermediate set is made of."""
+        phase, opt = self.intermediate, self.training
+        specs = [catalog.task(t) for t in self.tasks]
+        langs = sorted({lang for t in specs for lang in t.languages})
+        out: dict[str, Any] = {
+            "model": self.model, "data": self.data, "seed": self.seed,
+            "local_data": ",".join(f"{k}={v}" for k, v in self.local.items()) or "(none)",
+            "tasks": ",".join(self.tasks) or "(none)", "task_count": len(self.tasks),
+            "mix": mix_of(self.tasks, catalog),
+            "non_english_count": sum(not t.is_english for t in specs),
+            "translated_count": sum(t.is_translated for t in specs),
+            "intermediate_languages": ",".join(langs) or "(none)",
+            "intermediate_epochs": phase.epochs, "intermediate_steps": phase.steps,
+            "sampling": phase.sampling, "temperature": phase.temperature,
+            "examples_cap": phase.examples_cap,
+            **{f: getattr(opt, f) for f in ("lr", "batch_size", "weight_decay", "warmup_ratio",
+                                             "grad_accum", "max_train_examples", "precision")},
+            "doc_stride": self.doc_stride, "targets": ",".join(self.targets),
+            "eval_languages": ",".join(sorted({lang for langs in self.eval_languages.values()
+                                               for lang in langs})),
+            "max_eval_examples": self.max_eval_examples,
+            "retrieval_layer": self.retrieval_layer,
+        }
+        out.update({f"target_epochs.{t}": e for t, e in self.target_epochs.items()})
+        out.update({f"max_seq_len.{t}": n for t, n in self.max_length.items()})
+        return {k: ("(none)" if v is None else v) for k, v in out.items()}
+
+    def __str__(self) -> str:  # what Ray Tune's trial table shows
+        return f"settings<{','.join(self.tasks) or 'baseline'}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able values, every group included."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ResolvedTrial":
+        parts = dict(data)
+        parts["facts"] = Facts(**{**parts["facts"],
+                                  "data_versions": freeze(parts["facts"]["data_versions"])})
+        parts["intermediate"] = Intermediate(**{**parts["intermediate"],
+                                                "tasks": tuple(parts["intermediate"]["tasks"])})
+        parts["training"] = Optimisation(**parts["training"])
+        parts["runtime"] = RuntimeSettings(**parts["runtime"])
+        for name in ("requested", "local", "max_length", "target_epochs", "eval_languages",
+                     "protocols", "fingerprints"):
+            parts[name] = freeze(parts[name])
+        parts["targets"] = tuple(parts["targets"])
+        parts["target_tasks"] = tuple(parts.get("target_tasks", ()))
+        return cls(**parts)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def mix_of(tasks: tuple[str, ...] | list[str], catalog: Catalog) -> str:
+    """english / non_english / mixed from what a task set holds; none when empty."""
+    if not tasks:
+        return "none"
+    non_en = sum(not catalog.task(t).is_english for t in tasks)
+    return "english" if non_en == 0 else "non_english" if non_en == len(tasks) else "mixed"
+
+
+def _involved(settings: TrialSettings, catalog: Catalog) -> list[TaskSpec]:
+    """Every task a trial reads: intermediate tasks, targets, the English training source
+    of each target and the task each selects on."""
+    names = list(settings.tasks) + list(settings.targets)
+    for name in settings.targets:
+        spec = catalog.task(name)
+        if spec.needs_training:
+            names.append(catalog.train_task(spec)[0].name)
+        if spec.selection is not None and spec.selection.task:
+            names.append(spec.selection.task)
+    return [catalog.task(n) for n in dict.fromkeys(names)]
+
+
+def involved_tasks(settings: TrialSettings, catalog: Catalog) -> list[str]:
+    """Names of every task a trial with these settings reads."""
+    return [t.name for t in _involved(settings, catalog)]
+
+
+def _intermediate(settings: TrialSettings) -> Intermediate:
+    phase = settings.intermediate
+    if not phase.tasks:  # nothing of the phase can matter
+        return Intermediate((), None, None, None, None, None)
+    many = len(phase.tasks) > 1
+    return Intermediate(
+        tasks=tuple(phase.tasks),
+        epochs=None if phase.steps is not None else float(phase.epochs),
+        steps=phase.steps,
+        sampling=phase.sampling if many else None,
+        temperature=phase.temperature if many and phase.sampling == "temperature" else None,
+        examples_cap=phase.examples_cap)
+
+
+def _precision(asked: str, device: str) -> str:
+    """'auto' is bf16 where trials compute on a GPU, fp32 elsewhere."""
+    if asked != "auto":
+        return asked
+    return "bf16" if device == "cuda" else "fp32"
+
+
+def _epochs(settings: TrialSettings, task: TaskSpec) -> float:
+    """Fine-tuning epochs of a target: the setting, else the catalog's (jiant's) value; the
+    synthetic sample, much smaller than the real sets, may ask for more passes."""
+    if settings.target.epochs is not None:
+        return float(settings.target.epochs)
+    if settings.data == "sample" and "epochs" in task.sample:
+        return float(task.sample["epochs"])
+    return float(task.epochs or 2.0)
+
+
+def default_retrieval_layer(num_layers: int) -> int:
+    """Layer 14 of 24 (XTREME's for XLM-R Large), scaled to the model's depth."""
+    return max(1, min(num_layers, round(num_layers * 14 / 24)))
+
+
+def evaluated_languages(settings: TrialSettings, catalog: Catalog, target: TaskSpec
+                        ) -> tuple[str, ...]:
+    """The languages of `target` a trial with these settings evaluates."""
+    if not settings.evaluation.languages:
+        return tuple(target.languages)
+    wanted = set(catalog.expand_languages(settings.evaluation.languages))
+    return tuple(lang for lang in target.languages if lang in wanted)
+
+
+def _protocols(settings: TrialSettings, catalog: Catalog) -> dict[str, str]:
+    out = {}
+    for target in settings.targets:
+        kinds = [k for k in (catalog.task(t).protocol_kind(target) for t in settings.tasks) if k]
+        out[target] = kinds[0] if kinds else "zero_shot"
+    return out
+
+
+def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> ResolvedTrial:
+    """Check `settings` against the catalog and the facts; every effective value."""
+    settings.validate(catalog)
+    layer = settings.evaluation.retrieval_layer
+    if layer is not None and layer > facts.num_layers:
+        raise ConfigError(f"retrieval_layer {layer} is deeper than the model's {facts.num_layers} "
+                     f"layers ({settings.model})")
+    tasks = _involved(settings, catalog)
+    missing = [t.name for t in tasks if t.name not in facts.data_versions]
+    if missing:
+        raise RuntimeError(f"no data version known for {missing}")
+    training = settings.training
+    device = settings.runtime.device if settings.runtime.device != "auto" else facts.device
+    lr = training.lr if training.lr is not None else (
+        TINY_LR if settings.model == "tiny" else DEFAULT_LR)
+    targets = [catalog.task(t) for t in settings.targets]
+    return ResolvedTrial(
+        requested=freeze(settings.to_dict()),
+        model=settings.model, data=settings.data, local=freeze(settings.common.local_data),
+        seed=settings.seed, facts=facts, intermediate=_intermediate(settings),
+        training=Optimisation(lr=float(lr), batch_size=training.batch_size,
+                              weight_decay=float(training.weight_decay),
+                              warmup_ratio=float(training.warmup_ratio),
+                              grad_accum=training.grad_accum,
+                              max_train_examples=training.max_train_examples,
+                              precision=_precision(training.precision, device)),
+        max_length=freeze({t.name: min(training.max_seq_len or t.max_length, facts.max_positions)
+                           for t in tasks}),
+        doc_stride=training.doc_stride, targets=tuple(settings.targets),
+        target_epochs=freeze({t.name: _epochs(settings, t) for t in targets if t.needs_training}),
+        eval_languages=freeze({t.name: evaluated_languages(settings, catalog, t) for t in targets}),
+        max_eval_examples=settings.evaluation.max_examples,
+        retrieval_layer=layer if layer is not None else default_retrieval_layer(facts.num_layers),
+        protocols=freeze(_protocols(settings, catalog)),
+        fingerprints=freeze({t.name: t.fingerprint() for t in tasks}),
+        runtime=dataclasses.replace(settings.runtime), device=device,
+        target_tasks=tuple(t.name for t in _involved(settings.replace(intermediate=[]),
+                                                     catalog)))
+
