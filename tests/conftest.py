@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -32,9 +34,33 @@ def cache_root() -> Path:
     return Path(os.environ["SWEEPER_CACHE"])
 
 
+class Done:
+    """What a command returned: its exit code and what it printed."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600,
-            env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real `sweeper` command in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "sweeper.cli", *args], capture_output=True,
-                          text=True, cwd=cwd or ROOT, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+            env: dict | None = None, subprocess_: bool = False) -> Done:
+    """The `sweeper` command: in this process through `sweeper.cli.main` (fast), or as a
+    real subprocess (`subprocess_`, or when `env` must differ: a process of its own)."""
+    if subprocess_ or env:
+        done = subprocess.run([sys.executable, "-m", "sweeper.cli", *args], capture_output=True,
+                              text=True, cwd=cwd or ROOT, timeout=timeout,
+                              env={**os.environ, **(env or {})})
+        return Done(done.returncode, done.stdout, done.stderr)
+    from sweeper.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's --help / --version / usage errors
+                code = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        os.chdir(before)
+    return Done(code, out.getvalue(), err.getvalue())

@@ -13,8 +13,8 @@ import psutil
 from conftest import ROOT
 
 # Small enough for CI on 2 cores, still every stage of every trial.
-FAST = ["--set", "hyperparameters.max_train_examples=240",
-        "--set", "hyperparameters.max_eval_examples=60",
+FAST = ["--set", "hyperparameters.max_train_examples=120",
+        "--set", "hyperparameters.max_eval_examples=40",
         "--set", "eval_languages=[en,sw,hi,de]"]
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
@@ -27,8 +27,8 @@ def tiny_space(path: Path, **overrides) -> Path:
            "eval_languages": ["en", "sw", "hi", "de"],
            "objective": {"languages": "low_resource"},
            "intermediate": {"sets": [["sst2"]]},
-           "hyperparameters": {"max_train_examples": 240, "max_eval_examples": 60,
-                               "intermediate_epochs": 2},
+           "hyperparameters": {"max_train_examples": 120, "max_eval_examples": 30,
+                               "intermediate_epochs": 1},
            "search": {"algorithm": "grid", "max_concurrent": 1},
            "resources": {"cpu": 1, "gpu": 0}}
     raw.update(overrides)

@@ -80,11 +80,6 @@ def _where(spec: SweepSpec, *, name: str | None, storage: str, tracking_uri: str
     folder = f"{name}-{sweep_id[:6]}" if new else name
     remote = is_uri(storage)
     storage = storage if remote else str(Path(storage).resolve())
-    if not remote:
-        preflight.check_storage(storage)
-    if SweepFolder(storage, folder).exists(STATE_FILE):
-        raise ConfigError(f"sweep '{name}' already exists in {storage}: continue it with "
-                          f"`sweeper resume {name}`, or start another with --new")
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     if uri is None:
         if remote or address is not None:
@@ -97,6 +92,11 @@ def _where(spec: SweepSpec, *, name: str | None, storage: str, tracking_uri: str
         if remote:
             raise ConfigError("with a remote --storage, give --cache (a folder every node sees)")
         cache = str(Path(SweepFolder(storage, folder).location) / "stage_cache")
+    if not remote:  # what is checked without reaching a remote storage comes first
+        preflight.check_storage(storage)
+    if SweepFolder(storage, folder).exists(STATE_FILE):
+        raise ConfigError(f"sweep '{name}' already exists in {storage}: continue it with "
+                          f"`sweeper resume {name}`, or start another with --new")
     return Where(name, folder, storage, uri, cache)
 
 
