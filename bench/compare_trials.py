@@ -13,7 +13,6 @@ import json
 import sys
 from pathlib import Path
 
-
 MAIN = ("f1", "accuracy")  # the per-language metric compared, where a target has several
 
 

@@ -49,9 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sweeper.catalog import load_catalog  # noqa: E402
 from sweeper.data.features import load_features  # noqa: E402
 from sweeper.data.sources import make_source  # noqa: E402
-from sweeper.model.encoders import TINY_SHAPE  # noqa: E402
 from sweeper.model.batching import Columns, to_device  # noqa: E402
 from sweeper.model.device import autocast  # noqa: E402
+from sweeper.model.encoders import TINY_SHAPE  # noqa: E402
 from sweeper.model.heads import MultiTaskModel  # noqa: E402
 from sweeper.model.train import TrainArgs, TrainTask, train  # noqa: E402
 from sweeper.tasktypes import get as task_type_of  # noqa: E402

@@ -15,8 +15,14 @@ class DataError(SweeperError):
     """Data that cannot be loaded: unreachable hub, missing split or file, bad columns."""
 
 
-def one_line(exc: BaseException, limit: int = 500) -> str:
-    """An exception's message on one line (white space folded), at most `limit` characters;
-    its type's name where it has no message."""
-    text = " ".join(str(exc).split())
-    return (text or type(exc).__name__)[:limit]
+def one_line(exc: BaseException | str, limit: int = 500, *, last: bool = False) -> str:
+    """An exception's message (or a text) on one line, white space folded, at most `limit`
+    characters; its type's name where it has no message. `last`: only its last line (a
+    remote error that carries a traceback ends with the error itself)."""
+    text = str(exc)
+    if last:
+        lines = [line for line in text.splitlines() if line.strip()]
+        text = lines[-1] if lines else ""
+    text = " ".join(text.split())
+    name = type(exc).__name__ if isinstance(exc, BaseException) else ""
+    return (text or name)[:limit]

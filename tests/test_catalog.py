@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from conftest import ROOT
 
 from sweeper.catalog import load_catalog

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from hubrepos import PARQUET_REVISION, REPOS, build, expand
+
 from sweeper.catalog import load_catalog
 from sweeper.data.hubcheck import check_tasks, configs_needed
 from sweeper.data.normalize import normalize

@@ -17,8 +17,8 @@ from sweeper.data.export import export
 from sweeper.data.features import cache_key, tokenizer_fingerprint
 from sweeper.data.sources import LocalSource, write_rows
 from sweeper.model.encoders import load_encoder, model_identity
-from sweeper.trial.environment import load_tokenizer
 from sweeper.trial import keys
+from sweeper.trial.environment import load_tokenizer
 from sweeper.trial.run import derive_keys
 from sweeper.trial.settings import SETTINGS, TINY_LR, TrialSettings
 

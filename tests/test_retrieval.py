@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sweeper.trial.resolved import default_retrieval_layer
 from sweeper.tasktypes._mining import (
     best_threshold,
     extract,
@@ -14,6 +13,7 @@ from sweeper.tasktypes._mining import (
     mine,
     nearest,
 )
+from sweeper.trial.resolved import default_retrieval_layer
 
 
 def test_mining_recovers_parallel_pairs():
@@ -66,8 +66,8 @@ def test_default_layer_is_14_of_24():
 def test_retrieval_runs_only_the_layers_it_pools(catalog, cache_root):
     """Truncating the stack gives exactly the hidden states of the full run's layer."""
     from sweeper.model.encoders import load_encoder
-    from sweeper.trial.environment import load_tokenizer
     from sweeper.tasktypes.retrieval import layers_up_to
+    from sweeper.trial.environment import load_tokenizer
 
     tok = load_tokenizer("tiny", catalog, cache_root)
     encoder = load_encoder("tiny", tok, seed=0).eval()

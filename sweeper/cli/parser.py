@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+
 def _csv(value: str) -> list[str]:
     return [x.strip() for x in value.split(",") if x.strip()]
 
@@ -23,7 +24,8 @@ def _settings_help() -> str:
         shown = ",".join(default) if isinstance(default, list) else \
             ",".join(f"{k}={v}" for k, v in default.items()) if isinstance(default, dict) \
             else default
-        lines.append(f"    {name:<20} {s.doc} (default: {shown if shown not in ('', None) else '-'})")
+        shown = shown if shown not in ("", None) else "-"
+        lines.append(f"    {name:<20} {s.doc} (default: {shown})")
     return "\n".join(lines)
 
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.data.sample import generator as sample
 from sweeper.digest import digest
-from sweeper.errors import DataError
+from sweeper.errors import DataError, one_line
 from sweeper.hub import hub_commit
 
 datasets.disable_progress_bars()
@@ -130,9 +130,9 @@ class HubSource:
             return datasets.load_dataset(self.resolve(hub_id, revision), name, split=split,
                                          revision=revision, **extra)
         except Exception as exc:  # network, missing config or split: one line for the user
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"cannot load {hub_id} config {config!r} split {split!r} from the "
-                            f"hub: {first[:200]} (offline? use --data sample or --data DIR)") from None
+                            f"hub: {one_line(exc, 200)} (offline? use --data sample or --data "
+                            "DIR)") from None
 
 
 def mapped_columns(task: TaskSpec) -> list[str]:
@@ -179,7 +179,7 @@ class LocalSource:
                 return datasets.Dataset(pq.read_table(p))
             return datasets.Dataset.from_json(str(p))
         except Exception as exc:
-            raise DataError(f"malformed data file {p}: {str(exc).splitlines()[0][:200]}") from None
+            raise DataError(f"malformed data file {p}: {one_line(exc, 200)}") from None
 
 
 class SampleSource(LocalSource):

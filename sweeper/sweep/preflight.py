@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from sweeper.catalog import Catalog
-from sweeper.errors import ConfigError
+from sweeper.errors import ConfigError, one_line
 from sweeper.paths import check_writable_dir
 from sweeper.sweep.spec import SweepSpec
 from sweeper.trial.jobs import required_data
@@ -31,7 +31,7 @@ def check_storage(storage: str) -> None:
         fs.create_dir(path, recursive=True)
     except Exception as exc:
         raise ConfigError(f"--storage {storage} is not usable: "
-                          f"{' '.join(str(exc).split())[:200]}") from None
+                          f"{one_line(exc, 200)}") from None
 
 
 def check_tracking(uri: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from sweeper.errors import SweeperError
+from sweeper.errors import SweeperError, one_line
 
 
 def init_ray(address: str | None) -> None:
@@ -28,7 +28,7 @@ def init_ray(address: str | None) -> None:
             ray.init(address=address, runtime_env={"env_vars": env} if env else None)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise SweeperError(f"cannot reach Ray at {address or 'local'}: "
-                           f"{str(exc).strip().splitlines()[0][:200]}") from None
+                           f"{one_line(exc, 200)}") from None
 
 
 # What trials on other nodes need from the driver's environment: caches (put them on

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from typing import Any
 
 from ray.tune.search import Searcher
+
+from sweeper.sweep.searchers import SavedState
 
 MAX_REPEATS = 20
 SEARCHER_ONLY = ("w_", "count_")  # prefixes of the searcher's own parameters
@@ -29,7 +30,7 @@ def config_key(config: dict[str, Any]) -> str:
     return json.dumps(kept, sort_keys=True, default=str)
 
 
-class SeedRepeats(Searcher):
+class SeedRepeats(SavedState):
     def __init__(self, inner: Searcher, seeds: list[int], metric: str, mode: str):
         super().__init__(metric=metric, mode=mode)
         self.inner, self.seeds = inner, list(seeds)
@@ -94,11 +95,3 @@ class SeedRepeats(Searcher):
         for inner_id in group["inner"]:
             self.inner.on_trial_complete(inner_id, {self.metric: mean} if mean is not None
                                          else None, error=mean is None)
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))

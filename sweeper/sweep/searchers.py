@@ -23,7 +23,7 @@ from sweeper.sweep.spec import SweepSpec
 SETTINGS = "settings"  # the config key a trial's resolved settings travel under
 
 
-class _State(Searcher):
+class SavedState(Searcher):
     """A searcher whose whole state is its attributes (saved with a sweep, restored on
     `sweeper resume`)."""
 
@@ -36,7 +36,7 @@ class _State(Searcher):
             self.__dict__.update(pickle.load(f))
 
 
-class GridSearch(_State):
+class GridSearch(SavedState):
     """Each of `points` once, in order."""
 
     def __init__(self, points: list[dict[str, Any]], metric: str, mode: str):
@@ -55,7 +55,7 @@ class GridSearch(_State):
         pass
 
 
-class Resolving(_State):
+class Resolving(SavedState):
     """`inner`'s configurations, each with its resolved settings added."""
 
     def __init__(self, inner: Searcher, resolve: space.Resolver, metric: str, mode: str):

@@ -152,7 +152,8 @@ def describe_params(params: dict[str, Any]) -> str:
                     for k, v in sorted(params.items())
                     if k not in ("mix", "count", "tasks", "seed", "set")
                     and not k.startswith(("w_", "count_")))
-    return f"{params.get('count', 0)} {params.get('mix', '')}: {tasks} | seed {params.get('seed')}{extra}"
+    return (f"{params.get('count', 0)} {params.get('mix', '')}: {tasks} | "
+            f"seed {params.get('seed')}{extra}")
 
 
 def cost(spec: SweepSpec, catalog: Catalog) -> dict[str, int | str]:

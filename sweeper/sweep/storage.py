@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from sweeper.errors import ConfigError
+from sweeper.errors import ConfigError, one_line
 
 
 def is_uri(location: str) -> bool:
@@ -27,7 +27,7 @@ class SweepFolder:
                 else (pafs.LocalFileSystem(), self.location)
         except Exception as exc:
             raise ConfigError(f"storage {storage} is not usable: "
-                              f"{' '.join(str(exc).split())[:200]}") from None
+                              f"{one_line(exc, 200)}") from None
 
     def exists(self, name: str) -> bool:
         info = self.fs.get_file_info(f"{self.root}/{name}")

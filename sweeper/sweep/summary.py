@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweeper.errors import one_line
 from sweeper.sweep.searchers import SETTINGS
 from sweeper.sweep.spec import SweepSpec
 
@@ -19,7 +20,7 @@ def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0
         metrics = r.metrics or {}
         if r.error is not None:
             errors.append({"tasks": params.get("tasks", ""),
-                           "error": str(r.error).strip().splitlines()[-1][:300]})
+                           "error": one_line(r.error, 300, last=True)})
         done = metrics.get("targets_done", 0) >= len(spec.targets)
         # ASHA stops trials early on purpose; without a scheduler, fewer targets than
         # asked means the trial never finished (an interrupted sweep)

@@ -43,7 +43,8 @@ def _sentence(w: Any, n_entities: int, types: tuple[str, ...]) -> list[tuple[int
             tagged.insert(0, (_marker(etype), "O"))
         out[at:at] = tagged
     if w.rng.random() < 0.5:
-        out.insert(w.rng.randrange(len(out) + 1), (w.cue("valence", w.rng.choice(world.VALENCES)), "O"))
+        at = w.rng.randrange(len(out) + 1)  # drawn before the cue, as the rows were made
+        out.insert(at, (w.cue("valence", w.rng.choice(world.VALENCES)), "O"))
     return out + [(by_role("punct", ".")[0].id, "O")]
 
 

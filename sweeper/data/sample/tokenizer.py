@@ -26,8 +26,9 @@ def _train_tiny_tokenizer(catalog: Catalog, out: Path) -> None:
         words.extend(lexicon(code, lang.tier))
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(vocab_size=3000, special_tokens=SPECIALS, unk_token="<unk>",
-                                      shrinking_factor=0.75, max_piece_length=8, show_progress=False)
+    trainer = trainers.UnigramTrainer(vocab_size=3000, special_tokens=SPECIALS,
+                                      unk_token="<unk>", shrinking_factor=0.75,
+                                      max_piece_length=8, show_progress=False)
     before = os.environ.get("TOKENIZERS_PARALLELISM")
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # threaded EM sums in varying order
     try:
