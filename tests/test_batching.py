@@ -61,8 +61,9 @@ def test_gathered_batches_equal_row_by_row_padding():
     seen = 0
     for idx, batch in columns.indexed(batch_size=16, pad_id=1, rng=random.Random(0)):
         assert torch.equal(batch["input_ids"], padded_by_rows([ids[kept[i]] for i in idx], 1))
-        assert torch.equal(batch["attention_mask"],
-                           (padded_by_rows([ids[kept[i]] for i in idx], 1) != 1).long())
+        keep = padded_by_rows([ids[kept[i]] for i in idx], 1) != 1
+        mask = batch["attention_mask"]  # 4D for SDPA, None without padding
+        assert torch.equal(mask[:, 0, 0, :], keep) if mask is not None else keep.all()
         assert torch.equal(batch["labels"], padded_by_rows([labels[kept[i]] for i in idx], -100))
         assert batch["start_positions"].tolist() == [ds["start_positions"][kept[i]] for i in idx]
         seen += len(idx)

@@ -102,9 +102,17 @@ def test_keys_known_before_a_trial_are_the_trial_s_own(tmp_path: Path, catalog):
     assert derive_keys(settings, catalog) == TrialKeys(**result["keys"])
 
 
-def test_a_step_budget_holds_compute_constant_across_task_counts(tmp_path: Path):
+def test_a_step_budget_within_the_pass_limit(tmp_path: Path):
+    """12 steps of 32 examples: three tasks of 64 examples fill them in 2 passes; one task
+    alone would need 6, so under the limit of 3 it trains 6 steps, and says so."""
     budget = SETTINGS.replace(targets=["tatoeba"], intermediate_steps=12, examples_cap=64)
     one = run_trial(budget.replace(intermediate=["sst2"]), tmp_path / "one")
-    two = run_trial(budget.replace(intermediate=["sst2", "qqp", "mnli"]), tmp_path / "three")
-    for result in (one, two):
-        assert result["training"]["intermediate"]["history"][-1]["step"] == 12
+    three = run_trial(budget.replace(intermediate=["sst2", "qqp", "mnli"]), tmp_path / "three")
+    data_one, data_three = (r["training"]["intermediate"]["data"] for r in (one, three))
+    assert data_three["steps"] == 12 and data_three["examples_seen"] == 384
+    assert data_three["distinct_examples"] == 192 and data_three["max_passes"] <= 3
+    assert data_one["steps"] == 6 and data_one["planned_steps"] == 12
+    assert data_one["max_passes"] == 3 and data_one["examples_seen"] == 192
+    unbounded = run_trial(budget.replace(intermediate=["sst2"], max_passes=None),
+                          tmp_path / "unbounded")
+    assert unbounded["training"]["intermediate"]["data"]["steps"] == 12

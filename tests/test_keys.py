@@ -29,13 +29,13 @@ BASE = TrialSettings.build(targets=["xnli", "tatoeba", "xquad"], intermediate=["
 # another valid value for every setting (None: filled in by a fixture, needs files)
 CHANGES = {
     "model": None, "data": None, "local_data": None, "seed": 1,
-    "intermediate": ["sst2"], "intermediate_epochs": 1.5, "sampling": "uniform",
+    "intermediate": ["sst2"], "intermediate_epochs": 1.5, "max_passes": 2.0, "sampling": "uniform",
     "temperature": 3.0, "intermediate_steps": 50, "examples_cap": 100,
-    "lr": 1e-4, "batch_size": 16, "weight_decay": 0.0, "warmup_ratio": 0.2, "grad_accum": 2,
+    "lr": 1e-4, "batch_size": 16, "weight_decay": 0.0, "warmup_ratio": 0.2,
     "max_seq_len": 64, "max_train_examples": 100, "doc_stride": 64, "precision": "bf16",
-    "targets": ["xnli", "tatoeba"], "target_epochs": 1.0,
+    "targets": ["xnli", "tatoeba"], "target_epochs": 1.0, "target_batch_size": {"xnli": 16},
     "eval_languages": ["en", "sw"], "max_eval_examples": 50, "retrieval_layer": 2,
-    "device": "cpu", "cache_dir": None, "threads": 1,
+    "retrieval_pooling": "cls", "device": "cpu", "cache_dir": None, "threads": 1, "micro_batch": "4", "compile": True,
 }
 MOVES = {"common": {"intermediate", "baseline"}, "training": {"intermediate", "baseline"},
          "intermediate": {"intermediate"}, "target": {"baseline"},

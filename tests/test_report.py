@@ -19,7 +19,7 @@ from sweeper.report.compute import build
 from sweeper.report.stats import mean_interval
 from sweeper.sweep import tracking
 from sweeper.sweep.tracking.memory import MemoryStore
-from sweeper.trial.resolved import mix_of
+from sweeper.trial.params import mix_of
 
 G = {k: 3 * math.log1p(k) for k in (1, 2, 4)}  # low-tier (sw) gains: exactly 3 log(1 + k)
 BASE = {"0": (50.0, 40.0), "1": (52.0, 42.0), "2": (51.0, 41.0)}  # seed -> (en, sw)

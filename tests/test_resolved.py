@@ -33,8 +33,9 @@ def test_effective_values(catalog, facts):
     assert r.training.lr == TINY_LR and r.training.precision == "fp32"
     assert r.max_length["xnli"] == 100  # the catalog's 256, clamped to the model
     assert r.retrieval_layer == 1  # layer 14 of 24 at depth 2
-    assert r.target_epochs == {"xnli": 3.0, "xquad": 3.0} or set(r.target_epochs) == {
-        "xnli", "xquad"}  # retrieval trains nothing
+    assert set(r.target_epochs) == set(r.target_batch) == {"xnli", "xquad"}  # retrieval: none
+    assert r.target_stages["xnli"].startswith("xnli@")  # mnli trains xnli alone
+    assert r.target_stages["xquad"].startswith("squad@")  # squad trains xquad and mlqa
     assert r.intermediate.sampling == "proportional" and r.intermediate.temperature is None
     assert r.eval_languages["xquad"] == catalog.task("xquad").languages
     one = _resolve(catalog, facts, intermediate=["sst2"], sampling="temperature")
@@ -43,7 +44,7 @@ def test_effective_values(catalog, facts):
         "bf16"
     assert _resolve(catalog, facts, intermediate_steps=10).intermediate.epochs is None
     none = _resolve(catalog, facts, intermediate=[])
-    assert dataclasses.astuple(none.intermediate) == ((), None, None, None, None, None)
+    assert dataclasses.astuple(none.intermediate) == ((),) + (None,) * 6
     with pytest.raises(ConfigError, match="retrieval_layer 3 is deeper"):
         _resolve(catalog, facts, retrieval_layer=3)
 

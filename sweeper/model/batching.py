@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import datasets
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    import datasets
 
 PAD_MULTIPLE = 8
 MEGA_BATCH = 50  # batches whose examples are sorted by length together
@@ -82,14 +84,33 @@ class Ragged:
         return out
 
 
-class Columns:
-    """A tokenized split's batch columns, read once. Multiple choice (a list of choices
-    per example) is kept as one row per (example, choice), `choices` rows per example."""
+def sdpa_mask(lengths: np.ndarray, width: int, pin: bool = False) -> torch.Tensor | None:
+    """The padding mask of rows of `lengths` padded to `width`, built on the host as the
+    4D boolean mask (batch, 1, 1, keys) that transformers passes to SDPA as it is; None
+    when nothing is padded. (Given a 2D mask, transformers asks the device whether it is
+    all ones: a host sync per forward pass.)"""
+    lengths = np.asarray(lengths)
+    if (lengths == width).all():
+        return None
+    keep = torch.from_numpy(np.arange(width)[None, :] < lengths[:, None])[:, None, None, :]
+    return keep.pin_memory() if pin else keep
 
-    def __init__(self, ds: datasets.Dataset, columns: list[str], pin: bool = False):
-        wanted = [c for c in columns if c in ds.column_names]
-        table = ds.select_columns(wanted + ["length"]).with_format("arrow")[:]
-        self.pin = pin
+
+class Columns:
+    """A tokenized split's batch columns, read once (from a `datasets.Dataset` or a pyarrow
+    table with a `length` column). Multiple choice (a list of choices per example) is kept
+    as one row per (example, choice), `choices` rows per example. `attention`: the encoder's
+    attention implementation; for `sdpa` the padding mask is built here on the host, as
+    the 4D mask transformers takes as-is (None without padding), so a step needs no host
+    sync to find out whether a batch is padded."""
+
+    def __init__(self, ds: Any, columns: list[str], pin: bool = False,
+                 attention: str = "sdpa"):
+        names = ds.column_names
+        wanted = [c for c in columns if c in names]
+        table = ds.select(wanted + ["length"]) if isinstance(ds, pa.Table) else \
+            ds.select_columns(wanted + ["length"]).with_format("arrow")[:]
+        self.pin, self.attention = pin, attention
         self.lengths: list[int] = table.column("length").to_pylist()
         table = table.select(wanted)
         self.choices = 0
@@ -111,30 +132,48 @@ class Columns:
                 kind = np.float32 if np.issubdtype(values.dtype, np.floating) else np.int64
                 self.scalars[name] = values.astype(kind)
 
-    def batch(self, idx: list[int], pad_id: int) -> dict[str, torch.Tensor]:
+    def order(self, batch_size: int, rng: random.Random | None) -> list[list[int]]:
+        """One pass in length-grouped batches of row indices (shuffled with `rng`)."""
+        return length_grouped(self.lengths, batch_size, rng)
+
+    def items(self, kind: str) -> np.ndarray:
+        """What a loss counts in each row: 1 per example, or (`tokens`) its labelled
+        tokens; the normaliser of an effective batch, known on the host."""
+        if kind == "tokens":
+            labels = self.ragged["labels"]
+            counted = np.concatenate([[0], np.cumsum(labels.values != LABEL_PAD)])
+            return counted[labels.starts + labels.lengths] - counted[labels.starts]
+        return np.ones(len(self.lengths), dtype=np.int64)
+
+
+    def batch(self, idx: list[int], pad_id: int) -> dict[str, Any]:
         """Rows `idx` as padded tensors. Multiple choice is flattened to (B*C, L)."""
         rows = np.asarray(idx, dtype=np.int64)
-        out: dict[str, torch.Tensor] = {}
+        out: dict[str, Any] = {}
         for name, column in self.ragged.items():
             value = LABEL_PAD if name == "labels" else pad_id
             picked = rows
             if name == "input_ids" and self.choices:
-                out["num_choices"] = self.choices  # type: ignore[assignment]  # a host int
+                out["num_choices"] = self.choices  # a host int
                 picked = (rows[:, None] * self.choices + np.arange(self.choices)).ravel()
             out[name] = column.gather(picked, value, self.pin)
             if name == "input_ids":
-                out["attention_mask"] = (out[name] != pad_id).long()
-                if self.pin:
-                    out["attention_mask"] = out["attention_mask"].pin_memory()
+                lengths = column.lengths[picked]
+                out["attention_mask"] = sdpa_mask(lengths, out[name].shape[1], self.pin) \
+                    if self.attention == "sdpa" else self._long_mask(out[name], pad_id)
         for name, values in self.scalars.items():
             tensor = torch.from_numpy(values[rows])
             out[name] = tensor.pin_memory() if self.pin else tensor
         return out
 
+    def _long_mask(self, ids: torch.Tensor, pad_id: int) -> torch.Tensor:
+        mask = (ids != pad_id).long()
+        return mask.pin_memory() if self.pin else mask
+
     def indexed(self, *, batch_size: int, pad_id: int, rng: random.Random | None
-                ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+                ) -> Iterator[tuple[list[int], dict[str, Any]]]:
         """One pass in length-grouped batches: (row indices, collated tensors)."""
-        for idx in length_grouped(self.lengths, batch_size, rng):
+        for idx in self.order(batch_size, rng):
             yield idx, self.batch(idx, pad_id)
 
 
@@ -144,8 +183,9 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str,
             for k, v in batch.items()}
 
 
-def indexed(ds: datasets.Dataset, *, batch_size: int, pad_id: int, rng: random.Random | None,
-            columns: list[str], pin: bool = False
-            ) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+def indexed(ds: "datasets.Dataset", *, batch_size: int, pad_id: int, rng: random.Random | None,
+            columns: list[str], pin: bool = False,
+            attention: str = "sdpa") -> Iterator[tuple[list[int], dict[str, Any]]]:
     """One pass over `ds` in length-grouped batches: (row indices, collated tensors)."""
-    yield from Columns(ds, columns, pin).indexed(batch_size=batch_size, pad_id=pad_id, rng=rng)
+    yield from Columns(ds, columns, pin, attention).indexed(batch_size=batch_size,
+                                                            pad_id=pad_id, rng=rng)

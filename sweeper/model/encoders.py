@@ -69,10 +69,13 @@ def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
 
 
 def _from_pretrained(path: str, attn: str) -> torch.nn.Module:
+    """Weights in fp32 whatever the checkpoint holds (transformers 5 would keep a bf16
+    checkpoint's dtype, where lr 1e-5 updates round away): bf16 comes from autocast only."""
+    kw = dict(attn_implementation=attn, dtype=torch.float32)
     try:
-        return AutoModel.from_pretrained(path, attn_implementation=attn, add_pooling_layer=False)
+        return AutoModel.from_pretrained(path, add_pooling_layer=False, **kw)
     except TypeError:  # encoders without a pooling-layer switch
-        return AutoModel.from_pretrained(path, attn_implementation=attn)
+        return AutoModel.from_pretrained(path, **kw)
 
 
 def model_identity(model: str) -> str:

@@ -7,6 +7,7 @@ into the target phase. Weights are saved as safetensors.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -58,10 +59,18 @@ class MultiTaskModel(nn.Module):
             device = next(self.encoder.parameters()).device
             self.heads[name] = head.to(device)
 
-    def forward(self, head: str, input_ids: torch.Tensor, attention_mask: torch.Tensor
-                ) -> torch.Tensor:
-        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.heads[head](states)
+    def compile_encoder(self) -> None:
+        """Run the encoder's forward through torch.compile (dynamic shapes: batches are
+        padded to their own length). Saving and loading weights are unchanged."""
+        # kept outside the module tree: the same weights, not a second submodule
+        object.__setattr__(self, "_compiled", torch.compile(self.encoder, dynamic=True))
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: Any) -> torch.Tensor:
+        encoder = getattr(self, "_compiled", None) or self.encoder
+        return encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def forward(self, head: str, input_ids: torch.Tensor, attention_mask: Any) -> torch.Tensor:
+        return self.heads[head](self.encode(input_ids, attention_mask))
 
     def save(self, directory: str | Path) -> None:
         """Encoder via save_pretrained (safetensors) and heads in heads.safetensors."""

@@ -18,8 +18,10 @@ def head_outputs(model: MultiTaskModel, kind: Any, head: str, ds: datasets.Datas
                  ) -> Iterator[tuple[list[int], torch.Tensor]]:
     """(row indices, head outputs in float) per length-sorted batch of `ds`; `kind` is the
     task type, which shapes the outputs (sweeper.tasktypes)."""
+    attention = getattr(model.encoder.config, "_attn_implementation", "sdpa") or "sdpa"
     for idx, batch in indexed(ds, batch_size=batch_size, pad_id=pad_id, rng=None,
-                              columns=["input_ids"], pin=device.type == "cuda"):
+                              columns=["input_ids"], pin=device.type == "cuda",
+                              attention=attention):
         batch = to_device(batch, device)
         with autocast(device, precision):
             yield idx, kind.outputs(model, head, batch).float()

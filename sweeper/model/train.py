@@ -1,18 +1,25 @@
-"""The one training loop: multi-task sampling, AMP, gradient accumulation, AdamW.
+"""The one training loop: multi-task sampling, AMP, effective batch vs micro-batch, AdamW.
 
 Used by both phases: the intermediate phase passes several tasks (one head each), the
-target phase passes one. No per-step host syncs: losses stay on the device and are
-read only every `log_every` optimizer steps.
+target phase passes one. Each optimizer step draws one task and takes `batch_size`
+examples of it (the effective batch, the research setting); they are computed in
+micro-batches of `micro_batch` examples (a runtime setting: what fits the device) whose
+summed losses are divided by the effective batch's number of items (examples; tokens
+for token-level losses), as transformers does with `num_items_in_batch`, so the
+micro-batch changes no number but rounding. No per-step host syncs: item counts come
+from the host-side batch, the padding mask is built on the host, losses stay on the
+device and are read every `log_every` steps. `max_passes` bounds how often a task's
+examples are seen: a set too small for its step budget trains less, and the loop says
+what it did (examples drawn and passes per task, optimizer steps).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-import datasets
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -22,15 +29,20 @@ from sweeper.model.batching import Columns, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
 
+if TYPE_CHECKING:  # pragma: no cover
+    import datasets
+
 
 @dataclass
 class TrainTask:
-    """One task to train: its head name, its task type (sweeper.tasktypes: outputs and
-    loss) and its tokenized training split."""
+    """One task to train: its head name, its task type (sweeper.tasktypes: outputs, loss,
+    what its loss counts) and its tokenized training split (a `datasets.Dataset` or a
+    pyarrow table)."""
 
     name: str
     kind: Any
-    data: datasets.Dataset
+    data: "datasets.Dataset | Any"
+    source: str = ""  # the catalog task its examples come from (its max length)
 
 
 @dataclass
@@ -38,18 +50,43 @@ class TrainArgs:
     """Optimisation settings shared by both phases (jiant's X-STILTs defaults)."""
 
     epochs: float | None  # passes over the summed training sets (None: max_steps decides)
-    batch_size: int
+    batch_size: int  # the effective batch: examples per optimizer step
     lr: float
     max_steps: int | None = None  # optimizer steps in all (replaces epochs when set)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    grad_accum: int = 1
+    micro_batch: int | None = None  # examples per forward/backward (None: the whole batch)
     max_grad_norm: float = 1.0
     sampling: str = "proportional"  # proportional | uniform | temperature
     temperature: float = 2.0
     seed: int = 0
     precision: str = "fp32"  # fp32 | bf16 (autocast)
+    max_passes: float | None = None  # at most this many passes over any task's examples
     log_every: int = 20
+
+
+@dataclass
+class TrainResult:
+    """What the loop did: its loss curve, and per task the examples it drew."""
+
+    history: list[dict] = field(default_factory=list)
+    steps: int = 0
+    planned_steps: int = 0
+    drawn: dict[str, int] = field(default_factory=dict)  # task -> examples drawn
+    distinct: dict[str, int] = field(default_factory=dict)  # task -> examples it holds
+
+    def data(self) -> dict[str, Any]:
+        """Examples drawn, distinct examples and passes, per task and in total."""
+        passes = {t: self.drawn[t] / self.distinct[t] if self.distinct[t] else 0.0
+                  for t in self.drawn}
+        total_distinct = sum(self.distinct.values())
+        return {"tasks": {t: {"examples_seen": self.drawn[t], "distinct": self.distinct[t],
+                              "passes": passes[t]} for t in self.drawn},
+                "examples_seen": sum(self.drawn.values()), "distinct_examples": total_distinct,
+                "max_passes": max(passes.values(), default=0.0),
+                "mean_passes": (sum(self.drawn.values()) / total_distinct
+                                if total_distinct else 0.0),
+                "steps": self.steps, "planned_steps": self.planned_steps}
 
 
 def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[float]:
@@ -66,20 +103,18 @@ def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[fl
     return [x / total for x in raw]
 
 
-def _batches(task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random, pin: bool
-             ) -> Iterator[dict[str, torch.Tensor]]:
-    columns = Columns(task.data, list(task.kind.train_columns), pin)  # read once
-    while True:  # cycle through epochs; the step budget decides when to stop
-        for _, batch in columns.indexed(batch_size=args.batch_size, pad_id=pad_id, rng=rng):
-            yield batch
-
-
-def optimizer_steps(sizes: list[int], args: TrainArgs) -> int:
-    """`max_steps`, else `epochs` passes over the summed sizes, in optimizer steps."""
+def optimizer_steps(sizes: list[int], weights: list[float], args: TrainArgs) -> tuple[int, int]:
+    """(planned, allowed) optimizer steps: `max_steps`, else `epochs` passes over the
+    summed sizes; allowed: as many as the pass limit lets the first task reach it."""
     if args.max_steps:
-        return args.max_steps
-    micro_steps = max(1, math.ceil((args.epochs or 0) * sum(sizes) / args.batch_size))
-    return max(1, micro_steps // args.grad_accum)
+        planned = args.max_steps
+    else:
+        planned = max(1, math.ceil((args.epochs or 0) * sum(sizes) / args.batch_size))
+    if not args.max_passes:
+        return planned, planned
+    limit = min(args.max_passes * n / (w * args.batch_size) for n, w in zip(sizes, weights)
+                if w > 0)
+    return planned, max(1, min(planned, int(limit)))
 
 
 def make_optimizer(model: nn.Module, args: TrainArgs, opt_steps: int) -> tuple[Any, Any]:
@@ -98,45 +133,69 @@ def make_optimizer(model: nn.Module, args: TrainArgs, opt_steps: int) -> tuple[A
     return optimizer, schedule
 
 
+class _Stream:
+    """A task's effective batches (row indices), epoch after epoch, in length-grouped
+    order; each split into micro-batches gathered on the host."""
+
+    def __init__(self, task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random,
+                 pin: bool, attention: str):
+        self.task, self.args, self.pad_id, self.rng = task, args, pad_id, rng
+        self.columns = Columns(task.data, list(task.kind.train_columns), pin, attention)
+        self.items = self.columns.items(task.kind.loss_items)  # per row: what the loss counts
+        self.order: Iterator[list[int]] = iter(())
+
+    def next(self) -> list[int]:
+        for idx in self.order:
+            return idx
+        self.order = iter(self.columns.order(self.args.batch_size, self.rng))  # a new epoch
+        return next(self.order)
+
+    def micro_batches(self, idx: list[int]) -> Iterator[dict[str, torch.Tensor]]:
+        size = self.args.micro_batch or len(idx)
+        for start in range(0, len(idx), size):
+            yield self.columns.batch(idx[start:start + size], self.pad_id)
+
+
 def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
           device: torch.device, desc: str = "train",
-          on_log: Callable[[int, dict[str, float]], None] | None = None) -> list[dict]:
-    """Train `model` on `tasks` for `args.epochs` passes over their summed sizes."""
+          on_log: Callable[[int, dict[str, float]], None] | None = None) -> TrainResult:
+    """Train `model` on `tasks` for `args.epochs` passes over their summed sizes (or
+    `args.max_steps` steps), within the pass limit."""
     sizes = [len(t.data) for t in tasks]
     weights = task_weights(sizes, args.sampling, args.temperature)
-    opt_steps = optimizer_steps(sizes, args)
+    planned, opt_steps = optimizer_steps(sizes, weights, args)
     optimizer, schedule = make_optimizer(model, args, opt_steps)
     rng = random.Random(args.seed)
-    streams = [_batches(t, args, pad_id, random.Random(args.seed * 1000 + i),
-                        pin=device.type == "cuda")
-               for i, t in enumerate(tasks)]
+    attention = getattr(model.encoder.config, "_attn_implementation", "sdpa") or "sdpa"
+    streams = [_Stream(t, args, pad_id, random.Random(args.seed * 1000 + i),
+                       device.type == "cuda", attention) for i, t in enumerate(tasks)]
+    result = TrainResult(planned_steps=planned, drawn={t.name: 0 for t in tasks},
+                         distinct={t.name: n for t, n in zip(tasks, sizes)})
     model.train()
-    history: list[dict] = []
-    running = torch.zeros((), device=device)
-    counted = 0
+    running, counted = torch.zeros((), device=device), 0
     bar = tqdm(total=opt_steps, desc=desc, unit="step", mininterval=2.0, leave=False)
-    step = 0
-    for micro in range(opt_steps * args.grad_accum):
+    for step in range(1, opt_steps + 1):
         i = rng.choices(range(len(tasks)), weights)[0] if len(tasks) > 1 else 0
-        batch = to_device(next(streams[i]), device)
-        with autocast(device, args.precision):
-            kind = tasks[i].kind
-            loss = kind.loss(kind.outputs(model, tasks[i].name, batch), batch)
-        (loss / args.grad_accum).backward()
-        running += loss.detach()
-        counted += 1
-        if (micro + 1) % args.grad_accum:
-            continue
+        stream, kind = streams[i], tasks[i].kind
+        idx = stream.next()
+        items = max(1, int(stream.items[idx].sum()))  # on the host: no sync
+        for batch in stream.micro_batches(idx):
+            batch = to_device(batch, device)
+            with autocast(device, args.precision):
+                loss = kind.loss(kind.outputs(model, tasks[i].name, batch), batch)
+            (loss / items).backward()
+            running += loss.detach()
+        counted += items
+        result.drawn[tasks[i].name] += len(idx)
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad(set_to_none=True)
-        step += 1
         bar.update(1)
         if step % args.log_every == 0 or step == opt_steps:
             point = {"step": step, "loss": float(running) / counted,
                      "lr": schedule.get_last_lr()[0]}
-            history.append(point)
+            result.history.append(point)
             bar.set_postfix(loss=f"{point['loss']:.3f}")
             if on_log:
                 on_log(step, point)
@@ -144,4 +203,6 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
             counted = 0
     bar.close()
     model.eval()
-    return history
+    result.steps = opt_steps
+    return result
+

@@ -22,7 +22,7 @@ from sweeper.report.stats import Point, Trend, fit_trend, point
 from sweeper.scoring.xtreme import main_metric
 from sweeper.sweep.schema import MIXES
 from sweeper.sweep.tracking import BASELINE_KEY_TAG, ROLE_TAG
-from sweeper.trial.resolved import mix_of
+from sweeper.trial.params import mix_of
 
 TIERS = ("all", "low", "mid", "high")
 

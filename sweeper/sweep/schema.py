@@ -166,7 +166,8 @@ class SpaceFile(Strict):
     eval_languages: Names = []
     objective: Objective = Objective()
     intermediate: Intermediate = Intermediate()
-    hyperparameters: dict[str, Union[Distribution, Scalar]] = {}
+    # a value, a distribution, or (target_batch_size) a mapping of targets to numbers
+    hyperparameters: dict[str, Union[Distribution, Scalar, dict[str, int]]] = {}
     seeds: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], BeforeValidator(_as_list),
                      Field(min_length=1)] = [0]
     search: Search = Search()

@@ -17,6 +17,7 @@ from sweeper.digest import seeded
 from sweeper.sweep.spec import SweepSpec
 from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
 from sweeper.trial.settings import TrialSettings, lookup
+from sweeper.trial.sharing import trainings
 
 
 def choose_tasks(pool: list[str], k: int, draw: int, mix: str) -> list[str]:
@@ -166,7 +167,7 @@ def cost(spec: SweepSpec, catalog: Catalog) -> dict[str, int | str]:
     base_names = [n for n in names if lookup(n).group not in ("intermediate", "runtime")]
     inter_names = [n for n in names if lookup(n).group not in ("target", "evaluation",
                                                                  "runtime")]
-    trained = sum(catalog.task(t).needs_training for t in spec.targets)
+    trained = trainings(spec.base_settings(), catalog)  # shared fine-tunings count once
     if spec.algorithm == "grid":
         points = grid(spec)
         baselines = len({(p["seed"], *(p[n] for n in base_names)) for p in points})

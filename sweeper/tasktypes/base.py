@@ -8,7 +8,9 @@ A task type is everything the pipeline knows about one shape of task, in one mod
 - `normalize`: hub-schema rows -> canonical rows (labels as class indices);
 - `encode`: canonical rows -> token features (what the training loop batches);
 - `head`, `outputs` and `loss`: the layer on top of the shared encoder, its outputs in the
-  shape the loss and the predictions use, and the training loss;
+  shape the loss and the predictions use, and the training loss, SUMMED over the items
+  of a micro-batch (`loss_items`: examples, or labelled tokens): the training loop
+  divides by the items of the whole effective batch;
 - `evaluate`: predictions of one evaluation job, written in the XTREME submission layout;
 - `score`: how XTREME's scorer reads that layout and computes the metric.
 
@@ -21,7 +23,7 @@ trial's own modules.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
 from sweeper.errors import DataError
 
@@ -78,9 +80,11 @@ class EvalContext(Protocol):
 
     def head_name(self, task: TaskEntry) -> str: ...
 
-    def eval_batch(self, kind: "TaskType", widths: Sequence[int]) -> int: ...
+    def head_outputs(self, kind: "TaskType", task: TaskEntry, ds: Any,
+                     batch_size: int | None = None) -> Any: ...
 
-    def retrieval(self) -> dict[str, Any]: ...
+    retrieval_layer: int
+    retrieval_pooling: str
 
 
 class TaskType:
@@ -95,6 +99,7 @@ class TaskType:
     evaluates: ClassVar[bool] = True  # can be a target (has an evaluator)
     export: ClassVar[str] = "tsv"  # file type of its XTREME submission files
     train_columns: ClassVar[tuple[str, ...]] = ("input_ids", "label")
+    loss_items: ClassVar[str] = "examples"  # what the loss sums over: examples or tokens
     uses_doc_stride: ClassVar[bool] = False  # features depend on the QA doc stride
     # synthetic-row generators this type brings for the sample data: skill -> fn(writer,
     # task, index) returning a canonical row (see sweeper.data.sample.generator)
@@ -127,10 +132,11 @@ class TaskType:
         return model(head, batch["input_ids"], batch["attention_mask"])
 
     def loss(self, outputs: "torch.Tensor", batch: dict[str, Any]) -> "torch.Tensor":
-        """Mean cross-entropy of the class scores against `label`."""
+        """Cross-entropy of the class scores against `label`, summed over examples."""
         import torch
 
-        return torch.nn.functional.cross_entropy(outputs.float(), batch["label"])
+        return torch.nn.functional.cross_entropy(outputs.float(), batch["label"],
+                                                 reduction="sum")
 
     # --- evaluation -----------------------------------------------------------------
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:

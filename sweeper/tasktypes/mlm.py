@@ -42,6 +42,7 @@ class MaskedLm(TaskType):
     labelled = False
     evaluates = False
     train_columns = ("input_ids", "labels")
+    loss_items = "tokens"
 
     def encode(self, task: TaskEntry, batch: dict[str, list], tokenizer: Any, *,
                max_length: int, doc_stride: int) -> dict[str, list]:
@@ -60,7 +61,8 @@ class MaskedLm(TaskType):
         import torch
 
         return torch.nn.functional.cross_entropy(outputs.flatten(0, 1).float(),
-                                                 batch["labels"].flatten(), ignore_index=IGNORE)
+                                                 batch["labels"].flatten(), ignore_index=IGNORE,
+                                                 reduction="sum")
 
 
 TYPE = MaskedLm()

@@ -126,7 +126,8 @@ class Qa(TaskType):
 
         ce = torch.nn.functional.cross_entropy
         start, end = outputs.float().unbind(-1)
-        return (ce(start, batch["start_positions"]) + ce(end, batch["end_positions"])) / 2
+        return (ce(start, batch["start_positions"], reduction="sum")
+                + ce(end, batch["end_positions"], reduction="sum")) / 2
 
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:
         """Answer the first questions of a split (all windows of each); write both files."""

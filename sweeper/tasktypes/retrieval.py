@@ -5,14 +5,14 @@ Sentences are embedded by mean-pooling the hidden states of one encoder layer (l
 14 of 24 for XLM-R Large, as XTREME does; scaled to other depths) and compared by
 cosine similarity.
 
-- BUCC: ratio-margin scores (Artetxe & Schwenk, 2019) with k=4 nearest neighbours,
-  mined in both directions over every distinct sentence of the split (a whole BUCC
-  release holds many without a translation; gold-pair-only data is mined, but marked
-  not comparable with XTREME), each sentence used once, best scores first; a mined pair
-  of sentences stands for every pair of ids holding them. The score threshold is
-  chosen on the DEV split's gold pairs and applied unchanged to the test split.
-- Tatoeba: duplicate sentences are dropped (a repeated sentence has no single right
-  answer), the non-English sentences are indexed and the ENGLISH sentences query them.
+- BUCC (sweeper.tasktypes._mining): XTREME's mine_bitext over every distinct sentence of
+  the split (a whole BUCC release holds many without a translation; gold-pair-only data
+  is mined, but marked not comparable with XTREME): k = 4 nearest neighbours each way,
+  ratio margins among them, best candidates first, each sentence once; sentences that
+  occur more than once are dropped when mapped to ids (read_sent2id). The score
+  threshold is chosen on the DEV split's gold pairs and applied unchanged to the test split.
+- Tatoeba: the non-English sentences are indexed and the ENGLISH sentences query them,
+  every row counted (XTREME does not de-duplicate).
 """
 
 from __future__ import annotations
@@ -59,47 +59,72 @@ def layers_up_to(encoder: Any, layer: int) -> Iterator[bool]:
         encoder.encoder.layer = stack
 
 
-def embed(ctx: EvalContext, ids: list[list[int]], layer: int, batch_size: int = EMBED_BATCH):
-    """L2-normalised mean-pooled hidden states of `layer` for each sequence."""
+def embed(ctx: EvalContext, ids: list[list[int]], layer: int, batch_size: int = EMBED_BATCH,
+          pooling: str = "mean"):
+    """L2-normalised pooled hidden states of `layer` for each sequence."""
+    import numpy as np
     import torch
 
-    from sweeper.model.batching import length_grouped, pad
+    from sweeper.model.batching import length_grouped, pad, sdpa_mask
     from sweeper.model.device import autocast
 
     pad_id = ctx.tokenizer.pad_token_id
     encoder = ctx.model.encoder
+    sdpa = getattr(encoder.config, "_attn_implementation", "sdpa") == "sdpa"
     out = torch.empty(len(ids), ctx.model.hidden_size, device=ctx.device)
     with torch.inference_mode(), layers_up_to(encoder, layer) as truncated:
         for idx in length_grouped([len(x) for x in ids], batch_size, None):
-            input_ids = pad([ids[i] for i in idx], pad_id).to(ctx.device)
+            input_ids = pad([ids[i] for i in idx], pad_id)
+            lengths = np.array([len(ids[i]) for i in idx])
+            attention = sdpa_mask(lengths, input_ids.shape[1]) if sdpa else \
+                (input_ids != pad_id).long()
+            input_ids = input_ids.to(ctx.device, non_blocking=True)
             mask = input_ids != pad_id
+            if attention is not None:
+                attention = attention.to(ctx.device, non_blocking=True)
             with autocast(ctx.device, ctx.precision):
-                result = encoder(input_ids=input_ids, attention_mask=mask.long(),
+                result = encoder(input_ids=input_ids, attention_mask=attention,
                                  output_hidden_states=not truncated)
             states = result.last_hidden_state if truncated else result.hidden_states[layer]
-            m = mask.unsqueeze(-1).to(states.dtype)
-            pooled = (states * m).sum(1) / m.sum(1).clamp(min=1)
+            if pooling == "cls":
+                pooled = states[:, 0]
+            else:  # mean over every token, <s> and </s> included (XTREME's default)
+                m = mask.unsqueeze(-1).to(states.dtype)
+                pooled = (states * m).sum(1) / m.sum(1).clamp(min=1)
             out[torch.tensor(idx, device=ctx.device)] = pooled.float()
     return torch.nn.functional.normalize(out, dim=-1)
 
 
-def bitext(ds: Any) -> tuple[list[int], list[int], list[str], list[str], set[tuple[int, int]],
-                             bool]:
-    """Which rows hold a source and a target sentence, their ids, and the gold pairs as
-    (source position, target position). A whole release (rows with `source_id`) gives
-    every sentence, partnered or not; gold-pair data gives its pairs as both sides."""
-    n = len(ds)
-    if "source_id" not in ds.column_names:
-        rows = list(range(n))
-        return rows, rows, [f"{i:06d}" for i in rows], [f"{i:06d}" for i in rows], \
-            {(i, i) for i in rows}, False
-    sid, tid = ds["source_id"], ds["target_id"]
-    src_rows = [r for r in range(n) if sid[r]]
-    tgt_rows = [r for r in range(n) if tid[r]]
-    src_pos = {r: k for k, r in enumerate(src_rows)}
-    tgt_pos = {r: k for k, r in enumerate(tgt_rows)}
-    gold = {(src_pos[r], tgt_pos[r]) for r in range(n) if sid[r] and tid[r]}
-    return src_rows, tgt_rows, [sid[r] for r in src_rows], [tid[r] for r in tgt_rows], gold, True
+def bitext(rows: Any, lang: str) -> tuple[dict[str, list], dict[str, list], set, bool]:
+    """Each side's sentences of a split (its rows, ids and texts) and the gold pairs of
+    ids. A whole release (rows with `source_id`) gives every sentence, partnered or not;
+    gold-pair data gives its pairs as both sides, numbered."""
+    n = len(rows)
+    src_text, tgt_text = rows["source"], rows["target"]
+    if "source_id" not in rows.column_names:
+        sid = [f"{lang}-{i:06d}" for i in range(n)]
+        tid = [f"en-{i:06d}" for i in range(n)]
+        whole = False
+    else:
+        sid = [_pair_id(lang, x) if x else "" for x in rows["source_id"]]
+        tid = [_pair_id("en", x) if x else "" for x in rows["target_id"]]
+        whole = True
+    src = {"rows": [r for r in range(n) if sid[r]]}
+    tgt = {"rows": [r for r in range(n) if tid[r]]}
+    for side, ids, texts in ((src, sid, src_text), (tgt, tid, tgt_text)):
+        side["ids"] = [ids[r] for r in side["rows"]]
+        side["texts"] = [texts[r] for r in side["rows"]]
+    gold = {(sid[r], tid[r]) for r in range(n) if sid[r] and tid[r]}
+    return src, tgt, gold, whole
+
+
+def distinct(texts: list[str]) -> list[int]:
+    """The position of each distinct (stripped) sentence's first occurrence: XTREME mines
+    over distinct sentences (text_load_unify)."""
+    first: dict[str, int] = {}
+    for pos, text in enumerate(texts):
+        first.setdefault(text.strip(), pos)
+    return list(first.values())
 
 
 def _pair_id(lang: str, sid: str) -> str:
@@ -137,46 +162,50 @@ class Retrieval(TaskType):
         ds = ds.select(range(ctx.example_cap(len(ds))))
         if job.target.metric == "bucc_f1":
             return self._bucc(ctx, job, ds)
-        src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
-        keep = mining.first_occurrences(src_ids, tgt_ids)
-        src_ids, tgt_ids = [src_ids[i] for i in keep], [tgt_ids[i] for i in keep]
-        src, tgt = embed(ctx, src_ids, ctx.retrieval_layer), embed(ctx, tgt_ids,
-                                                                  ctx.retrieval_layer)
+        layer, pooling = ctx.retrieval_layer, ctx.retrieval_pooling
+        src, tgt = embed(ctx, ds["src_ids"], layer, pooling=pooling), \
+            embed(ctx, ds["tgt_ids"], layer, pooling=pooling)
         pred_path, gold_path = ctx.export_paths(job)
-        # Tatoeba: English queries, non-English index
+        # Tatoeba as XTREME: the non-English side is indexed, each English sentence
+        # queries it; every row counts (no de-duplication)
         write_lines(pred_path, (str(j) for j in mining.nearest(src, tgt)))
-        write_lines(gold_path, (str(i) for i in range(len(src_ids))))
-        return {"sentences": len(src_ids)}
+        write_lines(gold_path, (str(i) for i in range(len(ds))))
+        return {"sentences": len(ds)}
 
     def _bucc(self, ctx: EvalContext, job: Job, ds: Any) -> dict:
-        """Mine, choose the threshold on dev (applied unchanged to test), write the pairs."""
+        """Mine as XTREME does, choose the threshold on dev (applied unchanged to test),
+        write the pairs of ids."""
         from sweeper.tasktypes import _mining as mining
 
-        src_rows, tgt_rows, src_names, tgt_names, gold, whole = bitext(ds)
-        lang = job.lang
+        rows = ctx.examples(job.data, job.lang, job.split).select(range(len(ds)))
+        src, tgt, gold, whole = bitext(rows, job.lang)
         if not whole:
-            print(f"warning: {job.target.name} {lang}/{job.split}: {GOLD_ONLY}", file=sys.stderr)
-        src_ids, tgt_ids = ds["src_ids"], ds["tgt_ids"]
-        src_unique, src_groups = mining.unique([src_ids[r] for r in src_rows])
-        tgt_unique, tgt_groups = mining.unique([tgt_ids[r] for r in tgt_rows])
-        layer = ctx.retrieval_layer
-        src, tgt = embed(ctx, src_unique, layer), embed(ctx, tgt_unique, layer)
-        candidates = mining.expand(mining.mine(src, tgt), src_groups, tgt_groups)
-        memo = (job.target.name, lang)
+            print(f"warning: {job.target.name} {job.lang}/{job.split}: {GOLD_ONLY}",
+                  file=sys.stderr)
+        vectors = {}
+        for name, side, field in (("src", src, "src_ids"), ("tgt", tgt, "tgt_ids")):
+            side["distinct"] = distinct(side["texts"])
+            ids = ds[field]
+            vectors[name] = embed(ctx, [ids[side["rows"][p]] for p in side["distinct"]],
+                                  ctx.retrieval_layer, pooling=ctx.retrieval_pooling)
+        candidates = mining.mine(vectors["src"], vectors["tgt"])
+        scores = mining.candidate_scores(
+            candidates, [src["texts"][p] for p in src["distinct"]],
+            [tgt["texts"][p] for p in tgt["distinct"]],
+            mining.sent2id(src["texts"], src["ids"]), mining.sent2id(tgt["texts"], tgt["ids"]))
+        memo = (job.target.name, job.lang)
         if job.kind == "dev":
-            ctx.memo[memo] = mining.best_threshold(candidates, gold)
+            ctx.memo[memo] = mining.best_threshold(scores, gold)
         elif memo not in ctx.memo:
-            raise SweeperError(f"{job.target.name} {lang}: no threshold chosen on the dev "
+            raise SweeperError(f"{job.target.name} {job.lang}: no threshold chosen on the dev "
                                "split (BUCC's test threshold comes from dev)")
-        threshold = ctx.memo[memo]
-        pairs = mining.extract(candidates, threshold)
         pred_path, gold_path = ctx.export_paths(job)
-        write_lines(pred_path, (f"{_pair_id(lang, src_names[i])}\t"
-                                f"{_pair_id('en', tgt_names[j])}" for i, j in pairs))
-        write_lines(gold_path, (f"{_pair_id(lang, src_names[i])}\t"
-                                f"{_pair_id('en', tgt_names[j])}" for i, j in sorted(gold)))
-        return {"threshold": threshold, "mining": "all_sentences" if whole else "gold_pairs_only",
-                "sentences": [len(src_rows), len(tgt_rows)]}
+        write_lines(pred_path, (f"{a}\t{b}" for a, b in
+                                sorted(mining.extract(scores, ctx.memo[memo]))))
+        write_lines(gold_path, (f"{a}\t{b}" for a, b in sorted(gold)))
+        return {"threshold": ctx.memo[memo],
+                "mining": "all_sentences" if whole else "gold_pairs_only",
+                "sentences": [len(src["rows"]), len(tgt["rows"])]}
 
     def score(self, task: TaskEntry, lang: str, predictions: Path, labels: Path
               ) -> dict[str, float]:

@@ -60,14 +60,22 @@ def tag_windows(pieces: list[list[int]], tags: list[int], max_length: int) -> li
     return windows
 
 
-def stitch_tags(ds: Any, outputs: list, n_sentences: int, lengths: list[int]
+def stitch_tags(ds: Any, word_tags: Any, n_sentences: int, lengths: list[int]
                 ) -> list[list[int]]:
-    """One predicted tag id per word of every sentence, from its windows."""
-    preds = [[0] * n for n in lengths[:n_sentences]]
-    for ex, offset, pos, out in zip(ds["example"], ds["word_offset"], ds["word_pos"], outputs):
-        for k, p in enumerate(pos):
-            preds[ex][offset + k] = int(out[p])
-    return preds
+    """One predicted tag id per word of every sentence. `word_tags` holds, window after
+    window in `ds`'s order, the tag of each word the window covers; each window's words
+    are placed at its sentence's offset, in one array operation."""
+    import numpy as np
+
+    counts = np.array([len(p) for p in ds["word_pos"]], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths[:n_sentences])])
+    window = np.repeat(np.arange(len(counts)), counts)  # the window of each covered word
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    where = starts[np.asarray(ds["example"], dtype=np.int64)[window]] + \
+        np.asarray(ds["word_offset"], dtype=np.int64)[window] + within
+    flat = np.zeros(starts[-1], dtype=np.int64)
+    flat[where] = np.asarray(word_tags, dtype=np.int64)
+    return [flat[a:b].tolist() for a, b in zip(starts[:-1], starts[1:])]
 
 
 def read_tags(path: Path) -> list[list[str]]:
@@ -96,6 +104,7 @@ class TokenClassification(TaskType):
     columns = ("tokens", "tags")
     metrics = ("f1", "accuracy")  # seqeval's entity F1 (XTREME's); per-word accuracy
     train_columns = ("input_ids", "labels")
+    loss_items = "tokens"
     eval_batch = 32
 
     def normalize(self, task: TaskEntry, batch: dict[str, list], tag_names: list[str]
@@ -130,16 +139,31 @@ class TokenClassification(TaskType):
         import torch
 
         return torch.nn.functional.cross_entropy(outputs.flatten(0, 1).float(),
-                                                 batch["labels"].flatten(), ignore_index=IGNORE)
+                                                 batch["labels"].flatten(), ignore_index=IGNORE,
+                                                 reduction="sum")
 
-    def window_tags(self, ctx: EvalContext, task: TaskEntry, ds: Any) -> list:
-        """The argmax tag of every position of every window, by row."""
-        out: list = [None] * len(ds)
+    def word_tags(self, ctx: EvalContext, task: TaskEntry, ds: Any) -> Any:
+        """The predicted tag of each word of each window (window after window in `ds`'s
+        order), gathered at the words' first sub-tokens on the device, one gather per
+        batch, and copied to the host once."""
+        import numpy as np
+        import torch
+
+        pos = ds["word_pos"]
+        picked, order = [], []
         for idx, scores in ctx.head_outputs(self, task, ds, self.eval_batch):
-            result = scores.argmax(-1).cpu().numpy()
-            for row, i in enumerate(idx):
-                out[i] = result[row]
-        return out
+            counts = [len(pos[i]) for i in idx]
+            rows = torch.from_numpy(np.repeat(np.arange(len(idx)), counts))
+            cols = torch.from_numpy(np.concatenate([pos[i] for i in idx] or [[]]).astype(
+                np.int64))
+            picked.append(scores.argmax(-1)[rows.to(scores.device), cols.to(scores.device)])
+            order += idx
+        if not picked:
+            return np.zeros(0, dtype=np.int64)
+        values = torch.cat(picked).cpu().numpy()
+        counts = np.array([len(pos[i]) for i in order], dtype=np.int64)
+        window = np.repeat(np.asarray(order, dtype=np.int64), counts)
+        return values[np.argsort(window, kind="stable")]  # into ds's window order
 
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:
         """Tag the first examples of a split (all windows of each); write both files."""
@@ -153,7 +177,7 @@ class TokenClassification(TaskType):
             ds = ds.select(np.flatnonzero(example < n))
         names = ctx.label_names(job.target)
         gold = examples.select(range(n))["tags"]
-        preds = stitch_tags(ds, self.window_tags(ctx, job.target, ds), n,
+        preds = stitch_tags(ds, self.word_tags(ctx, job.target, ds), n,
                             [len(g) for g in gold])
         pred_path, gold_path = ctx.export_paths(job)
         write_tags(pred_path, ([names[t] for t in sent] for sent in preds))

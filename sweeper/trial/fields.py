@@ -85,6 +85,13 @@ def _mapping(value: Any) -> dict[str, str]:
     return out
 
 
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError
+    return value
+
+
 def coerce(s: Setting, raw: Any) -> Any:
     """`raw` as setting `s`'s type (lists from comma-separated strings, mappings from
     `key=value` pairs), range-checked; a ConfigError naming the setting otherwise."""
@@ -97,9 +104,14 @@ def coerce(s: Setting, raw: Any) -> Any:
     try:
         if ftype.startswith("dict"):
             value = _mapping(raw if isinstance(raw, str) else value)
+            if ftype == "dict[str, int]":
+                value = {k: _positive(v) for k, v in value.items()}
         elif ftype.startswith("list"):
             items = value if isinstance(value, (list, tuple)) else str(value).split(",")
             value = [str(x).strip() for x in items if str(x).strip()]
+        elif ftype == "bool":
+            if not isinstance(value, bool):
+                raise ValueError
         elif ftype.startswith("int"):
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError

@@ -5,7 +5,8 @@
   intermediate task's max length, catalog fingerprint and data version (+ the doc
   stride where one of them is QA);
 - baseline key (what a trial's gain is measured against): model identity + tokenizer
-  fingerprint + seed + the optimisation settings + each target's epochs, evaluated
+  fingerprint + seed + the optimisation settings + each target's epochs, effective
+  batch, evaluated
   languages, the evaluation cap and retrieval layer where they matter + every task the
   targets read (the targets, their English training sources and selection sources):
   max length, fingerprint and data version; nothing of the intermediate phase.
@@ -27,7 +28,7 @@ from sweeper.catalog import Catalog, TaskSpec
 from sweeper.digest import digest
 from sweeper.trial.resolved import ResolvedTrial
 
-KEYS_VERSION = 4  # bump when a stage's code changes what it computes
+KEYS_VERSION = 5  # bump when a stage's code changes what it computes
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,13 @@ def baseline_key(resolved: ResolvedTrial, catalog: Catalog) -> str:
     targets = [catalog.task(t) for t in resolved.targets]
     retrieval = any(not t.needs_training for t in targets)
     return digest({**_common(resolved),
-                   "target": {"epochs": dict(resolved.target_epochs)},
+                   "target": {"epochs": dict(resolved.target_epochs),
+                              "batch": dict(resolved.target_batch)},
                    "evaluation": {"languages": dict(resolved.eval_languages),
                                   "max_examples": resolved.max_eval_examples,
                                   "retrieval_layer": resolved.retrieval_layer if retrieval
+                                  else None,
+                                  "retrieval_pooling": resolved.retrieval_pooling if retrieval
                                   else None},
                    "tasks": _tasks(resolved, baseline_tasks(resolved, catalog))})
 

@@ -27,6 +27,7 @@ from sweeper.trial.settings import (
     RuntimeSettings,
     TrialSettings,
 )
+from sweeper.trial.sharing import stages
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Intermediate:
     sampling: str | None  # None with fewer than two tasks
     temperature: float | None  # None unless sampling by temperature
     examples_cap: int | None
+    max_passes: float | None = None  # at most this many passes over a task's examples
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,9 @@ class Optimisation:
     """What both training phases share."""
 
     lr: float
-    batch_size: int
+    batch_size: int  # the effective batch of the intermediate phase (and default of targets)
     weight_decay: float
     warmup_ratio: float
-    grad_accum: int
     max_train_examples: int | None
     precision: str  # fp32 or bf16
 
@@ -80,9 +81,12 @@ class ResolvedTrial:
     doc_stride: int
     targets: tuple[str, ...]
     target_epochs: Frozen  # trained target -> epochs
+    target_batch: Frozen  # trained target -> effective batch
+    target_stages: Frozen  # trained target -> its training stage (shared: sweeper.trial.sharing)
     eval_languages: Frozen  # target -> languages evaluated
     max_eval_examples: int | None
     retrieval_layer: int
+    retrieval_pooling: str
     protocols: Frozen  # target -> zero_shot / translate_train / in_language
     fingerprints: Frozen  # task -> its catalog entry's fingerprint
     runtime: RuntimeSettings
@@ -100,7 +104,7 @@ class ResolvedTrial:
         reads = set(self.target_tasks)
         return dataclasses.replace(
             self, requested=Frozen(requested),
-            intermediate=Intermediate((), None, None, None, None, None),
+            intermediate=Intermediate((), None, None, None, None, None, None),
             max_length=Frozen({t: n for t, n in self.max_length.items() if t in reads}),
             fingerprints=Frozen({t: f for t, f in self.fingerprints.items() if t in reads}),
             protocols=Frozen({t: "zero_shot" for t in self.targets}))
@@ -110,34 +114,10 @@ class ResolvedTrial:
         return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, **changes))
 
     def params(self, catalog: Catalog) -> dict[str, Any]:
-        """The run's params, trials and baselines alike: every effective value under its
-        flat setting name (per task or target where it differs by task), and what the
-        intermediate set is made of."""
-        phase, opt = self.intermediate, self.training
-        specs = [catalog.task(t) for t in self.tasks]
-        langs = sorted({lang for t in specs for lang in t.languages})
-        out: dict[str, Any] = {
-            "model": self.model, "data": self.data, "seed": self.seed,
-            "local_data": ",".join(f"{k}={v}" for k, v in self.local.items()) or "(none)",
-            "tasks": ",".join(self.tasks) or "(none)", "task_count": len(self.tasks),
-            "mix": mix_of(self.tasks, catalog),
-            "non_english_count": sum(not t.is_english for t in specs),
-            "translated_count": sum(t.is_translated for t in specs),
-            "intermediate_languages": ",".join(langs) or "(none)",
-            "intermediate_epochs": phase.epochs, "intermediate_steps": phase.steps,
-            "sampling": phase.sampling, "temperature": phase.temperature,
-            "examples_cap": phase.examples_cap,
-            **{f: getattr(opt, f) for f in ("lr", "batch_size", "weight_decay", "warmup_ratio",
-                                             "grad_accum", "max_train_examples", "precision")},
-            "doc_stride": self.doc_stride, "targets": ",".join(self.targets),
-            "eval_languages": ",".join(sorted({lang for langs in self.eval_languages.values()
-                                               for lang in langs})),
-            "max_eval_examples": self.max_eval_examples,
-            "retrieval_layer": self.retrieval_layer,
-        }
-        out.update({f"target_epochs.{t}": e for t, e in self.target_epochs.items()})
-        out.update({f"max_seq_len.{t}": n for t, n in self.max_length.items()})
-        return {k: ("(none)" if v is None else v) for k, v in out.items()}
+        """The run's params, trials and baselines alike (sweeper.trial.params)."""
+        from sweeper.trial.params import run_params
+
+        return run_params(self, catalog)
 
     def __str__(self) -> str:  # what Ray Tune's trial table shows
         return f"settings<{','.join(self.tasks) or 'baseline'}>"
@@ -155,8 +135,8 @@ class ResolvedTrial:
                                                 "tasks": tuple(parts["intermediate"]["tasks"])})
         parts["training"] = Optimisation(**parts["training"])
         parts["runtime"] = RuntimeSettings(**parts["runtime"])
-        for name in ("requested", "local", "max_length", "target_epochs", "eval_languages",
-                     "protocols", "fingerprints"):
+        for name in ("requested", "local", "max_length", "target_epochs", "target_batch",
+                     "target_stages", "eval_languages", "protocols", "fingerprints"):
             parts[name] = freeze(parts[name])
         parts["targets"] = tuple(parts["targets"])
         parts["target_tasks"] = tuple(parts.get("target_tasks", ()))
@@ -169,14 +149,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def mix_of(tasks: tuple[str, ...] | list[str], catalog: Catalog) -> str:
-    """english / non_english / mixed from what a task set holds; none when empty."""
-    if not tasks:
-        return "none"
-    non_en = sum(not catalog.task(t).is_english for t in tasks)
-    return "english" if non_en == 0 else "non_english" if non_en == len(tasks) else "mixed"
 
 
 def _involved(settings: TrialSettings, catalog: Catalog) -> list[TaskSpec]:
@@ -200,7 +172,7 @@ def involved_tasks(settings: TrialSettings, catalog: Catalog) -> list[str]:
 def _intermediate(settings: TrialSettings) -> Intermediate:
     phase = settings.intermediate
     if not phase.tasks:  # nothing of the phase can matter
-        return Intermediate((), None, None, None, None, None)
+        return Intermediate((), None, None, None, None, None, None)
     many = len(phase.tasks) > 1
     return Intermediate(
         tasks=tuple(phase.tasks),
@@ -208,7 +180,7 @@ def _intermediate(settings: TrialSettings) -> Intermediate:
         steps=phase.steps,
         sampling=phase.sampling if many else None,
         temperature=phase.temperature if many and phase.sampling == "temperature" else None,
-        examples_cap=phase.examples_cap)
+        examples_cap=phase.examples_cap, max_passes=phase.max_passes)
 
 
 def _precision(asked: str, device: str) -> str:
@@ -218,7 +190,7 @@ def _precision(asked: str, device: str) -> str:
     return "bf16" if device == "cuda" else "fp32"
 
 
-def _epochs(settings: TrialSettings, task: TaskSpec) -> float:
+def target_epochs(settings: TrialSettings, task: TaskSpec) -> float:
     """Fine-tuning epochs of a target: the setting, else the catalog's (jiant's) value; the
     synthetic sample, much smaller than the real sets, may ask for more passes."""
     if settings.target.epochs is not None:
@@ -266,6 +238,11 @@ def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> Resolved
     lr = training.lr if training.lr is not None else (
         TINY_LR if settings.model == "tiny" else DEFAULT_LR)
     targets = [catalog.task(t) for t in settings.targets]
+    trained = [t for t in targets if t.needs_training]
+    epochs = {t.name: target_epochs(settings, t) for t in trained}
+    batch = {t.name: settings.target.batch_size.get(t.name, training.batch_size) for t in trained}
+    lengths = {t.name: min(training.max_seq_len or t.max_length, facts.max_positions)
+               for t in tasks}
     return ResolvedTrial(
         requested=freeze(settings.to_dict()),
         model=settings.model, data=settings.data, local=freeze(settings.common.local_data),
@@ -273,16 +250,18 @@ def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> Resolved
         training=Optimisation(lr=float(lr), batch_size=training.batch_size,
                               weight_decay=float(training.weight_decay),
                               warmup_ratio=float(training.warmup_ratio),
-                              grad_accum=training.grad_accum,
                               max_train_examples=training.max_train_examples,
                               precision=_precision(training.precision, device)),
-        max_length=freeze({t.name: min(training.max_seq_len or t.max_length, facts.max_positions)
-                           for t in tasks}),
-        doc_stride=training.doc_stride, targets=tuple(settings.targets),
-        target_epochs=freeze({t.name: _epochs(settings, t) for t in targets if t.needs_training}),
+        max_length=freeze(lengths), doc_stride=training.doc_stride,
+        targets=tuple(settings.targets), target_epochs=freeze(epochs),
+        target_batch=freeze(batch),
+        target_stages=freeze(stages(catalog, settings.targets, epochs=epochs, batch=batch,
+                                    max_length=lengths, doc_stride=training.doc_stride,
+                                    max_train_examples=training.max_train_examples)),
         eval_languages=freeze({t.name: evaluated_languages(settings, catalog, t) for t in targets}),
         max_eval_examples=settings.evaluation.max_examples,
         retrieval_layer=layer if layer is not None else default_retrieval_layer(facts.num_layers),
+        retrieval_pooling=settings.evaluation.retrieval_pooling,
         protocols=freeze(_protocols(settings, catalog)),
         fingerprints=freeze({t.name: t.fingerprint() for t in tasks}),
         runtime=dataclasses.replace(settings.runtime), device=device,

@@ -31,6 +31,7 @@ from sweeper.model.encoders import load_encoder
 from sweeper.model.heads import MultiTaskModel
 from sweeper.tasktypes.retrieval import GOLD_ONLY
 from sweeper.trial import keys as trial_keys
+from sweeper.trial import sharing
 from sweeper.trial.environment import Environment, reopen, resolve_here
 from sweeper.trial.resolved import ResolvedTrial
 from sweeper.trial.scores import language_table, score_trial
@@ -113,9 +114,10 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     started = time.perf_counter()
 
     def build(dest: Path) -> None:
-        history = intermediate.run(ctx)
+        done = intermediate.run(ctx)
         ctx.model.save(dest)
-        (dest / "history.json").write_text(json.dumps(history))
+        (dest / "history.json").write_text(json.dumps(done.history))
+        (dest / "data.json").write_text(json.dumps(done.data()))
 
     if cache is not None:
         weights, cached = cache.fetch_or_build(key, build)
@@ -130,8 +132,9 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     if cached and loaded != weights:  # built by another trial since this one started
         ctx.model.load_encoder_weights(weights)
     history = json.loads((weights / "history.json").read_text())
+    data = json.loads((weights / "data.json").read_text())
     info = {"key": key, "weights": str(weights), "cached": cached, "history": history,
-            "seconds": time.perf_counter() - started}
+            "data": data, "seconds": time.perf_counter() - started}
     marker.write_text(json.dumps(info))
     return info
 
@@ -176,6 +179,8 @@ def _context(resolved: ResolvedTrial, env: Environment, catalog: Catalog, out: P
     saved = _finished_intermediate(stage_dir, cache, key)
     model = MultiTaskModel(load_encoder(resolved.model, env.tokenizer, resolved.seed,
                                         saved=saved)).to(device)
+    if resolved.runtime.compile:
+        model.compile_encoder()
     ctx = TrialContext(settings=resolved, catalog=catalog, source=env.source,
                        tokenizer=env.tokenizer, device=device,
                        precision=resolved.training.precision, out_dir=out, model=model,
@@ -185,32 +190,45 @@ def _context(resolved: ResolvedTrial, env: Environment, catalog: Catalog, out: P
 
 def _run_targets(ctx: TrialContext, stage_dir: Path, hooks: TrialHooks,
                  training: dict[str, Any]) -> list[str]:
-    """Steps 2-4 for every target from the same encoder; the targets skipped because a
-    last run finished them."""
+    """Steps 2-4 for every target from the same encoder, one fine-tuning for the targets
+    that share it; the targets skipped because a last run finished them."""
     resolved = ctx.settings
     encoder_state = {k: v.detach().clone() for k, v in ctx.model.encoder.state_dict().items()}
     skipped = []
-    for name in resolved.targets:
-        spec = ctx.catalog.task(name)
-        marker = stage_dir / f"target-{name}.json"
-        if marker.exists():
-            training[name] = json.loads(marker.read_text())
-            skipped.append(name)
+    for stage, names in sharing.groups(dict(resolved.target_stages), resolved.targets):
+        markers = {n: stage_dir / f"target-{n}.json" for n in names}
+        todo = [n for n in names if not markers[n].exists()]
+        for n in names:
+            if n not in todo:
+                training[n] = json.loads(markers[n].read_text())
+                skipped.append(n)
+        if not todo:
             continue
         tick = time.perf_counter()
         ctx.model.encoder.load_state_dict(encoder_state)
-        seed_stage(resolved.seed, "target", name)
-        if spec.needs_training:  # Step 3: English fine-tuning (retrieval: none, Step 2)
-            training[name] = {"history": target.run(ctx, spec)}
-        else:
-            training[name] = {"history": []}
-        evaluation = evaluate.run(ctx, spec)  # Step 4 (Step 2 for retrieval)
-        if evaluation:
-            training[name]["evaluation"] = evaluation
-        training[name]["seconds"] = time.perf_counter() - tick
-        marker.write_text(json.dumps(training[name]))
-        hooks.on_stage(name, score_trial(ctx.out_dir, resolved, ctx.catalog), stage_dir)
+        fitted: dict[str, Any] = {"history": []}
+        if stage is not None:  # Step 3: English fine-tuning (retrieval: none, Step 2)
+            seed_stage(resolved.seed, "target", stage.split("@")[0])
+            done = target.run(ctx, ctx.catalog.task(todo[0]), stage)
+            fitted = {"history": done.history, "stage": stage, "shared_with": names}
+        train_s = time.perf_counter() - tick
+        for n in todo:  # Step 4 (Step 2 for retrieval)
+            training[n] = _evaluate(ctx, ctx.catalog.task(n), fitted, train_s)
+            train_s = 0.0  # a shared training is paid once, by its first target
+            markers[n].write_text(json.dumps(training[n]))
+            hooks.on_stage(n, score_trial(ctx.out_dir, resolved, ctx.catalog), stage_dir)
     return skipped
+
+
+def _evaluate(ctx: TrialContext, spec: Any, fitted: dict[str, Any], train_s: float
+              ) -> dict[str, Any]:
+    tick = time.perf_counter()
+    evaluation = evaluate.run(ctx, spec)
+    eval_s = time.perf_counter() - tick
+    out = {**fitted, "train_s": train_s, "eval_s": eval_s, "seconds": train_s + eval_s}
+    if evaluation:
+        out["evaluation"] = evaluation
+    return out
 
 
 def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
@@ -241,7 +259,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
         seed_stage(resolved.seed, "intermediate")
         info = _run_intermediate(ctx, stage_dir, stage_cache, keys.intermediate, saved)
         training["intermediate"] = {"history": info["history"], "cached": info["cached"],
-                                    "key": info["key"]}
+                                    "key": info["key"], "data": info["data"]}
         timings["intermediate_s"] = info.get("seconds", 0.0)
         if info.get("resumed"):
             skipped.append("intermediate")

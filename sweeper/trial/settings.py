@@ -64,6 +64,9 @@ class IntermediateSettings:
     examples_cap: int | None = doc("at most this many training examples per intermediate task "
                                    "(the first rows, as X-STILTs' runs capped tasks)", None,
                                    low=1)
+    max_passes: float | None = doc("at most this many passes over any intermediate task's "
+                                   "examples (jiant's 3 epochs); a set too small for its step "
+                                   "budget trains less", 3.0, low=0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,12 @@ class TrainingSettings:
 
     lr: float | None = doc(f"peak learning rate (default: {DEFAULT_LR:g}, or {TINY_LR:g} for "
                            "tiny)", None, low=0, low_open=True, high=1)
-    batch_size: int = doc("examples per step (per task batch in multi-task training)", 32,
-                          low=1)
+    batch_size: int = doc("examples per optimizer step, the effective batch (of one task, "
+                          "drawn per step, in multi-task training); targets may have their "
+                          "own (target_batch_size)", 32, low=1)
     weight_decay: float = doc("AdamW weight decay", 0.01, low=0)
     warmup_ratio: float = doc("share of steps with linear warmup", 0.1, low=0, high=1,
                               high_open=True)
-    grad_accum: int = doc("micro-batches per optimizer step", 1, low=1)
     max_seq_len: int | None = doc("max tokens per example (default: each task's catalog "
                                   "max_length)", None, low=8)
     max_train_examples: int | None = doc("cap on each training split (quick runs)", None,
@@ -95,6 +98,8 @@ class TargetSettings:
     targets: list[str] = doc("XTREME target tasks evaluated by this trial", [])
     epochs: float | None = doc("target fine-tuning epochs (default: catalog's per target)",
                                None, flag="target_epochs", low=0, low_open=True)
+    batch_size: dict[str, int] = doc("effective batch of some targets, as target=N[,target=N] "
+                                     "(default: batch_size)", {}, flag="target_batch_size")
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,13 @@ class EvaluationSettings:
                                "languages)", [], flag="eval_languages")
     max_examples: int | None = doc("cap on each evaluation split, in examples (quick runs)",
                                    None, flag="max_eval_examples", low=1)
-    retrieval_layer: int | None = doc("hidden layer mean-pooled for retrieval (default: "
-                                      "layer 14 of 24, scaled to the model's depth)", None,
-                                      low=1)
+    retrieval_layer: int | None = doc("hidden layer pooled for retrieval (default: layer 14 "
+                                      "of 24 as XTREME's run_tatoeba.sh, scaled to the "
+                                      "model's depth)", None, low=1)
+    retrieval_pooling: str = doc("how a sentence's token states become its embedding: "
+                                 "'mean' over every token, <s> and </s> included (XTREME's "
+                                 "run_tatoeba.sh, jiant) or 'cls' (the first token: "
+                                 "run_bucc2018.sh since 2021)", "mean", choices=("mean", "cls"))
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,11 @@ class RuntimeSettings:
                                 "~/.cache/sweeper)", None)
     threads: int | None = doc("CPU threads for torch (default: torch's own choice)", None,
                               low=1)
+    micro_batch: str = doc("examples per forward/backward pass: 'auto' (the whole effective "
+                           "batch on a CPU, the largest that fits on a GPU) or a number; "
+                           "changes no result", "auto")
+    compile: bool = doc("torch.compile the encoder (dynamic shapes): faster steps after a "
+                        "compile of minutes, on GPUs only (see bench/gpu_check.py)", False)
 
 
 GROUPS: dict[str, type] = {"common": CommonSettings, "intermediate": IntermediateSettings,
@@ -234,6 +248,12 @@ class TrialSettings:
                 raise ConfigError(f"{group} repeat: {names}")
         for name in self.common.local_data:
             catalog.task(name)  # an unknown task is an error, not silently nothing
+        for name in self.target.batch_size:
+            if name not in self.targets:
+                raise ConfigError(f"target_batch_size names '{name}', not a target of the trial")
+        micro = self.runtime.micro_batch
+        if micro != "auto" and not (micro.isdigit() and int(micro) >= 1):
+            raise ConfigError(f"micro_batch '{micro}' is not 'auto' or a number >= 1")
         wanted = set(catalog.expand_languages(self.evaluation.languages))
         for name in self.targets:
             if wanted and not wanted & set(catalog.task(name).languages):

@@ -14,6 +14,7 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.data.features import label_names, load_examples, load_features
 from sweeper.data.sources import DataSource
+from sweeper.model import memory
 from sweeper.model.heads import MultiTaskModel
 from sweeper.model.inference import head_outputs
 from sweeper.scoring import xtreme
@@ -78,15 +79,27 @@ class TrialContext:
                 root / "labels" / job.target.name / name)
 
     def head_name(self, task: TaskSpec) -> str:
-        return task.name
+        """A target's head: its training stage's (shared by the targets that share it)."""
+        return self.settings.target_stages.get(task.name, task.name)
 
-    def head_outputs(self, kind: Any, task: TaskSpec, ds: datasets.Dataset, batch_size: int
-                     ) -> Iterator[tuple[list[int], torch.Tensor]]:
-        """(row indices, head outputs) per length-sorted evaluation batch."""
-        return head_outputs(self.model, kind, self.head_name(task), ds, batch_size=batch_size,
+    def head_outputs(self, kind: Any, task: TaskSpec, ds: datasets.Dataset,
+                     batch_size: int | None = None) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """(row indices, head outputs) per length-sorted evaluation batch; the batch is
+        sized by the device's memory (on a CPU: `batch_size`, else the type's default)."""
+        head = self.head_name(task)
+        size = memory.eval_batch(batch_size or getattr(kind, "eval_batch", 64),
+                                 model=self.model, kind=kind, head=head,
+                                 length=self.settings.max_length[task.name], device=self.device,
+                                 precision=self.precision,
+                                 cache_root=cache_root(self.settings.runtime))
+        return head_outputs(self.model, kind, head, ds, batch_size=size,
                             pad_id=self.tokenizer.pad_token_id, device=self.device,
                             precision=self.precision)
 
     @property
     def retrieval_layer(self) -> int:
         return self.settings.retrieval_layer
+
+    @property
+    def retrieval_pooling(self) -> str:
+        return self.settings.retrieval_pooling

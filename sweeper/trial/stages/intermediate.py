@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sweeper.model.train import TrainTask
+from sweeper.model.train import TrainResult, TrainTask
 from sweeper.trial.stages.context import TrialContext
 from sweeper.trial.stages.fit import fit
 
 
-def run(ctx: TrialContext) -> list[dict]:
-    """Train the encoder on every intermediate task at once; returns the loss curve."""
+def run(ctx: TrialContext) -> TrainResult:
+    """Train the encoder on every intermediate task at once, within the pass limit;
+    returns what it did (loss curve, examples drawn per task)."""
     phase = ctx.settings.intermediate
     tasks = []
     for name in ctx.settings.tasks:
@@ -17,5 +18,6 @@ def run(ctx: TrialContext) -> list[dict]:
         data = ctx.features(spec, spec.languages[0], "train")
         if phase.examples_cap:
             data = data.select(range(min(phase.examples_cap, len(data))))
-        tasks.append(TrainTask(name, spec.kind, data))
-    return fit(ctx, tasks, epochs=phase.epochs, steps=phase.steps, stage="intermediate")
+        tasks.append(TrainTask(name, spec.kind, data, name))
+    return fit(ctx, tasks, epochs=phase.epochs, steps=phase.steps, stage="intermediate",
+               batch_size=ctx.settings.training.batch_size, max_passes=phase.max_passes)
