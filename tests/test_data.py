@@ -119,24 +119,6 @@ def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
     assert max(shorter["length"]) <= 8 < max(first["length"])
 
 
-def test_mlm_masking_is_static_seeded_and_at_the_bert_rate(catalog, cache_root):
-    from sweeper.tasktypes.mlm import mask_tokens
-    from sweeper.trial.environment import load_tokenizer
-
-    tok = load_tokenizer("tiny", catalog, cache_root)
-    ids = [tok("▁".join(["ra"] * 200))["input_ids"] for _ in range(20)]
-    first = mask_tokens(ids, list(range(20)), tok)
-    assert first == mask_tokens(ids, list(range(20)), tok)  # same rows, same masks
-    labels = [t for row in first["labels"] for t in row]
-    chosen = sum(t != -100 for t in labels) / sum(len(r) - 2 for r in ids)
-    assert 0.12 < chosen < 0.18
-    specials = set(tok.all_special_ids)
-    for row, seq in zip(first["labels"], ids):  # specials never masked
-        assert all(lab == -100 for lab, t in zip(row, seq) if t in specials)
-    masked = sum(i == tok.mask_token_id for row in first["input_ids"] for i in row)
-    assert 0.7 < masked / sum(t != -100 for t in labels) < 0.9
-
-
 def test_mlm_tasks_read_running_text_and_stay_out_of_the_labelled_pools(catalog):
     from sweeper.sweep.spec import parse_spec
 

@@ -117,3 +117,24 @@ def shape(model: str) -> tuple[int, int]:
             from None
     offset = 2 if config.model_type in ("roberta", "xlm-roberta", "camembert") else 0
     return int(config.num_hidden_layers), int(config.max_position_embeddings) - offset
+
+
+@functools.lru_cache(maxsize=4)
+def pretrained_lm_head(model: str) -> dict[str, torch.Tensor] | None:
+    """The masked-LM head weights of `model`'s checkpoint (dense, layer norm and bias; the
+    decoder is the input embeddings), as X-STILTs continued MLM with XLM-R's own head
+    (jiant's from_transformers_with_mlm); None for `tiny` or a checkpoint without one."""
+    if not model or model == TINY:
+        return None
+    from transformers import AutoModelForMaskedLM
+
+    try:
+        full, info = AutoModelForMaskedLM.from_pretrained(model, dtype=torch.float32,
+                                                          output_loading_info=True)
+    except Exception:  # not a masked-LM architecture, or no checkpoint to read
+        return None
+    head = getattr(full, "lm_head", None)
+    if head is None or any(k.startswith("lm_head") for k in info.get("missing_keys", [])):
+        return None
+    return {k: v.detach().clone() for k, v in head.state_dict().items()
+            if k.startswith(("dense.", "layer_norm.")) or k == "bias"}

@@ -40,6 +40,30 @@ class TokenHead(nn.Module):
         return self.out(self.dropout(states))
 
 
+class MaskedLmHead(nn.Module):
+    """XLM-R's masked-LM head (dense, gelu, layer norm, then the decoder whose weight IS
+    the encoder's input embedding matrix, as XLM-R ties them), applied to the states of the
+    masked positions only. `pretrained`: the checkpoint's lm_head weights (dense, layer
+    norm, bias), where it has them; else they start as transformers initialises them."""
+
+    def __init__(self, encoder: nn.Module, pretrained: dict[str, torch.Tensor] | None = None):
+        super().__init__()
+        from transformers.models.xlm_roberta.modeling_xlm_roberta import XLMRobertaLMHead
+
+        config = encoder.config
+        self.head = XLMRobertaLMHead(config)
+        nn.init.normal_(self.head.dense.weight, std=config.initializer_range)
+        nn.init.zeros_(self.head.dense.bias)
+        nn.init.zeros_(self.head.bias)
+        self.head.decoder.weight = encoder.get_input_embeddings().weight  # tied, shared
+        self.head.decoder.bias = self.head.bias
+        if pretrained:
+            self.head.load_state_dict(pretrained, strict=False)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return self.head(states)
+
+
 class MultiTaskModel(nn.Module):
     """A shared encoder with a ModuleDict of task heads."""
 
@@ -76,7 +100,11 @@ class MultiTaskModel(nn.Module):
         """Encoder via save_pretrained (safetensors) and heads in heads.safetensors."""
         directory = Path(directory)
         self.encoder.save_pretrained(str(directory / "encoder"))
-        heads = {k: v.detach().contiguous().cpu() for k, v in self.heads.state_dict().items()}
+        shared = {p.data_ptr() for p in self.encoder.parameters()}  # tied to the encoder
+        heads = {k: v.detach().contiguous().cpu() for k, v in self.heads.state_dict().items()
+                 if v.data_ptr() not in shared}
+        heads = {k: v for k, v in heads.items()
+                 if not k.endswith("head.decoder.bias")}  # the head's own bias, once
         if heads:
             save_file(heads, str(directory / "heads.safetensors"))
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import datasets
 import torch
 
 from sweeper.model.batching import indexed, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
 
+if TYPE_CHECKING:  # pragma: no cover
+    import datasets
+
 
 @torch.inference_mode()
-def head_outputs(model: MultiTaskModel, kind: Any, head: str, ds: datasets.Dataset, *,
+def head_outputs(model: MultiTaskModel, kind: Any, head: str, ds: "datasets.Dataset | Any", *,
                  batch_size: int, pad_id: int, device: torch.device, precision: str
                  ) -> Iterator[tuple[list[int], torch.Tensor]]:
     """(row indices, head outputs in float) per length-sorted batch of `ds`; `kind` is the

@@ -81,19 +81,21 @@ def _key(model: Any, kind: Any, length: int, precision: str, device: torch.devic
 
 
 def _dummy(kind: Any, size: int, length: int, device: torch.device) -> dict[str, Any]:
-    """A batch of `size` examples of `length` tokens (every target column at zero)."""
+    """A batch of `size` examples of `length` tokens (every target column at zero: every
+    token labelled, the most a token-level loss can cost), prepared as training batches."""
     choices = 4 if kind.name == "multiple_choice" else 1
-    batch: dict[str, Any] = {"input_ids": torch.full((size * choices, length), 5, device=device),
+    batch: dict[str, Any] = {"input_ids": torch.full((size * choices, length), 5),
                              "attention_mask": None}
     if choices > 1:
         batch["num_choices"] = choices
     for name in kind.train_columns:
         if name == "labels":
-            batch[name] = torch.zeros((size, length), dtype=torch.long, device=device)
+            batch[name] = torch.zeros((size, length), dtype=torch.long)
         elif name != "input_ids":
             batch[name] = torch.zeros(size, dtype=torch.float32 if name == "score"
-                                      else torch.long, device=device)
-    return batch
+                                      else torch.long)
+    batch = kind.prepare(batch)
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 def micro_batch(asked: str, *, model: Any, kind: Any, head: str, batch_size: int, length: int,

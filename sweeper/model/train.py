@@ -153,7 +153,8 @@ class _Stream:
     def micro_batches(self, idx: list[int]) -> Iterator[dict[str, torch.Tensor]]:
         size = self.args.micro_batch or len(idx)
         for start in range(0, len(idx), size):
-            yield self.columns.batch(idx[start:start + size], self.pad_id)
+            yield self.task.kind.prepare(self.columns.batch(idx[start:start + size],
+                                                            self.pad_id))
 
 
 def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,

@@ -127,6 +127,11 @@ class TaskType:
     def head(self, encoder: Any, num_outputs: int) -> "torch.nn.Module | None":
         return None
 
+    def prepare(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """What a training batch needs beyond its columns, computed on the host before
+        it is copied to the device (masked LM: where the masks are)."""
+        return batch
+
     def outputs(self, model: Any, head: str, batch: dict[str, Any]) -> "torch.Tensor":
         """Head outputs in the shape the loss and the predictions use."""
         return model(head, batch["input_ids"], batch["attention_mask"])

@@ -1,5 +1,6 @@
 """Masked language modelling on running text (X-STILTs' continued multilingual MLM):
-an intermediate task only, never a target.
+an intermediate task only, never a target. As X-STILTs ran it: XLM-R's pretrained LM head
+(tied to the input embeddings) and a loss over the masked positions only.
 
 Features: BERT's static masking, seeded by each row's index (the same masks on every
 run, so the features can be cached): of the chosen 15% of tokens, 80% become <mask>,
@@ -50,18 +51,35 @@ class MaskedLm(TaskType):
         return mask_tokens(ids, batch["_index"], tokenizer)
 
     def num_outputs(self, task: TaskEntry, labels: list[str], tokenizer: Any) -> int:
-        return len(tokenizer)  # a vocabulary-sized output per sub-token
+        return len(tokenizer)  # a vocabulary-sized output per masked token
 
     def head(self, encoder: Any, num_outputs: int):
-        from sweeper.model.heads import TokenHead
+        """XLM-R's LM head, tied to the input embeddings, with the checkpoint's weights
+        where it has them (the tiny model's starts as transformers initialises one)."""
+        from sweeper.model.encoders import pretrained_lm_head
+        from sweeper.model.heads import MaskedLmHead
 
-        return TokenHead(encoder.config.hidden_size, num_outputs)
+        return MaskedLmHead(encoder, pretrained_lm_head(encoder.config._name_or_path))
+
+    def prepare(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """On the host: the flat positions of the masked tokens and their original ids, so
+        the head computes logits there only, with no device sync to find them."""
+        flat = batch["labels"].flatten()
+        positions = (flat != IGNORE).nonzero().squeeze(1)
+        targets = flat[positions]
+        if batch["labels"].is_pinned():
+            positions, targets = positions.pin_memory(), targets.pin_memory()
+        return {**batch, "positions": positions, "targets": targets}
+
+    def outputs(self, model: Any, head: str, batch: dict[str, Any]):
+        states = model.encode(batch["input_ids"], batch["attention_mask"])
+        picked = states.flatten(0, 1).index_select(0, batch["positions"])
+        return model.heads[head](picked)
 
     def loss(self, outputs, batch):
         import torch
 
-        return torch.nn.functional.cross_entropy(outputs.flatten(0, 1).float(),
-                                                 batch["labels"].flatten(), ignore_index=IGNORE,
+        return torch.nn.functional.cross_entropy(outputs.float(), batch["targets"],
                                                  reduction="sum")
 
 
