@@ -30,3 +30,37 @@ def test_train_throughput_compares_every_task_type(tmp_path):
         assert r["ratio"]["median"] > 0 and r["phase_ratio"]["median"] > 0
         assert r["loop_vs_bare"]["median"] > 0
         assert "too few repetitions" in done.stdout  # one repetition: no spread claimed
+
+
+def test_the_gpu_check_dry_runs_on_the_cpu_and_feeds_the_cost_table(tmp_path):
+    """bench/gpu_check.py, the tiny shape on the CPU: every section runs, every number the
+    README and the cost table read is there; then sweep_cost reads its results.json."""
+    done = subprocess.run([sys.executable, "bench/gpu_check.py", "--out", str(tmp_path),
+                           "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["dry_run"] and results["peak"]["tflops"] > 0
+    train = results["train"]
+    for run in ("pair_128_4x8", "pair_128_auto", "pair_256_4x8", "pair_256_auto",
+                "token_256_auto", "qa_384_auto", "choice_128_auto", "mlm_256_auto"):
+        assert train[run]["examples_per_s"] > 0 and train[run]["host_syncs_per_step"] == 0
+    assert train["pair_256_4x8"]["micro_batch"] == 4 and train["pair_256_auto"][
+        "micro_batch"] == 32
+    assert results["bucc"]["planted_found"] > 0.9 and results["eval"]["sized_over_fixed"] > 0
+    for kind, parity in results["parity"].items():
+        if isinstance(parity, dict):
+            assert parity["argmax_agreement"] == 1.0, kind
+    assert results["share"]["both_finished"] and results["compile"]["skipped"]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) <= 8  # what comes back from a lent machine
+    cost = subprocess.run([sys.executable, "bench/sweep_cost.py", "search_spaces/xstilts.yaml",
+                           "--results", str(tmp_path / "results.json")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert cost.returncode == 0 and "| xstilts | 12 |" in cost.stdout, cost.stderr[-2000:]
+
+
+def test_the_micro_batch_benchmark_prints_its_ratio():
+    done = subprocess.run([sys.executable, "bench/micro_batch.py", "--shapes", "tiny",
+                           "--reps", "1", "--steps", "3", "--length", "32"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "| tiny |" in done.stdout, done.stderr[-2000:]
