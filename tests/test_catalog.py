@@ -97,6 +97,9 @@ def test_every_task_is_complete(catalog, name):
                 value.format(**template_vars(catalog, lang))
             if src.id_prefix:
                 assert src.id_prefix.format(**template_vars(catalog, lang)).endswith("-")
+    # a licence from its card: an SPDX id, "unknown", or "custom: <what>"
+    assert task.license == "unknown" or task.license.startswith("custom: ") or (
+        " " not in task.license and task.license[0].isalnum())
     if task.is_target:
         assert task.category and (task.eval_split in task.splits())
         if task.needs_training:
@@ -147,6 +150,10 @@ def test_malformed_catalog_is_rejected(tmp_path):
     path.write_text(path.read_text().replace("    metric: accuracy\n", "    metric: accuracy\n"
                                              "    colour: blue\n", 1))
     with pytest.raises(ConfigError, match="unknown field.*colour"):
+        load_catalog(str(root))
+    text = path.read_text().replace("    colour: blue\n", "", 1)
+    path.write_text(text.replace("license: \"CC-BY-NC-4.0\"", "license: CC BY NC", 1))
+    with pytest.raises(ConfigError, match="license 'CC BY NC' is not an SPDX id"):
         load_catalog(str(root))
     path.write_text("tasks: [")
     with pytest.raises(ConfigError, match="not valid YAML"):

@@ -26,8 +26,21 @@ def test_tasks_json_lists_the_catalog():
     assert rows["xnli_de"]["protocol"] == "translate_train for xnli; in_language for pawsx"
     assert rows["xnli"]["source"].startswith("google/xtreme")
     table = run_cli("tasks").stdout.splitlines()
-    assert len(table) == len(rows) + 1 and table[0].split()[:4] == ["name", "role", "type",
-                                                                      "metric"]
+    assert len(table) == len(rows) + 1 and table[0].split()[:5] == ["name", "role", "type",
+                                                                      "metric", "license"]
+
+
+def test_tasks_show_and_filter_licences():
+    rows = {r["name"]: r for r in json.loads(run_cli("tasks", "--json").stdout)}
+    assert rows["xnli"]["license"] == "CC-BY-NC-4.0" and rows["xnli"]["non_commercial"]
+    assert all(r["license"] for r in rows.values())
+    nc = json.loads(run_cli("tasks", "--license", "non-commercial", "--json").stdout)
+    assert {r["name"] for r in nc} == {n for n, r in rows.items() if r["non_commercial"]}
+    assert "xnli" in {r["name"] for r in nc} and "mnli" not in {r["name"] for r in nc}
+    exact = json.loads(run_cli("tasks", "--license", "cc-by-sa-4.0", "--json").stdout)
+    assert exact and all(r["license"] == "CC-BY-SA-4.0" for r in exact)
+    custom = json.loads(run_cli("tasks", "--license", "custom", "--json").stdout)
+    assert custom and all(r["license"].startswith("custom: ") for r in custom)
 
 
 def test_validate_ok():
@@ -40,13 +53,19 @@ def test_validate_ok():
     assert "2 baselines, 4 intermediate trainings, 10 target trainings" in lines[-1]
 
 
-def test_every_shipped_space_validates_and_hub_bucc_is_flagged():
+def test_every_shipped_space_validates_and_hub_bucc_is_flagged(tmp_path):
     for space in sorted((ROOT / "search_spaces").glob("*.yaml")):
         done = run_cli("validate", str(space))
         assert done.returncode == 0, (space.name, done.stderr)
         if "bucc2018" in space.read_text() and "data: hub" in space.read_text():
             assert "bucc2018 from the hub: gold pairs only" in done.stderr
             assert "not comparable with XTREME" in done.stderr
+    # without the explicit permission, gold-pair-only BUCC is refused
+    text = (ROOT / "search_spaces" / "xstilts.yaml").read_text()
+    (tmp_path / "x.yaml").write_text(text.replace("allow_gold_only_bucc: true", ""))
+    done = run_cli("validate", str(tmp_path / "x.yaml"))
+    assert done.returncode == 2 and "allow_gold_only_bucc: true" in done.stderr
+    assert "sweeper data import bucc2018" in done.stderr and len(done.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, needles", [

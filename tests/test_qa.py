@@ -89,3 +89,36 @@ def test_vectorised_span_search_equals_the_loop():
         for allow_null in (False, True):
             assert best_span(windows, context, allow_null) == \
                 _loop_span(windows, context, allow_null), trial
+
+
+@pytest.mark.slow
+def test_xquad_selects_on_squad_dev_without_the_articles_it_translates(tmp_path, catalog):
+    """XQuAD's paragraphs are SQuAD v1.1 dev paragraphs: the articles holding them leave
+    the selection set, so selection never sees a test item."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from sweeper.data.export import export
+    from sweeper.data.sources import write_rows
+    from sweeper.trial.run import run_trial
+    from sweeper.trial.settings import TrialSettings
+
+    data = tmp_path / "data"
+    export(catalog, ["xquad", "squad"], out=data, source="sample", languages=["en"],
+           splits=["train", "validation", "test"])
+    dev = pq.read_table(data / "squad" / "en" / "validation.parquet").to_pylist()
+    xquad = pq.read_table(data / "xquad" / "en" / "validation.parquet").to_pylist()
+    translated = {r["title"] for r in dev[:10]}  # two articles of five paragraphs
+    for row, taken in zip(dev[:10:5], xquad):  # one paragraph of each went into XQuAD
+        row["context"] = taken["context"]
+    write_rows(dev, data / "squad" / "en" / "validation.parquet")
+    settings = TrialSettings.build(targets=["xquad"], model="tiny", eval_languages=["en"],
+                                   local_data={"squad": str(data), "xquad": str(data)},
+                                   max_train_examples=40, target_epochs=1)
+    result = run_trial(settings, tmp_path / "out")
+    assert result["training"]["xquad"]["evaluation"]["dev"]["en"]["articles_left_out"] == 2
+    labels = json.loads((tmp_path / "out/xtreme/labels/xquad/dev-en.json").read_text())
+    ids = {qa["id"] for art in labels["data"] for p in art["paragraphs"] for qa in p["qas"]}
+    assert ids == {r["id"] for r in dev if r["title"] not in translated}
+    assert "without the articles of xquad" in result["selection"]["xquad"]["source"]

@@ -81,3 +81,26 @@ def test_a_baseline_shares_the_trial_s_baseline_key(catalog, facts):
     assert trial_keys(other, catalog) == trial_keys(base, catalog)
     assert other.params(catalog) == base.params(catalog)
     assert other.requested == base.requested  # the phase at its defaults
+
+
+def test_a_translation_with_its_english_source_marks_retrieval_languages(catalog, facts):
+    """xnli_de (a machine translation of MNLI) trained beside MNLI is German-English
+    parallel text: Tatoeba and BUCC in German are then not zero-shot, and say so."""
+    from sweeper.sweep.runs import run_tags
+
+    both = _resolve(catalog, facts, targets=["xnli", "tatoeba", "bucc2018"],
+                    intermediate=["mnli", "xnli_de"])
+    assert dict(both.parallel_seen) == {"tatoeba": ("de",), "bucc2018": ("de",)}
+    tags = run_tags(both, role="trial", sweep_id="s", sweep="n")
+    assert tags["parallel_data_seen.tatoeba"] == "de" and "parallel_data_seen.xnli" not in tags
+    alone = _resolve(catalog, facts, targets=["tatoeba"], intermediate=["xnli_de"])
+    assert not alone.parallel_seen and not both.baseline().parallel_seen
+
+
+def test_a_task_set_in_any_order_is_one_trial(catalog, facts):
+    """The intermediate tasks are a set: trained in one canonical order, so that the key
+    (which cannot see the order) and the numbers agree."""
+    a = _resolve(catalog, facts, intermediate=["sst2", "mnli", "qqp"])
+    b = _resolve(catalog, facts, intermediate=["qqp", "sst2", "mnli"])
+    assert a.tasks == b.tasks == ("mnli", "qqp", "sst2")
+    assert trial_keys(a, catalog) == trial_keys(b, catalog) and a.intermediate == b.intermediate

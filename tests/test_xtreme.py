@@ -129,6 +129,7 @@ def test_a_new_catalog_target_is_scored_without_python(tmp_path):
         "labels": ["entailment", "neutral", "contradiction"],
         "label_encoding": "name", "columns": {"text_a": "a", "text_b": "b", "label": "l"},
         "hub": None, "train_from": "mnli", "sample": {"skill": "nli"}, "selection": None,
+        "license": "CC-BY-4.0",
         "languages": ["en", "sw"]})
     targets.write_text(yaml.safe_dump(raw))
     catalog = load_catalog(str(root))

@@ -86,6 +86,21 @@ class Catalog:
                 out.add(sel.split)
         return out
 
+    def parallel_data_seen(self, tasks: list[str] | tuple[str, ...], target: str
+                           ) -> tuple[str, ...]:
+        """Languages of `target` (one that scores translation pairs: BUCC, Tatoeba) in
+        which `tasks` hold a machine-translated task together with its English source:
+        parallel text in that language, which zero-shot retrieval must not have seen."""
+        from sweeper import tasktypes
+
+        spec = self.task(target)
+        if not tasktypes.get(spec.type).scores_translations:
+            return ()
+        names = set(tasks)
+        seen = {lang for t in names for lang in self.task(t).languages
+                if self.task(t).translation_of in names}
+        return tuple(lang for lang in spec.languages if lang in seen)
+
     def train_task(self, target: TaskSpec) -> tuple[TaskSpec, str]:
         """The task and language whose training split fine-tunes `target` (English)."""
         if target.train_from == "en":
@@ -172,6 +187,11 @@ def _cross_check(tasks: dict[str, TaskSpec], langs: dict[str, Language]) -> None
                                   f"splits of '{source.name}'")
             if sel.task is None and sel.split == t.eval_split:
                 raise ConfigError(f"{where}: selection split is the test split")
+            if sel.exclude is not None and (sel.exclude not in tasks or "title" not in
+                                            source.columns):
+                raise ConfigError(f"{where}: selection excludes the articles of "
+                                  f"'{sel.exclude}': it must be a catalog task, and "
+                                  f"'{source.name}' must map a title column")
             bad = [c for c in sel.languages if c not in t.languages or c not in source.languages]
             if bad:
                 raise ConfigError(f"{where}: selection languages {bad} are not languages of "

@@ -20,6 +20,7 @@ SKILLS = ("nli", "paraphrase", "sentiment", "topic", "choice", "pos", "ner", "su
 
 
 DATA = {"data": True}  # TaskSpec fields that decide a task's rows and features
+NOT_IN_KEYS = ("group", "license", "non_commercial")  # can change no result
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,14 @@ class HubSpec:
 class Selection:
     """Where a target's model-selection (dev) numbers come from: a split of the target
     itself (its per-language dev sets), or of another task (`task`, e.g. SQuAD's English
-    dev set for XQuAD, which has one split), limited to `languages` (empty: all)."""
+    dev set for XQuAD, which has one split), limited to `languages` (empty: all);
+    `exclude`: a task whose test items came from this set (XQuAD translates 48 articles
+    of SQuAD v1.1 dev): the articles holding its contexts are left out of selection."""
 
     split: str
     task: str | None = None
     languages: tuple[str, ...] = ()
+    exclude: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,9 @@ class TaskSpec:
     # a machine translation of this task's English data (X-STILTs' translated variant)
     translation_of: str | None = None
     card: str | None = None  # the dataset card its hub fields were checked against
+    # the data's licence as its card states it: an SPDX id, "unknown", or "custom: <what>"
+    license: str = "unknown"
+    non_commercial: bool = False  # also when the licence text does not say so (derived data)
     group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)
 
     @property
@@ -139,7 +146,13 @@ class TaskSpec:
         from sweeper.digest import digest
 
         return digest({f.name: getattr(self, f.name) for f in fields(self)
-                       if f.name != "group" and (not data_only or f.metadata.get("data"))})
+                       if f.name not in NOT_IN_KEYS and (not data_only or f.metadata.get("data"))})
+
+    @property
+    def is_non_commercial(self) -> bool:
+        """Its data may not be used commercially (an NC licence, or said so)."""
+        text = self.license.lower()
+        return self.non_commercial or "-nc" in text or "non-commercial" in text
 
     def breaks_zero_shot(self, targets: list[str] | tuple[str, ...]) -> list[str]:
         """The given targets for which training on this task is not zero-shot."""
@@ -216,10 +229,19 @@ def _selection(entry: dict, where: str) -> Selection | None:
     raw = entry.get("selection")
     if not raw:
         return None
-    if not isinstance(raw, dict) or set(raw) - {"split", "task", "languages"}:
-        raise ConfigError(f"{where}: selection takes {{split, task, languages}}")
+    if not isinstance(raw, dict) or set(raw) - {"split", "task", "languages", "exclude"}:
+        raise ConfigError(f"{where}: selection takes {{split, task, languages, exclude}}")
     return Selection(split=str(_require(raw, "split", where)), task=raw.get("task"),
-                     languages=tuple(raw.get("languages") or ()))
+                     languages=tuple(raw.get("languages") or ()), exclude=raw.get("exclude"))
+
+
+def _license(value: Any, where: str) -> str:
+    """An SPDX id (no spaces), `unknown`, or `custom: <what>`."""
+    text = str(value).strip()
+    if text == "unknown" or text.startswith("custom: ") or (text and " " not in text):
+        return text
+    raise ConfigError(f"{where}: license '{text}' is not an SPDX id, 'unknown' or "
+                      "'custom: <what>'")
 
 
 def _check_target(spec: TaskSpec, entry: dict, where: str) -> None:
@@ -264,7 +286,9 @@ def parse_task(entry: dict, group: str) -> TaskSpec:
         train_size=int(entry["train_size"]) if entry.get("train_size") else None,
         selection=_selection(entry, where), protocol=_protocol(entry, where),
         null_answers=bool(entry.get("null_answers", False)), sample=sample,
-        translation_of=entry.get("translation_of"), card=entry.get("card"), group=group)
+        translation_of=entry.get("translation_of"), card=entry.get("card"), group=group,
+        license=_license(_require(entry, "license", where), where),
+        non_commercial=bool(entry.get("non_commercial", False)))
     if spec.is_target:
         _check_target(spec, entry, where)
     return spec

@@ -55,7 +55,8 @@ def _tasks(args: argparse.Namespace) -> int:
 
     catalog = load_catalog()
     rows = task_rows(catalog, role=args.role, task_type=args.type,
-                     languages=catalog.expand_languages([args.language]) if args.language else None)
+                     languages=catalog.expand_languages([args.language]) if args.language else None,
+                     licenses=args.license)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:

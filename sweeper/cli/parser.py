@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--role", choices=["target", "intermediate"], help="only this role")
     ts.add_argument("--type", help="only this task type (e.g. qa, mlm)")
     ts.add_argument("--language", help="only tasks with this language (or group)")
+    ts.add_argument("--license", type=_csv, default=[], help="only tasks under these licences "
+                    "(SPDX ids, comma-separated; 'custom' for every custom licence, "
+                    "'non-commercial' for every task whose data may not be used commercially)")
     ts.add_argument("--json", action="store_true", help="machine-readable output")
 
     v = sub.add_parser("validate", help="check a search-space file against the catalog",

@@ -5,14 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
+from sweeper.catalog.schema import TaskSpec
 from sweeper.scoring.xtreme import main_metric, target_results
 
 
+def license_matches(task: TaskSpec, wanted: list[str]) -> bool:
+    """`--license`: an exact licence (case-insensitive), `custom` for every custom one,
+    `non-commercial` for every task whose data may not be used commercially."""
+    text = task.license.lower()
+    for w in (x.lower() for x in wanted):
+        if w == text or w == "custom" and text.startswith("custom:") or \
+                w in ("non-commercial", "nc") and task.is_non_commercial:
+            return True
+    return False
+
+
 def task_rows(catalog: Catalog, *, role: str | None = None, task_type: str | None = None,
-              languages: list[str] | None = None) -> list[dict[str, Any]]:
-    """One row per catalog task (filtered by role, type, languages): `sweeper tasks`."""
+              languages: list[str] | None = None,
+              licenses: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per catalog task (filtered by role, type, languages, licence): `sweeper tasks`."""
     rows = []
     for t in catalog.tasks.values():
+        if licenses and not license_matches(t, licenses):
+            continue
         if role == "target" and not t.is_target or role == "intermediate" and \
                 not t.is_intermediate:
             continue
@@ -26,6 +41,7 @@ def task_rows(catalog: Catalog, *, role: str | None = None, task_type: str | Non
             "languages": list(t.languages), "english": t.is_english,
             "source": source or "local files only", "train_from": t.train_from,
             "translation_of": t.translation_of, "card": t.card,
+            "license": t.license, "non_commercial": t.is_non_commercial,
             "protocol": ("; ".join(f"{m.kind} for {','.join(m.targets)}" for m in t.protocol)
                          or None),
             "catalog_file": t.group,
@@ -33,10 +49,16 @@ def task_rows(catalog: Catalog, *, role: str | None = None, task_type: str | Non
     return rows
 
 
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def print_tasks(rows: list[dict[str, Any]]) -> None:
     """The catalog as an aligned table with a header."""
-    header = ["name", "role", "type", "metric", "source", "protocol", "languages"]
+    header = ["name", "role", "type", "metric", "license", "source", "protocol", "languages"]
     table = [[r["name"], r["role"], r["type"], r["metric"],
+              _short(r["license"], 32) + (" (NC)" if r["non_commercial"] and "-nc" not in
+                                          r["license"].lower() else ""),
               (r["source"] or "-") + (f" (MT of {r['translation_of']})"
                                       if r.get("translation_of") else ""),
               r["protocol"] or "-", ",".join(r["languages"])] for r in rows]
@@ -113,8 +135,12 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"Intermediate trainings: {summary['intermediate_trained']} run, "
           f"{summary['intermediate_from_cache']} served from cache "
           f"({summary['intermediate_configs']} distinct configurations)")
-    print(f"Best trials (objective: mean DEV {summary.get('objective_metric', 'score')} over "
-          f"{summary['objective_languages']} languages; test numbers are in the report):")
+    where = ("English dev (selection: english_dev, strict zero-shot)"
+             if summary.get("selection", "english_dev") == "english_dev" else
+             f"dev in {summary['objective_languages']} languages (selection: target_dev, "
+             "the oracle)")
+    print(f"Best trials (objective: mean {summary.get('objective_metric', 'score')} on "
+          f"{where}; the other protocol and the test numbers are in the report):")
     for i, row in enumerate(summary["best"], 1):
         tasks = row.get("tasks") or "(baseline)"
         print(f"  {i}. {row['objective']:6.2f}  {row.get('count', 0)} {row.get('mix', '')}: "

@@ -182,7 +182,8 @@ def _open_parent(tracker: tracking.Tracker, spec: SweepSpec, where: Where, sweep
                                     "algorithm": spec.algorithm,
                                     "num_samples": spec.num_samples, "seeds": spec.seeds,
                                     "objective_languages": spec.objective_languages,
-                                    "objective_metric": spec.objective_metric})
+                                    "objective_metric": spec.objective_metric,
+                                    "selection": spec.selection})
         tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
     except BaseException:
         tracker.finish(parent, "FAILED")
@@ -196,15 +197,19 @@ def _context(spec: SweepSpec, catalog: Catalog, where: Where, sweep_id: str, par
                         experiment=where.name, parent_run_id=parent, cache_root=where.cache,
                         objective_languages=tuple(catalog.expand_languages(
                             [spec.objective_languages])),
-                        objective_metric=spec.objective_metric)
+                        objective_metric=spec.objective_metric, selection=spec.selection)
 
 
 def say_objective(spec: SweepSpec, catalog: Catalog) -> None:
     """Tell which targets' dev numbers the objective averages, and which stay out."""
     inside, outside = spec.objective_targets(catalog)
-    print(f"Objective: mean DEV {spec.objective_metric} over {spec.objective_languages} "
-          f"languages of {', '.join(inside) or 'no target'} (test numbers are reported, "
-          "never selected on)")
+    where = ("ENGLISH dev sets (strict zero-shot, selection: english_dev)"
+             if spec.selection == "english_dev" else
+             f"dev sets in {spec.objective_languages} languages (the oracle, selection: "
+             "target_dev)")
+    print(f"Objective: mean {spec.objective_metric} on the {where} of "
+          f"{', '.join(inside) or 'no target'}; the other protocol is logged beside it, "
+          "test numbers are reported, never selected on")
     for target, why in outside.items():
         print(f"  {target} stays out of the objective: {why}")
 

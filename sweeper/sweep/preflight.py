@@ -102,20 +102,36 @@ def check_data(spec: SweepSpec, catalog: Catalog) -> None:
     pool = sorted({t for tasks in spec.pool.values() for t in tasks}
                   | {t for s in spec.fixed_sets for t in s})
     settings = spec.base_settings()
+    check_bucc_source(spec, catalog)
     check_available(required_data(settings, catalog, pool), data=settings.data,
                     local=settings.common.local_data, catalog=catalog)
 
 
-def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
-    """What will run but differ from the published protocol: BUCC read from the hub, whose
-    bucc18 configs hold gold pairs only (mined, its numbers are marked not comparable)."""
+def gold_only_bucc(spec: SweepSpec, catalog: Catalog) -> list[str]:
+    """BUCC targets read from the hub, whose bucc18 configs hold gold pairs only: mined
+    over those, their F1 is far above XTREME's (no distractor sentences)."""
     settings = spec.base_settings()
-    local = settings.common.local_data
-    return [f"{t} from the hub: gold pairs only, its numbers will be marked not comparable "
-            f"with XTREME (import the BUCC 2018 release with `sweeper data import {t} --from "
-            f"DIR --out DATA` and add local: {{{t}: DATA}})"
-            for t in spec.targets if catalog.task(t).metric == "bucc_f1"
-            and settings.data == "hub" and t not in local]
+    return [t for t in spec.targets if catalog.task(t).metric == "bucc_f1"
+            and settings.data == "hub" and t not in settings.common.local_data]
+
+
+def check_bucc_source(spec: SweepSpec, catalog: Catalog) -> None:
+    """A space that would mine BUCC over gold pairs only is refused unless it says
+    `allow_gold_only_bucc: true` (its numbers are then reported as not comparable)."""
+    gold = gold_only_bucc(spec, catalog)
+    if gold and not spec.allow_gold_only_bucc:
+        t = gold[0]
+        raise ConfigError(f"{spec.source_path or spec.name}: {t} from the hub holds gold pairs "
+                          f"only (not comparable with XTREME): import the BUCC 2018 release "
+                          f"(`sweeper data import {t} --from DIR --out DATA`, then local: "
+                          f"{{{t}: DATA}}) or set allow_gold_only_bucc: true")
+
+
+def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
+    """What will run but differ from the published protocol (allowed by the space)."""
+    return [f"{t} from the hub: gold pairs only, its numbers will be reported as not "
+            "comparable with XTREME (allow_gold_only_bucc: true)"
+            for t in gold_only_bucc(spec, catalog)]
 
 
 def check_gpus(spec: SweepSpec, address: str | None) -> None:

@@ -24,7 +24,9 @@ def run_tags(resolved: ResolvedTrial, *, role: str, sweep_id: str, sweep: str,
             "protocol": "zero_shot" if set(protocols.values()) <= {"zero_shot"}
             else "not_zero_shot",
             "data_source": resolved.data, "synthetic": str(resolved.data == "sample").lower(),
-            "model": resolved.model, **{f"protocol.{t}": p for t, p in protocols.items()}}
+            "model": resolved.model, **{f"protocol.{t}": p for t, p in protocols.items()},
+            **{f"parallel_data_seen.{t}": ",".join(langs)
+               for t, langs in resolved.parallel_seen.items()}}
     if keys is not None:
         tags.update({tracking.INTERMEDIATE_KEY_TAG: keys.intermediate or "",
                      tracking.BASELINE_KEY_TAG: keys.baseline})

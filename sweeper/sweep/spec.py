@@ -40,6 +40,7 @@ class SweepSpec:
     eval_languages: list[str]
     objective_languages: str  # group or language the objective averages over
     objective_metric: str  # "score" (dev score) or "gain" (dev gain over the baseline)
+    selection: str  # english_dev (strict zero-shot) or target_dev (the oracle)
     mode: str
     pool: dict[str, list[str]]  # mix -> tasks it may draw from
     counts: dict[str, list[int]]  # mix -> task counts
@@ -54,6 +55,7 @@ class SweepSpec:
     scheduler: dict[str, Any] | None
     resources: dict[str, float]
     draws: int = 1  # grid: task subsets drawn per (mix, count)
+    allow_gold_only_bucc: bool = False  # BUCC mined over the hub's gold pairs only
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -63,8 +65,11 @@ class SweepSpec:
                                    eval_languages=list(self.eval_languages), **self.fixed)
 
     def objective_targets(self, catalog: Catalog) -> tuple[list[str], dict[str, str]]:
-        """(targets whose DEV numbers enter the objective, {target: why it stays out})."""
-        wanted = set(catalog.expand_languages([self.objective_languages]))
+        """(targets whose DEV numbers enter the objective, {target: why it stays out}):
+        under english_dev the targets with an English dev set, under target_dev those
+        with dev sets in the objective's languages."""
+        english = self.selection == "english_dev"
+        wanted = {"en"} if english else set(catalog.expand_languages([self.objective_languages]))
         evaluated = set(catalog.expand_languages(self.eval_languages)) if self.eval_languages \
             else None
         inside, outside = [], {}
@@ -78,6 +83,9 @@ class SweepSpec:
                 langs &= evaluated
             if langs:
                 inside.append(name)
+            elif english:
+                outside[name] = ("it has no English dev set: strict zero-shot selection "
+                                 "cannot see it")
             else:
                 outside[name] = (f"its dev split has none of the objective languages "
                                  f"'{self.objective_languages}'")
@@ -142,9 +150,9 @@ def _check_targets(f: schema.SpaceFile, catalog: Catalog, where: str) -> None:
         if f.eval_languages and not evaluated & langs:
             raise ConfigError(f"{where}: eval_languages {list(f.eval_languages)} include none "
                               f"of {t}'s languages")
-        if not wanted & langs:
-            raise ConfigError(f"{where}: objective languages '{f.objective.languages}' "
-                              f"include none of {t}'s languages")
+    if not wanted & {lang for t in targets for lang in catalog.task(t).languages}:
+        raise ConfigError(f"{where}: objective languages '{f.objective.languages}' include "
+                          "none of the targets' languages")
 
 
 def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
@@ -181,12 +189,13 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     spec = SweepSpec(
         name=f.name or name_hint, description=f.description, model=f.model, data=f.data,
         targets=targets, eval_languages=eval_langs, objective_languages=obj_langs,
-        objective_metric=f.objective.metric, mode=f.objective.mode, pool=pool,
+        objective_metric=f.objective.metric, selection=f.objective.selection,
+        mode=f.objective.mode, pool=pool,
         counts=counts, fixed_sets=sets, allow_protocol_breaking=allow, fixed=fixed,
         searched=searched, seeds=list(f.seeds), algorithm=algorithm,
         num_samples=f.search.num_samples, max_concurrent=f.search.max_concurrent,
         scheduler=scheduler.model_dump() if scheduler else None, resources=resources,
-        draws=draws, raw=raw)
+        draws=draws, allow_gold_only_bucc=f.allow_gold_only_bucc, raw=raw)
     spec.base_settings().validate(catalog)
     inside, outside = spec.objective_targets(catalog)
     if not inside and (algorithm != "grid" or scheduler is not None):

@@ -42,7 +42,7 @@ def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0
         "errored": len(errors), "errors": errors,
         "best": [{"objective": r["objective"], **r["params"]} for r in scored[:5]],
         "objective_languages": spec.objective_languages,
-        "objective_metric": spec.objective_metric,
+        "objective_metric": spec.objective_metric, "selection": spec.selection,
         "intermediate_trained": sum(r["cached"] == 0 for r in rows),
         "intermediate_from_cache": sum(r["cached"] == 1 for r in rows),
         "intermediate_configs": len({r["key"] for r in rows if r["key"]}),

@@ -21,7 +21,7 @@ from sweeper.sweep import tracking
 from sweeper.sweep.baselines import ensure_baseline
 from sweeper.sweep.deferral import WAITING
 from sweeper.sweep.hooks import TuneHooks
-from sweeper.sweep.objective import objective
+from sweeper.sweep.objective import both, objective
 from sweeper.sweep.runs import log_params, log_result, run_tags
 from sweeper.sweep.searchers import SETTINGS
 from sweeper.sweep.space import describe_params
@@ -40,8 +40,9 @@ class SweepContext:
     experiment: str
     parent_run_id: str
     cache_root: str
-    objective_languages: tuple[str, ...]  # expanded: the objective averages their dev scores
+    objective_languages: tuple[str, ...]  # expanded: the oracle averages their dev scores
     objective_metric: str  # score or gain
+    selection: str = "english_dev"  # the protocol the objective follows
 
 
 def wait_if_built_elsewhere(cache: Any, entries: list[str]) -> None:
@@ -101,7 +102,8 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
         if not resolved.tasks:  # a trial of the reference itself: served by the baseline
             shutil.copytree(baseline.folder, out, dirs_exist_ok=True)
         score = functools.partial(objective, languages=list(sweep.objective_languages),
-                                  metric=sweep.objective_metric, baseline=baseline.result)
+                                  metric=sweep.objective_metric, baseline=baseline.result,
+                                  selection=sweep.selection)
         hooks = TuneHooks(tracker, run_id, out=out, score=score, started=started,
                           last_stage=resolved.targets[-1],
                           device=resolved.device)
@@ -128,6 +130,8 @@ def _close(tracker: tracking.Tracker, run_id: str, hooks: TuneHooks, result: dic
         tracker.set_tags(run_id, {"intermediate_from_cache": "true"})
     log_result(tracker, run_id, result, out, extra={
         "objective": hooks.score(result), "trial_seconds": time.time() - started,
+        **both(result, list(hooks.score.keywords["languages"]),
+               metric=hooks.score.keywords["metric"], baseline=baseline.result),
         **(gains(result, baseline.result, catalog) if resolved.tasks else {})})
     tracker.finish(run_id)
     if hooks.pending is None:  # a retry that found every stage done: report the result again

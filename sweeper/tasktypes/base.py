@@ -57,6 +57,7 @@ class Job(Protocol):
     lang: str
     split: str
     kind: str  # "dev" or "test": the export file's prefix
+    exclude: TaskEntry | None  # a task whose articles leave this dev set (XQuAD's)
 
 
 class EvalContext(Protocol):
@@ -101,6 +102,9 @@ class TaskType:
     train_columns: ClassVar[tuple[str, ...]] = ("input_ids", "label")
     loss_items: ClassVar[str] = "examples"  # what the loss sums over: examples or tokens
     uses_doc_stride: ClassVar[bool] = False  # features depend on the QA doc stride
+    # its test items are translation pairs (retrieval): training on a translation and
+    # its English source shows the model parallel text in that language
+    scores_translations: ClassVar[bool] = False
     # synthetic-row generators this type brings for the sample data: skill -> fn(writer,
     # task, index) returning a canonical row (see sweeper.data.sample.generator)
     sample_skills: ClassVar[dict[str, Callable[..., dict]]] = {}

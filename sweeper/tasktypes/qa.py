@@ -91,6 +91,16 @@ def best_span(windows: list[tuple[Any, list]], context: str, allow_null: bool) -
     return best_text
 
 
+def without_articles(examples: Any, taken: Any) -> tuple[Any, int]:
+    """`examples` without the articles (titles) that hold a context of `taken` (XQuAD's
+    paragraphs, from SQuAD v1.1 dev); how many articles were left out."""
+    contexts = set(taken["context"])
+    titles = examples["title"]
+    dropped = {t for t, c in zip(titles, examples["context"]) if c in contexts}
+    keep = [i for i, t in enumerate(titles) if t not in dropped]
+    return examples.select(keep), len(dropped)
+
+
 def read_squad(path: Path) -> Any:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -102,6 +112,7 @@ def read_squad(path: Path) -> Any:
 class Qa(TaskType):
     name = "qa"
     columns = ("id", "context", "question", "answers")
+    optional = ("title",)  # the article a paragraph comes from (SQuAD)
     metrics = ("squad", "mlqa")  # SQuAD v1.1's EM/F1; MLQA's language-aware normalisation
     labelled = False
     export = "json"
@@ -133,6 +144,10 @@ class Qa(TaskType):
         """Answer the first questions of a split (all windows of each); write both files."""
         target = job.target
         examples = ctx.examples(job.data, job.lang, job.split)
+        left_out = 0
+        if getattr(job, "exclude", None) is not None:
+            examples, left_out = without_articles(examples, ctx.examples(
+                job.exclude, "en", job.exclude.eval_split))
         examples = examples.select(range(ctx.example_cap(len(examples))))
         keep = set(examples["id"])
         ds = ctx.features(job.data, job.lang, job.split)
@@ -158,7 +173,7 @@ class Qa(TaskType):
         write_text(gold_path, json.dumps({"version": "1.1", "data": [
             {"title": f"{job.data.name}-{job.lang}-{job.split}", "paragraphs": paragraphs}]},
             ensure_ascii=False))
-        return {}
+        return {"articles_left_out": left_out} if left_out else {}
 
     def score(self, task: TaskEntry, lang: str, predictions: Path, labels: Path
               ) -> dict[str, float]:

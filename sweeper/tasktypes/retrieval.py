@@ -139,6 +139,7 @@ class Retrieval(TaskType):
     labelled = False
     trains = False
     train_columns = ()
+    scores_translations = True
 
     def normalize(self, task: TaskEntry, batch: dict[str, list], tag_names: list[str]
                   ) -> dict[str, list]:

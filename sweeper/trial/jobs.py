@@ -20,6 +20,9 @@ class EvalJob:
     lang: str
     split: str  # the data's split name (validation, test, ...)
     kind: str  # "dev" (model selection) or "test" (reported): the export file prefix
+    # a task whose test items came from this dev set: the articles holding its English
+    # contexts are left out (XQuAD's 48 articles of SQuAD v1.1 dev)
+    exclude: TaskSpec | None = None
 
 
 def jobs(catalog: Catalog, target: TaskSpec, langs: tuple[str, ...] | list[str]
@@ -30,7 +33,8 @@ def jobs(catalog: Catalog, target: TaskSpec, langs: tuple[str, ...] | list[str]
     sel = target.selection
     if sel is not None:
         data = catalog.task(sel.task) if sel.task else target
-        out += [EvalJob(target, data, lang, sel.split, "dev")
+        exclude = catalog.task(sel.exclude) if sel.exclude else None
+        out += [EvalJob(target, data, lang, sel.split, "dev", exclude)
                 for lang in (sel.languages or target.languages) if lang in langs]
     out += [EvalJob(target, target, lang, target.eval_split, "test") for lang in langs]
     return out
@@ -50,5 +54,8 @@ def required_data(settings: TrialSettings, catalog: Catalog, tasks: list[str]
             source, lang = catalog.train_task(target)
             out.append((source, lang, "train"))
         langs = evaluated_languages(settings, catalog, target)
-        out += [(j.data, j.lang, j.split) for j in jobs(catalog, target, langs)]
+        for j in jobs(catalog, target, langs):
+            out.append((j.data, j.lang, j.split))
+            if j.exclude is not None:  # its contexts say which articles to leave out
+                out.append((j.exclude, "en", j.exclude.eval_split))
     return out

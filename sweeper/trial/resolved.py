@@ -88,6 +88,9 @@ class ResolvedTrial:
     retrieval_layer: int
     retrieval_pooling: str
     protocols: Frozen  # target -> zero_shot / translate_train / in_language
+    # retrieval target -> languages whose parallel text the intermediate set holds (a
+    # translated task with its English source): those results are not zero-shot
+    parallel_seen: Frozen
     fingerprints: Frozen  # task -> its catalog entry's fingerprint
     runtime: RuntimeSettings
     device: str = "cpu"  # what the trial computes on: cpu or cuda ('auto' resolved)
@@ -107,7 +110,7 @@ class ResolvedTrial:
             intermediate=Intermediate((), None, None, None, None, None, None),
             max_length=Frozen({t: n for t, n in self.max_length.items() if t in reads}),
             fingerprints=Frozen({t: f for t, f in self.fingerprints.items() if t in reads}),
-            protocols=Frozen({t: "zero_shot" for t in self.targets}))
+            protocols=Frozen({t: "zero_shot" for t in self.targets}), parallel_seen=Frozen())
 
     def with_runtime(self, **changes: Any) -> "ResolvedTrial":
         """Runtime settings changed (they enter no key and change no number)."""
@@ -136,7 +139,8 @@ class ResolvedTrial:
         parts["training"] = Optimisation(**parts["training"])
         parts["runtime"] = RuntimeSettings(**parts["runtime"])
         for name in ("requested", "local", "max_length", "target_epochs", "target_batch",
-                     "target_stages", "eval_languages", "protocols", "fingerprints"):
+                     "target_stages", "eval_languages", "protocols", "parallel_seen",
+                     "fingerprints"):
             parts[name] = freeze(parts[name])
         parts["targets"] = tuple(parts["targets"])
         parts["target_tasks"] = tuple(parts.get("target_tasks", ()))
@@ -175,7 +179,7 @@ def _intermediate(settings: TrialSettings) -> Intermediate:
         return Intermediate((), None, None, None, None, None, None)
     many = len(phase.tasks) > 1
     return Intermediate(
-        tasks=tuple(phase.tasks),
+        tasks=tuple(sorted(phase.tasks)),  # a set: its order must change neither key nor result
         epochs=None if phase.steps is not None else float(phase.epochs),
         steps=phase.steps,
         sampling=phase.sampling if many else None,
@@ -263,6 +267,8 @@ def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> Resolved
         retrieval_layer=layer if layer is not None else default_retrieval_layer(facts.num_layers),
         retrieval_pooling=settings.evaluation.retrieval_pooling,
         protocols=freeze(_protocols(settings, catalog)),
+        parallel_seen=freeze({t: list(seen) for t in settings.targets
+                              if (seen := catalog.parallel_data_seen(settings.tasks, t))}),
         fingerprints=freeze({t.name: t.fingerprint() for t in tasks}),
         runtime=dataclasses.replace(settings.runtime), device=device,
         target_tasks=tuple(t.name for t in _involved(settings.replace(intermediate=[]),

@@ -17,10 +17,35 @@ def score_trial(out: Path, settings: ResolvedTrial, catalog: Catalog) -> dict[st
     protocols = dict(settings.protocols)
     result: dict[str, Any] = {"model": settings.model, "data": settings.data,
                               "synthetic": settings.data == "sample", "protocol": protocols,
-                              "intermediate": list(settings.tasks)}
+                              "intermediate": list(settings.tasks),
+                              # retrieval target -> languages whose parallel text the set
+                              # holds: those results are reported apart from zero-shot
+                              "parallel_data_seen": {t: list(langs) for t, langs in
+                                                     settings.parallel_seen.items()}}
     for split in xtreme.SPLITS:
         result[split] = _score_split(out, split, protocols, catalog)
+    result["selection"] = selection_numbers(result, catalog)
     return result
+
+
+def selection_numbers(result: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """Per target, what each selection protocol sees: the English dev score (strict
+    zero-shot, `english_dev`) and the mean dev score over its languages (the oracle,
+    `target_dev`), with the dev set they come from."""
+    out: dict[str, Any] = {}
+    for task, _, langs in xtreme.target_results(result, "dev"):
+        spec = catalog.task(task)
+        sel = spec.selection
+        if sel is None:
+            out[task] = {"source": "none: no dev set (no selection)"}
+            continue
+        source = f"{sel.task or task} {sel.split}" + (
+            f" ({','.join(sel.languages)})" if sel.languages else "") + (
+            f", without the articles of {sel.exclude}" if sel.exclude else "")
+        scores = {lang: xtreme.main_metric(task, v) for lang, v in langs.items()}
+        out[task] = {"source": source, "english_dev": scores.get("en"),
+                     "target_dev": sum(scores.values()) / len(scores) if scores else None}
+    return out
 
 
 def _score_split(out: Path, split: str, protocols: dict[str, str], catalog: Catalog

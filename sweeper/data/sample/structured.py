@@ -91,7 +91,8 @@ def _qa(w: Any, task: TaskSpec, n: int, id_prefix: str, split: str) -> list[dict
         answers = ({"text": [answer[1]], "answer_start": [answer[0]]} if answer
                    else {"text": [], "answer_start": []})
         rows.append({"id": f"{id_prefix}{split}-{i:05d}", "context": " ".join(words),
-                     "question": " ".join(question), "answers": answers})
+                     "question": " ".join(question), "answers": answers,
+                     "title": f"{task.name}-{split}-article-{i // 5}"})  # 5 per article
     return rows
 
 
