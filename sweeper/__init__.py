@@ -6,3 +6,11 @@ evaluation on every language of that target, all logged to MLflow.
 """
 
 __version__ = "0.1.0"
+
+
+def results(name: str, *, storage: str = "runs", tracking_uri: str | None = None):
+    """A sweep's results table as a pandas DataFrame (one row per trial x target x language
+    x split; the columns are documented in `sweeper.report.results.COLUMNS`)."""
+    from sweeper.report.render import sweep_table
+
+    return sweep_table(name, tracking_uri=tracking_uri, storage=storage)

@@ -74,6 +74,22 @@ SPACE_CASES = [
     ({"data": "hub", "intermediate": {"pool": ["ccg"], "counts": [1]},
       "local": {"ccg": "/nonexistent/ccgbank"}}, "data directory not found"),
     ({"local": {"nope": "/tmp"}}, "unknown task 'nope'"),
+    ({"intermediate": {"pool": ["mnli"], "counts": [1],
+                       "chains": {"pool": ["mnli", "qqp"], "length": 2, "permutations": 3}}},
+     "chains replace counts, pool"),
+    ({"intermediate": {"chains": {"pool": ["mnli", "qqp"], "length": 3, "permutations": 3}}},
+     "chains.length 3 is longer than the chain pool"),
+    ({"intermediate": {"chains": {"pool": ["mnli", "qqp"], "length": 2, "permutations": 3}},
+      "search": {"algorithm": "optuna"}}, "chains and budget arms are grid designs"),
+    ({"intermediate__budget": {"steps": 10, "epochs": 2}}, "steps or epochs, not both"),
+    ({"intermediate__budget": {"examples_total": 10, "examples_per_task": 5}},
+     "examples_per_task or examples_total, not both"),
+    ({"intermediate__budget": {"epochs": 2}, "hyperparameters": {"intermediate_epochs": 1}},
+     "move intermediate_epochs there"),
+    ({"intermediate__budget": [{"name": "a", "epochs": 1}, {"name": "a", "epochs": 2}]},
+     "arms repeat a name"),
+    ({"intermediate__examples_cap": 100}, "unknown key 'intermediate.examples_cap'"),
+    ({"hyperparameters": {"examples_total": 100}}, "'examples_total' is not a hyperparameter"),
 ]
 
 

@@ -48,9 +48,9 @@ def test_validate_ok():
     assert done.returncode == 0 and "ok" in done.stdout and "trials" in done.stdout
     listed = run_cli("validate", "search_spaces/quickstart.yaml", "--list")
     lines = listed.stdout.splitlines()
-    assert listed.returncode == 0 and len(lines) == 10 + 1 and "(baseline)" in lines[0]
-    # 2 baselines and 8 trials with tasks, each training the one trained target (xnli)
-    assert "2 baselines, 4 intermediate trainings, 10 target trainings" in lines[-1]
+    assert listed.returncode == 0 and len(lines) == 15 + 1 and "1 chain 0:" in lines[0]
+    # 5 chains x 3 positions; 12 distinct sets; one baseline; a target training each
+    assert "1 baselines, 12 intermediate trainings, 16 target trainings" in lines[-1]
 
 
 def test_every_shipped_space_validates_and_hub_bucc_is_flagged(tmp_path):
@@ -111,3 +111,18 @@ def test_tasks_into_a_closed_pipe_is_not_an_error():
     done = subprocess.run(f"{sys.executable} -m sweeper.cli tasks | head -1", shell=True,
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0 and done.stdout.startswith("name") and not done.stderr
+
+
+def test_validate_warns_about_a_scheduler_under_scaling_curves(tmp_path):
+    import yaml
+
+    space = {"model": "tiny", "data": "sample", "targets": ["xnli"],
+             "intermediate": {"pool": ["mnli", "qqp", "sst2"], "counts": [0, 1, 2, 3]},
+             "search": {"algorithm": "optuna", "num_samples": 4,
+                        "scheduler": {"asha": {"grace_period": 1}}}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(space))
+    done = run_cli("validate", str(tmp_path / "s.yaml"))
+    assert done.returncode == 0 and "warning: a scheduler stops trials early" in done.stderr
+    space["search"].pop("scheduler")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(space))
+    assert "scheduler" not in run_cli("validate", str(tmp_path / "s.yaml")).stderr

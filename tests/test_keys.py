@@ -30,7 +30,7 @@ BASE = TrialSettings.build(targets=["xnli", "tatoeba", "xquad"], intermediate=["
 CHANGES = {
     "model": None, "data": None, "local_data": None, "seed": 1,
     "intermediate": ["sst2"], "intermediate_epochs": 1.5, "max_passes": 2.0, "sampling": "uniform",
-    "temperature": 3.0, "intermediate_steps": 50, "examples_cap": 100,
+    "temperature": 3.0, "intermediate_steps": 50, "examples_cap": 100, "examples_total": 150,
     "lr": 1e-4, "batch_size": 16, "weight_decay": 0.0, "warmup_ratio": 0.2,
     "max_seq_len": 64, "max_train_examples": 100, "doc_stride": 64, "precision": "bf16",
     "targets": ["xnli", "tatoeba"], "target_epochs": 1.0, "target_batch_size": {"xnli": 16},
@@ -92,6 +92,9 @@ def test_values_that_cannot_change_a_result_leave_the_keys_alone(catalog):
     # a max length the model cannot take runs at the model's: the same trial, the same keys
     assert trial_keys(BASE.replace(max_seq_len=1024), catalog) == \
         trial_keys(BASE.replace(max_seq_len=512), catalog)
+    # a total split evenly is the per-task cap it amounts to (2 tasks: 100 each)
+    assert trial_keys(BASE.replace(examples_total=200), catalog) == \
+        trial_keys(BASE.replace(examples_cap=100), catalog)
     no_qa = BASE.replace(intermediate=["mnli"], targets=["xnli"])
     assert trial_keys(no_qa.replace(doc_stride=64), catalog) == trial_keys(no_qa, catalog)
 

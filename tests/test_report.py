@@ -1,22 +1,26 @@
-"""`sweeper report` on hand-built MLflow stores whose gains are known.
+"""The results table and `sweeper report` on a hand-built tracking store whose gains are
+known (the statistics on simulated tables: tests/test_stats.py).
 
 The store holds what a sweep logs: baseline runs (role=baseline) per baseline key, trials
 with TEST and DEV metrics (dev numbers chosen so that reading them would give other
-gains), per-target protocol tags, a continuous learning rate with its own baseline,
-three seeds, runs stopped by the scheduler and failed runs.
+gains and another ranking), per-target protocol tags, parallel data seen, BUCC from
+gold pairs, a continuous learning rate with its own baseline, three seeds, runs stopped
+by the scheduler, failed runs, a run without a baseline.
 """
 
 from __future__ import annotations
 
-import csv
+import json
 import math
 
-import numpy as np
+import pandas as pd
 import pytest
 
+import sweeper
 from sweeper.cli import main
-from sweeper.report.compute import build
-from sweeper.report.stats import mean_interval
+from sweeper.report.columns import COLUMNS, OPTIONAL
+from sweeper.report.compute import analyse
+from sweeper.report.results import from_runs, read_table
 from sweeper.sweep import tracking
 from sweeper.sweep.tracking.memory import MemoryStore
 from sweeper.trial.params import mix_of
@@ -27,8 +31,9 @@ TATOEBA = 30.0  # every baseline's tatoeba sw score
 
 
 def _run(tracker, parent, name, *, tasks, seed, xnli, tatoeba=None, lr="0.003", role="trial",
-         protocols=None, status="FINISHED", mix=None):
-    tags = {tracking.BASELINE_KEY_TAG: f"lr{lr}-seed{seed}", tracking.ROLE_TAG: role}
+         protocols=None, status="FINISHED", mix=None, dev=None, tags=None):
+    tags = {tracking.BASELINE_KEY_TAG: f"lr{lr}-seed{seed}", tracking.ROLE_TAG: role,
+            "data_source": "hub", **(tags or {})}
     for target, p in (protocols or {"xnli": "zero_shot", "tatoeba": "zero_shot"}).items():
         tags[f"protocol.{target}"] = p
     if status == "KILLED":
@@ -36,9 +41,16 @@ def _run(tracker, parent, name, *, tasks, seed, xnli, tatoeba=None, lr="0.003", 
     run = tracker.start(name=name, key=name, parent=parent, tags=tags)
     tracker.log_params(run, {"model": "tiny", "lr": lr, "seed": seed, "task_count": len(tasks),
                              "tasks": ",".join(tasks) or "(none)", "intermediate_steps": "200",
-                             "examples_cap": "1000", "mix": mix or "english"})
+                             "examples_cap": "1000", "mix": mix or "english",
+                             "targets": "xnli,tatoeba", "eval_languages": "en,sw",
+                             "budget": "steps=200, examples_cap=1000" if tasks else "(none)"})
     metrics = {f"test.xnli.{lang}.accuracy": v for lang, v in xnli.items()}
-    metrics.update({f"dev.xnli.{lang}.accuracy": 0.0 for lang in xnli})
+    # dev numbers rank tasks the other way round from test (dev: set by `dev`, else 0)
+    metrics.update({f"dev.xnli.{lang}.accuracy": (dev or {}).get(lang, 0.0) for lang in xnli})
+    if tasks:
+        metrics.update({"intermediate.examples_seen": 6400.0 * len(tasks),
+                        "intermediate.distinct_examples": 1000.0 * len(tasks),
+                        "intermediate.max_passes": 6.4})
     if tatoeba is not None:
         metrics["test.tatoeba.sw.accuracy"] = tatoeba
     tracker.log_metrics(run, metrics)
@@ -64,8 +76,8 @@ def _fill(tmp_path, real: bool = False):
         for k, tasks in sets.items():
             _run(tracker, parent, f"k{k}-{seed}", tasks=tasks, seed=seed,
                  xnli={"en": en + k, "sw": sw + G[k]}, tatoeba=TATOEBA + k)
-    # one more set of size 1 (seed 0): sst2 alone, gain -1 everywhere
-    _run(tracker, parent, "sst2-0", tasks=["sst2"], seed="0",
+    # one more set of size 1 (seed 0): sst2 alone, gain -1 on test, the best on English dev
+    _run(tracker, parent, "sst2-0", tasks=["sst2"], seed="0", dev={"en": 90.0},
          xnli={"en": 49.0, "sw": 39.0}, tatoeba=TATOEBA - 1)
     # a continuous learning rate: its own baseline run, its own gains
     _run(tracker, parent, "baseline-lr", tasks=[], seed="0", lr="0.0021", role="baseline",
@@ -86,6 +98,11 @@ def _fill(tmp_path, real: bool = False):
          xnli={"en": 99.0, "sw": 99.0}, tatoeba=99.0)
     _run(tracker, parent, "orphan", tasks=["mnli"], seed="0", lr="0.01",
          xnli={"en": 70.0, "sw": 50.0}, tatoeba=TATOEBA)
+    # MNLI with its German translation: Tatoeba German would be parallel data seen
+    _run(tracker, parent, "parallel", tasks=["mnli", "xnli_de"], seed="2",
+         protocols={"xnli": "translate_train", "tatoeba": "zero_shot"},
+         tags={"parallel_data_seen.tatoeba": "sw"}, xnli={"en": 60.0, "sw": 50.0},
+         tatoeba=TATOEBA + 7)
     return uri, tracker, parent
 
 
@@ -94,66 +111,65 @@ def store(tmp_path):
     return _fill(tmp_path)
 
 
-def test_gains_curves_and_trend_equal_the_known_ones(store, catalog):
+def _table(store, catalog) -> pd.DataFrame:
     uri, tracker, parent = store
-    report = build([r.row() for r in tracker.children(parent)], catalog)
-    by_name = {t.name: t for t in report.trials}
-    assert "stopped" not in by_name and "failed" not in by_name
-    assert any("2 run(s) stopped by the scheduler or failed" in n for n in report.notes)
-    assert by_name["k1-1"].gains["xnli"]["en"] == pytest.approx(1.0)  # test, not dev
-    assert by_name["k2-0"].gains["xnli"]["sw"] == pytest.approx(G[2])
-    assert by_name["odd-lr"].gains["xnli"]["en"] == pytest.approx(2.0)  # its own baseline
-    assert by_name["called-mixed"].mix == "english"
-    low = {p.count: p for p in report.curves["xnli"]["low"]["english"]}
+    return from_runs([r.row() for r in tracker.children(parent)], catalog, "sweep-1")
+
+
+def _cell(table, run, target, lang, split="test"):
+    rows = table[(table["run_name"] == run) & (table["target"] == target)
+                 & (table["language"] == lang) & (table["split"] == split)]
+    assert len(rows) == 1, (run, target, lang, split, len(rows))
+    return rows.iloc[0]
+
+
+def test_the_results_table_holds_every_run_with_its_known_gains(store, catalog):
+    table = _table(store, catalog)
+    assert list(table.columns) == list(COLUMNS) + list(OPTIONAL)
+    assert _cell(table, "k1-1", "xnli", "en")["gain"] == pytest.approx(1.0)  # test
+    assert _cell(table, "k1-1", "xnli", "en", "dev")["gain"] == pytest.approx(0.0)  # dev
+    row = _cell(table, "k2-0", "xnli", "sw")
+    assert row["gain"] == pytest.approx(G[2]) and row["tier"] == "low" and row["k"] == 2
+    assert row["tasks"] == "mnli,qqp" and row["examples_seen"] == 12800
+    assert row["distinct_examples"] == 2000 and row["status"] == "finished"
+    assert _cell(table, "odd-lr", "xnli", "en")["gain"] == pytest.approx(2.0)  # own baseline
+    assert _cell(table, "called-mixed", "xnli", "en")["mix"] == "mixed"  # as logged
+    assert _cell(table, "stopped", "xnli", "en")["status"] == "stopped"
+    assert _cell(table, "failed", "xnli", "en")["status"] == "failed"
+    assert math.isnan(_cell(table, "orphan", "xnli", "en")["gain"])
+    assert _cell(table, "translated", "xnli", "sw")["protocol"] == "translate_train"
+    assert _cell(table, "translated", "tatoeba", "sw")["protocol"] == "zero_shot"
+    assert _cell(table, "parallel", "tatoeba", "sw")["protocol"] == "parallel_data_seen"
+    base = _cell(table, "baseline-0", "xnli", "en")
+    assert base["role"] == "baseline" and base["k"] == 0 and base["gain"] == 0
+    assert set(table["sweep_id"]) == {"sweep-1"}
+
+
+def test_the_analysis_of_the_store(store, catalog):
+    analysis = analyse(_table(store, catalog), catalog=catalog)
+    xnli = analysis["targets"]["xnli"]
+    low = {p["k"]: p for p in xnli["curves"]["low"]["english"]}
     assert 0 not in low  # k = 0 is the reference, not a point
-    # k = 2: three seeds, gain G[2] each, plus called-mixed (gain 0, seed 1)
-    assert low[2].n == 4 and low[2].seeds == 3
-    assert low[2].mean == pytest.approx((3 * G[2] + 0) / 4)
-    assert low[4].n == 3 and low[4].mean == pytest.approx(G[4])
-    assert low[4].low == pytest.approx(G[4]) == pytest.approx(low[4].high)
-    trend = report.trends["xnli"]["low"]["english"]
-    assert trend.slope is not None and trend.n == 12
-    # tatoeba: the translated trial's zero-shot target is in the curve (non-English, k=1)
-    tatoeba = {p.count: p for p in report.curves["tatoeba"]["all"]["non_english"]}
-    assert tatoeba[1].n == 1 and tatoeba[1].mean == pytest.approx(5.0)
-    assert tatoeba[1].low is None and "too few for an interval" in tatoeba[1].why_no_interval
-    assert "non_english" not in report.curves["xnli"]["all"]  # xnli_de broke xnli only
-    assert [(t.name, target) for t, target in report.apart] == [("translated", "xnli")]
-    assert by_name["translated"].gains["xnli"]["sw"] == pytest.approx(10.0)
-    assert any("orphan" in m and "lr=0.01" in m for m in report.missing_baselines)
-    assert "200 intermediate steps" in report.budgets[0]
-
-
-def test_task_effects_compare_sets_of_equal_size(store, catalog):
-    uri, tracker, parent = store
-    report = build([r.row() for r in tracker.children(parent)], catalog)
-    effects = {h["task"]: h for h in report.helped["xnli"]}
-    # size 1 (zero-shot on xnli): mnli gains (1 + G1)/2 per seed; sst2 -1; qqp (odd-lr) +2
-    mnli_1 = (1 + G[1]) / 2
-    inside, outside = [mnli_1] * 3, [-1.0, 2.0]
-    size1 = np.mean(inside) - np.mean(outside)
-    # size 2: mnli in k2-* ((2 + G2)/2 each), not in called-mixed (0)
-    size2 = (2 + G[2]) / 2 - 0.0
-    expected = (3 * size1 + 3 * size2) / 6
-    assert effects["mnli"]["effect"] == pytest.approx(expected)
-    assert report.helped_title["xnli"] == "helped most"
-
-
-def test_least_harmful_when_every_gain_is_negative(tmp_path, catalog):
-    uri, tracker, parent = _handmade(tmp_path)
-    _run(tracker, parent, "base", tasks=[], seed="0", role="baseline", xnli={"en": 50.0})
-    _run(tracker, parent, "a", tasks=["mnli"], seed="0", xnli={"en": 48.0})
-    _run(tracker, parent, "b", tasks=["qqp"], seed="0", xnli={"en": 45.0})
-    report = build([r.row() for r in tracker.children(parent)], catalog)
-    assert report.helped_title["xnli"] == "least harmful"
-    assert [h["task"] for h in report.helped["xnli"]][0] == "mnli"
-
-
-def test_hierarchical_bootstrap_needs_three_values():
-    rng = np.random.default_rng(0)
-    assert mean_interval({"0": [1.0, 2.0]}, rng)[1:] == (None, None)
-    mean, low, high = mean_interval({"0": [1.0, 2.0], "1": [3.0]}, rng)
-    assert mean == 2.0 and 1.0 <= low < high <= 3.0
+    # k = 1: mnli in three seeds (G[1]), sst2 (-1), and qqp at the other lr (+2) share
+    # seed 0 units; the stopped anli run is counted at its point, not in the mean
+    assert low[1]["stopped"] == 1 and low[1]["failed"] == 1
+    assert low[4]["trials"] == 3 and low[4]["mean"] == pytest.approx(G[4])
+    assert low[4]["low"] is None  # three identical gains: no zero-width interval
+    effect = analysis["count_effect"]["xnli"]["low"]["english"]
+    assert set(effect) >= {"estimate", "low", "high", "adjusted_for"}
+    # the helped ranking follows English DEV (sst2 first), test beside (sst2: -1)
+    helped = xnli["helped"]
+    assert helped["ranked_on"] == "english_dev" and helped["tasks"][0]["task"] == "sst2"
+    assert helped["tasks"][0]["test"] < 0
+    picked = xnli["selected"]
+    assert picked["english_dev"]["tasks"] == "sst2" and "target_dev" in picked
+    apart = {(a["target"], a["protocol"]): a for a in analysis["apart"]}
+    assert apart[("xnli", "translate_train")]["trials"] == 2
+    assert apart[("tatoeba", "parallel_data_seen")]["languages"] == ["sw"]
+    licences = {x["task"]: x for x in analysis["licences"]}
+    assert licences["xnli"]["non_commercial"] and not licences["mnli"]["non_commercial"]
+    assert any("1 trial(s) stopped" in n and "1 failed" in n for n in analysis["notes"])
+    assert any("no baseline" in n for n in analysis["notes"])
 
 
 def test_mix_label_from_composition(catalog):
@@ -162,21 +178,44 @@ def test_mix_label_from_composition(catalog):
     assert mix_of(["mnli", "klue_nli"], catalog) == "mixed"
 
 
-def test_report_command_writes_and_logs(tmp_path, capsys):
+def test_results_and_report_commands(tmp_path, capsys):
     uri, tracker, parent = _fill(tmp_path, real=True)
+    for name in ("t.parquet", "t.csv"):
+        assert main(["results", "handmade", "--tracking-uri", uri,
+                     "--out", str(tmp_path / name)]) == 0
+    parquet, csv = read_table(tmp_path / "t.parquet"), read_table(tmp_path / "t.csv")
+    frame = sweeper.results("handmade", tracking_uri=uri)
+    assert len(parquet) == len(csv) == len(frame) and set(frame.columns) >= set(COLUMNS)
+    pd.testing.assert_series_equal(parquet["gain"], csv["gain"], check_names=False)
+    capsys.readouterr()
     assert main(["report", "handmade", "--tracking-uri", uri, "--out", str(tmp_path / "rep")]) == 0
-    out, err = capsys.readouterr()
-    assert "helped most" in out and "orphan" in out
-    out = tmp_path / "rep"
-    text = (out / "report.md").read_text()
-    assert "## xnli" in text and "kept apart" in text and "no baseline" in text
-    assert "Budget: 200 intermediate steps" in text
-    assert (out / "scaling_xnli.png").stat().st_size > 1000
-    assert (out / "heatmap_xnli.png").stat().st_size > 1000
-    rows = list(csv.DictReader(open(out / "results.csv")))
-    one = next(r for r in rows if r["trial"] == "k1-0" and r["language"] == "en")
-    assert float(one["gain"]) == pytest.approx(1.0) and one["tier"] == "high"
+    out = capsys.readouterr().out
+    assert "TEST gain per log(1+k)" in out and "no baseline" in out
+    text = (tmp_path / "rep" / "report.md").read_text()
+    for section in ("## xnli", "Not zero-shot, kept apart", "parallel_data_seen",
+                    "Licences of the data used", "**yes**", "ranked on DEV", "oracle"):
+        assert section in text, section
+    assert (tmp_path / "rep" / "scaling_xnli.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "rep" / "analysis.json").read_text())["count_effect"]
     logged = set(tracker.store.artifacts(parent, "report"))
-    assert {"report/report.md", "report/results.csv", "report/scaling_xnli.png"} <= logged
+    assert {"report/report.md", "report/results.parquet", "report/analysis.json"} <= logged
+    assert main(["report", "--results", str(tmp_path / "t.csv"), "--json"]) == 0
+    assert "xnli" in json.loads(capsys.readouterr().out)["count_effect"]
     assert main(["report", "no-such-sweep", "--tracking-uri", uri]) == 2
     assert "no sweep or run 'no-such-sweep'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda t: t.drop(columns=["gain"]), "missing column(s) gain"),
+    (lambda t: t.assign(status="done"), "column status holds 'done'"),
+    (lambda t: t.assign(k="many"), "column k, data row 1: 'many' is not a number"),
+    (lambda t: t.assign(split="validation"), "column split holds 'validation'"),
+])
+def test_a_bad_results_table_is_one_line_and_exit_2(tmp_path, catalog, store, edit, needle):
+    from conftest import run_cli
+
+    path = tmp_path / "bad.csv"
+    edit(_table(store, catalog)).to_csv(path, index=False)
+    done = run_cli("report", "--results", str(path), "--json")
+    assert done.returncode == 2 and needle in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -13,9 +13,46 @@ from sweeper.sweep.spec import load_spec, parse_spec
 ROOT = Path(__file__).resolve().parent.parent
 
 
+COUNTS = {  # a counts design: 0, 1 or 2 tasks, English vs non-English, two target epochs
+    "name": "counts", "model": "tiny", "data": "sample", "targets": ["xnli", "tatoeba"],
+    "intermediate": {"pool": ["mnli", "anli", "qqp", "sst2", "hellaswag", "non_english"],
+                     "language_mix": ["english", "non_english"], "counts": [0, 1, 2]},
+    "hyperparameters": {"target_epochs": {"choice": [2, 3]}},
+    "search": {"algorithm": "grid"}}
+
+
 @pytest.fixture()
 def quickstart(catalog):
-    return load_spec(ROOT / "search_spaces" / "quickstart.yaml", catalog)
+    return parse_spec(COUNTS, catalog, "counts")
+
+
+def test_chains_prefix_random_orders(catalog):
+    spec = load_spec(ROOT / "search_spaces" / "quickstart.yaml", catalog)
+    points = space.grid(spec)
+    assert len(points) == 5 * 3 and {p["count"] for p in points} == {1, 2, 3}
+    for c, order in enumerate(spec.chains):
+        mine = sorted((p for p in points if p["chain"] == c), key=lambda p: p["count"])
+        assert [p["tasks"] for p in mine] == [",".join(order[:k]) for k in (1, 2, 3)]
+        assert [p["added"] for p in mine] == order  # each position adds one task
+    assert len({tuple(o) for o in spec.chains}) == 5  # seeded, distinct orders
+    again = load_spec(ROOT / "search_spaces" / "quickstart.yaml", catalog)
+    assert again.chains == spec.chains
+
+
+def test_budget_arms_cross_the_design(catalog):
+    spec = parse_spec({**COUNTS, "hyperparameters": {}, "intermediate": {
+        **COUNTS["intermediate"], "budget": [
+            {"name": "total", "examples_total": 600, "epochs": 2},
+            {"name": "per_task", "examples_per_task": 300, "epochs": 2}]}}, catalog, "arms")
+    points = space.grid(spec)
+    with_tasks = [p for p in points if p["count"]]
+    assert {p["budget"] for p in with_tasks} == {"total", "per_task"}
+    assert len([p for p in points if not p["count"]]) == 1  # the baseline has no budget arm
+    two = next(p for p in with_tasks if p["count"] == 2 and p["budget"] == "total")
+    settings = space.params_to_settings(spec, two)
+    assert settings.intermediate.examples_total == 600 and settings.intermediate.epochs == 2
+    per = next(p for p in with_tasks if p["budget"] == "per_task")
+    assert space.params_to_settings(spec, per).intermediate.examples_cap == 300
 
 
 def test_grid_visits_each_task_set_once_per_setting(quickstart):

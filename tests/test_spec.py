@@ -18,7 +18,7 @@ BASE = {"model": "tiny", "data": "sample", "targets": ["xnli"],
 @pytest.mark.parametrize("path", SPACES, ids=[p.stem for p in SPACES])
 def test_every_shipped_space_validates(path, catalog):
     spec = load_spec(path, catalog)
-    assert spec.targets and (spec.counts or spec.fixed_sets)
+    assert spec.targets and (spec.counts or spec.fixed_sets or spec.chains)
     for mix, counts in spec.counts.items():
         assert max(counts) <= len(spec.pool[mix])
 

@@ -76,7 +76,7 @@ def _ls(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.sweep.preflight import check_data, data_caveats
+    from sweeper.sweep.preflight import check_data, data_caveats, design_warnings
     from sweeper.sweep.space import cost, describe_space
     from sweeper.sweep.spec import load_spec
 
@@ -87,7 +87,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.list:
         for line in describe_space(spec):
             print(line)
-    for line in data_caveats(spec, catalog):
+    for line in data_caveats(spec, catalog) + design_warnings(spec, catalog):
         print(f"warning: {line}", file=sys.stderr)
     print(f"{args.file}: ok ({spec.describe()}; {c['trials']} trials, {c['baselines']} "
           f"baselines, {c['intermediate_trainings']} intermediate trainings, "
@@ -145,7 +145,16 @@ def _resume(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from sweeper.report.render import run_report
 
-    run_report(args.sweep, tracking_uri=args.tracking_uri, out=args.out, storage=args.storage)
+    run_report(args.sweep, tracking_uri=args.tracking_uri, out=args.out, storage=args.storage,
+               results=args.results, as_json=args.json, selection=args.selection)
+    return 0
+
+
+@command("results")
+def _results(args: argparse.Namespace) -> int:
+    from sweeper.report.render import write_results
+
+    write_results(args.sweep, args.out, tracking_uri=args.tracking_uri, storage=args.storage)
     return 0
 
 

@@ -41,6 +41,15 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def results_help() -> str:
+    """The table's columns, for `sweeper results --help`."""
+    from sweeper.report.columns import COLUMNS, OPTIONAL
+
+    lines = ["Columns:"] + [f"  {k}: {v}" for k, v in COLUMNS.items()]
+    lines += ["Also written (optional in a table given to `report --results`):"]
+    return "\n".join(lines + [f"  {k}: {v}" for k, v in OPTIONAL.items()])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from sweeper import __version__
 
@@ -120,13 +129,28 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--storage", default="runs", help="sweep storage folder")
     rs.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
 
-    rp = sub.add_parser("report", help="gains, scaling curves and plots of a sweep (MLflow)",
+    rp = sub.add_parser("report", help="the answer: count effects, curves, task values, "
+                        "ranked tasks, of a sweep or of any results table",
                         formatter_class=_Formatter)
-    rp.add_argument("sweep", help="sweep name (MLflow experiment) or a run id")
+    rp.add_argument("sweep", nargs="?", help="sweep name (MLflow experiment) or a run id")
+    rp.add_argument("--results", help="analyse this results table (.parquet or .csv, the "
+                    "columns of `sweeper results`) instead of a sweep")
+    rp.add_argument("--json", action="store_true", help="print the whole analysis as JSON")
+    rp.add_argument("--selection", choices=["english_dev", "target_dev"], default="english_dev",
+                    help="DEV numbers that rank tasks and pick trials (target_dev: the oracle)")
     rp.add_argument("--tracking-uri", help="None: $MLFLOW_TRACKING_URI, the sweep's own, "
                     "or sqlite in --storage")
     rp.add_argument("--storage", default="runs", help="sweep storage folder")
     rp.add_argument("--out", help="output folder (None: <storage>/<sweep>/report)")
+
+    rt = sub.add_parser("results", help="write a sweep's results table (one row per trial x "
+                        "target x language x split)", formatter_class=_Formatter,
+                        description=results_help())
+    rt.add_argument("sweep", help="sweep name (MLflow experiment) or a run id")
+    rt.add_argument("--out", required=True, help="the table: FILE.parquet or FILE.csv")
+    rt.add_argument("--tracking-uri", help="None: $MLFLOW_TRACKING_URI, the sweep's own, "
+                    "or sqlite in --storage")
+    rt.add_argument("--storage", default="runs", help="sweep storage folder")
 
     d = sub.add_parser("data", help="data utilities", formatter_class=_Formatter)
     dsub = d.add_subparsers(dest="data_command", required=True, parser_class=_Parser)

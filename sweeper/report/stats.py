@@ -1,105 +1,288 @@
-"""The report's statistics: means with hierarchical bootstrap intervals and a log trend.
+"""The report's statistics: the count effect as a cluster-robust regression, with a
+hierarchical bootstrap beside it as a check, means with intervals, and where a curve
+turns down.
 
-Trials that share a seed share one baseline's noise (every gain of that seed is measured
-against the same baseline run), so the bootstrap resamples seeds first, then the task
-subsets (trials) within each drawn seed. Fewer than MIN_VALUES values give no interval.
-k = 0 is the reference every gain is measured from, never a data point: trends are
-fitted on k >= 1 with a free intercept. Pure numpy.
+The count effect is the slope of the test gain on log(1 + k), k >= 1, adjusted for the
+log of the distinct examples and of the examples seen where they vary (a covariate that
+is the same for every trial is held fixed by the design, and says so), with fixed
+effects for what the gains of a group share (a seed's baseline; a chain's). Standard
+errors are clustered by the resampling unit (a distinct task set within a seed, or a
+chain within a seed: a set that recurs under other settings is one unit) and the
+interval uses Student's t with G - 1 degrees of freedom. Nothing is estimated from fewer
+than MIN_UNITS units or MIN_COUNTS distinct task counts, a zero-width interval is never
+given, and a design in which the count cannot be told apart from the covariates says so
+instead of guessing. Pure: numpy, pandas, statsmodels.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-BOOTSTRAP = 2000
-MIN_VALUES = 3  # fewer independent values than this: no interval
-
-Grouped = dict[str, list]  # seed -> values (gains, or (k, gain) points) of that seed
-
-
-@dataclass
-class Point:
-    """Mean gain at one task count, with its 95% interval (None: too few values)."""
-
-    count: int
-    n: int  # trials
-    seeds: int
-    mean: float
-    low: float | None
-    high: float | None
-
-    @property
-    def why_no_interval(self) -> str:
-        return (f"{self.n} trial{'s' if self.n != 1 else ''}: too few for an interval "
-                f"(needs {MIN_VALUES})")
+BOOTSTRAP = 1000
+MIN_UNITS = 3  # fewer independent units than this: no interval
+MIN_COUNTS = 3  # fewer distinct task counts than this: no slope
+SEPARABLE_R2 = 0.99  # log(1+k) explained this well by the covariates: not separable
+FIXED_SPREAD = math.log(1.05)  # a covariate within 5% everywhere is held fixed (batch rounding)
+COVARIATES = {"distinct_examples": "log distinct examples", "examples_seen": "log examples seen"}
 
 
 @dataclass
-class Trend:
-    slope: float | None  # gain per unit of log(1 + k)
+class Effect:
+    """A slope per unit of log(1 + k) with its 95% interval, or why there is none."""
+
+    estimate: float | None
     low: float | None
     high: float | None
-    peak: str  # where it turns down, or why it cannot be said
-    n: int
+    adjusted_for: list[str] = field(default_factory=list)
+    held_fixed: list[str] = field(default_factory=list)  # constant in the design
+    units: int = 0
+    counts: int = 0
+    method: str = "OLS, cluster-robust by unit, t(G-1)"
+    note: str | None = None
+    bootstrap: dict[str, float] | None = None  # the check: hierarchical percentile interval
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def _resample(groups: Grouped, rng: np.random.Generator) -> list[tuple[str, object]]:
-    """Seeds drawn with replacement, then each drawn seed's values with replacement."""
-    seeds = list(groups)
-    out: list[tuple[str, object]] = []
-    for s in rng.choice(len(seeds), size=len(seeds)):
-        values = groups[seeds[s]]
-        out += [(seeds[s], values[i]) for i in rng.choice(len(values), size=len(values))]
-    return out
+def _no(note: str, units: int, counts: int, **kw: Any) -> Effect:
+    return Effect(None, None, None, units=units, counts=counts, note=note, **kw)
 
 
-def mean_interval(groups: Grouped, rng: np.random.Generator
-                  ) -> tuple[float, float | None, float | None]:
-    """(mean, low, high) of all values; the 95% hierarchical bootstrap interval, or None
-    with fewer than MIN_VALUES values."""
-    values = [v for vs in groups.values() for v in vs]
-    mean = float(np.mean(values))
-    if len(values) < MIN_VALUES:
-        return mean, None, None
-    means = [np.mean([v for _, v in _resample(groups, rng)]) for _ in range(BOOTSTRAP)]
-    return mean, float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+def _dummies(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    parts = [pd.get_dummies(frame[c].astype(str), prefix=c, drop_first=True, dtype=float)
+             for c in columns if frame[c].nunique() > 1]
+    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
 
 
-def point(count: int, groups: Grouped, rng: np.random.Generator) -> Point:
-    mean, low, high = mean_interval(groups, rng)
-    return Point(count, sum(len(v) for v in groups.values()), len(groups), mean, low, high)
+def _r2(target: np.ndarray, rest: np.ndarray) -> float:
+    """R² of `target` regressed on the columns of `rest` (1.0: a constant target)."""
+    fitted = rest @ np.linalg.lstsq(rest, target, rcond=None)[0]
+    total = float(np.sum((target - target.mean()) ** 2))
+    return 1.0 - float(np.sum((target - fitted) ** 2)) / total if total > 0 else 1.0
 
 
-def fit_trend(points: dict[str, list[tuple[int, float]]], rng: np.random.Generator) -> Trend:
-    """Least squares gain ~ a + b log(1 + k) over k >= 1 (seed -> (k, gain) points), a
-    hierarchical bootstrap interval for b, and where a quadratic in log(1 + k) turns."""
-    flat = [(k, g) for pts in points.values() for k, g in pts if k >= 1]
-    ks = sorted({k for k, _ in flat})
-    if len(flat) < MIN_VALUES or len(ks) < 2:
-        return Trend(None, None, None, "too few trials or task counts for a trend", len(flat))
-    x = np.log1p([k for k, _ in flat])
-    y = np.asarray([g for _, g in flat])
-    slope = float(np.polyfit(x, y, 1)[0])
-    grouped = {s: [(k, g) for k, g in pts if k >= 1] for s, pts in points.items()}
-    grouped = {s: pts for s, pts in grouped.items() if pts}
-    boots = []
-    for _ in range(BOOTSTRAP):
-        sample = [kg for _, kg in _resample(grouped, rng)]
-        bx = np.log1p([k for k, _ in sample])
-        if len(set(bx)) > 1:
-            boots.append(np.polyfit(bx, [g for _, g in sample], 1)[0])
-    low, high = (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))) \
-        if len(boots) > BOOTSTRAP // 2 else (None, None)
-    if len(ks) < 3:
-        peak = "needs three or more task counts to say where it turns"
-    else:
-        c2, c1, _ = np.polyfit(x, y, 2)
-        vertex = -c1 / (2 * c2) if c2 else math.inf
-        if c2 < 0 and x.min() < vertex < x.max():
-            peak = f"peaks near {math.expm1(vertex):.1f} tasks, then turns down"
+def _covariates(frame: pd.DataFrame, wanted: list[str], base: np.ndarray
+                ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """The log covariates that vary beyond `base` (the constant and fixed effects) and
+    beyond each other; what was held fixed by the design, redundant with a covariate
+    already in (examples seen = passes x distinct examples), or unavailable."""
+    cols: dict[str, np.ndarray] = {}
+    info: dict[str, list[str]] = {"held_fixed": [], "redundant": [], "missing": []}
+    for c in wanted:
+        values = pd.to_numeric(frame[c], errors="coerce") if c in frame else None
+        if values is None or values.isna().any() or (values <= 0).any():
+            info["missing"].append(c)
+            continue
+        logged = np.log(values.to_numpy(float))
+        if np.ptp(logged) < FIXED_SPREAD or _r2(logged, base) > 1 - 1e-9:
+            info["held_fixed"].append(c)
+        elif cols and _r2(logged, np.column_stack([base] + list(cols.values()))) > 1 - 1e-6:
+            info["redundant"].append(c)
         else:
-            peak = f"no turn-down within {ks[0]}..{ks[-1]} tasks"
-    return Trend(slope, low, high, peak, len(flat))
+            cols[c] = logged
+    return cols, info
+
+
+def design(frame: pd.DataFrame, covariates: list[str], effects: list[str],
+           quadratic: bool = False) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    """The regression's matrix: constant, log(1 + k) [and its square], the covariates
+    that vary, fixed-effect dummies; its column names; what was left out and why."""
+    x = np.log1p(frame["k"].to_numpy(float))
+    dummies = _dummies(frame, effects).to_numpy()
+    base = np.column_stack([np.ones(len(frame)), dummies])
+    cov, info = _covariates(frame, covariates, base)
+    parts = [np.ones(len(frame)), x] + ([x ** 2] if quadratic else []) + list(cov.values())
+    matrix = np.column_stack(parts + [dummies])
+    head = ["const", "log1p_k"] + (["log1p_k_sq"] if quadratic else []) + list(cov)
+    return matrix, head, info
+
+
+def _separable(matrix: np.ndarray, n_cov: int) -> float:
+    """R² of log(1 + k) on everything else in the design (1.0: not separable)."""
+    if n_cov == 0:
+        return 0.0
+    return _r2(matrix[:, 1], np.delete(matrix, 1, axis=1))
+
+
+def count_effect(frame: pd.DataFrame, *, covariates: list[str] | None = None,
+                 effects: tuple[str, ...] = ("seed",), boot: bool = True,
+                 rng: np.random.Generator | None = None) -> Effect:
+    """The count effect in `frame` (columns y, k, unit, seed, the covariates, the effect
+    columns; k >= 1 rows), adjusted for `covariates` where they vary."""
+    from statsmodels.regression.linear_model import OLS
+
+    frame = frame[(frame["k"] >= 1) & frame["y"].notna()]
+    units, counts = frame["unit"].nunique(), frame["k"].nunique()
+    if units < MIN_UNITS or counts < MIN_COUNTS:
+        return _no(f"rests on {units} unit(s) and {counts} task count(s): a slope and its "
+                   f"interval need {MIN_UNITS} or more of each", units, counts)
+    wanted = list(covariates or [])
+    matrix, head, info = design(frame, wanted, [e for e in effects if e in frame])
+    adjusted = [c for c in wanted if c in head]
+    kw = {"adjusted_for": adjusted, "held_fixed": info["held_fixed"] + info["redundant"]}
+    r2 = _separable(matrix, len(adjusted))
+    if r2 > SEPARABLE_R2:
+        return _no(f"the design cannot separate the number of tasks from "
+                   f"{', '.join(COVARIATES[c] for c in adjusted)} (they move together: "
+                   f"R² = {r2:.3f}); add a design that varies them apart (budget arms)",
+                   units, counts, **kw)
+    if np.linalg.matrix_rank(matrix) < matrix.shape[1]:
+        return _no("the design's columns are collinear: no slope", units, counts, **kw)
+    groups = pd.factorize(frame["unit"])[0]
+    fit = OLS(frame["y"].to_numpy(float), matrix).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    low, high = (float(v) for v in fit.conf_int(0.05)[1])
+    estimate, se = float(fit.params[1]), float(fit.bse[1])
+    if not (math.isfinite(se) and se > 1e-9 * max(1.0, abs(estimate))):
+        return _no("the gains leave no variation around the fit (a zero-width interval is "
+                   "not an interval)", units, counts, **kw)
+    effect = Effect(estimate, low, high, units=units, counts=counts, **kw)
+    effect.note = _adjustment_note(info)
+    if boot:
+        effect.bootstrap = _bootstrap(frame, matrix, 1, rng or np.random.default_rng(0))
+    return effect
+
+
+def _adjustment_note(info: dict[str, list[str]]) -> str | None:
+    notes = []
+    if info["held_fixed"]:
+        notes.append("held fixed by the design: " + ", ".join(COVARIATES[c]
+                                                             for c in info["held_fixed"]))
+    if info["redundant"]:
+        notes.append(", ".join(COVARIATES[c] for c in info["redundant"]) + " moves with the "
+                     "covariates already in (a fixed number of passes): adjusted through them")
+    if info["missing"]:
+        notes.append("not adjusted for " + ", ".join(COVARIATES[c] for c in info["missing"])
+                     + ": the column is empty")
+    return "; ".join(notes) or None
+
+
+def _slope(matrix: np.ndarray, y: np.ndarray, column: int) -> float | None:
+    """The least-squares coefficient of `column`, or None where the design cannot pin it
+    down. A resample may leave out a whole fixed-effect group (its dummy all zeros, or the
+    dummies then spanning the constant): the coefficient is still unique when its unit
+    vector lies in the row space of the design, and the minimum-norm solution gives it."""
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
+    rank = int(np.sum(singular > singular[0] * 1e-10))
+    row_space = vt[:rank]
+    if abs(float(row_space[:, column] @ row_space[:, column]) - 1.0) > 1e-8:
+        return None
+    return float(np.linalg.lstsq(matrix, y, rcond=None)[0][column])
+
+
+class Resampler:
+    """Hierarchical resamples of a frame's rows: seeds with replacement, then units within
+    each drawn seed with replacement (every row of a drawn unit). Built once per frame."""
+
+    def __init__(self, frame: pd.DataFrame):
+        seeds = pd.factorize(frame["seed"])[0]
+        units = pd.factorize(frame["unit"])[0]
+        self.by_seed = []
+        for s in range(seeds.max() + 1 if len(seeds) else 0):
+            mine = np.flatnonzero(seeds == s)
+            self.by_seed.append([mine[units[mine] == u] for u in np.unique(units[mine])])
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        picked = []
+        for s in rng.integers(0, len(self.by_seed), size=len(self.by_seed)):
+            units = self.by_seed[s]
+            picked.extend(units[u] for u in rng.integers(0, len(units), size=len(units)))
+        return np.concatenate(picked)
+
+
+def _bootstrap(frame: pd.DataFrame, matrix: np.ndarray, column: int,
+               rng: np.random.Generator) -> dict[str, float] | None:
+    y = frame["y"].to_numpy(float)
+    resampler = Resampler(frame)
+    draws = []
+    for _ in range(BOOTSTRAP):
+        rows = resampler.draw(rng)
+        slope = _slope(matrix[rows], y[rows], column)
+        if slope is not None:
+            draws.append(slope)
+    if len(draws) < BOOTSTRAP // 2:
+        return None
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return {"low": float(low), "high": float(high)} if high - low > 1e-12 else None
+
+
+def mean_interval(frame: pd.DataFrame, rng: np.random.Generator
+                  ) -> tuple[float, float | None, float | None]:
+    """(mean, low, high) of the unit means in `frame` (columns y, unit, seed): a 95%
+    hierarchical bootstrap interval, or None from fewer than MIN_UNITS units or where it
+    would have no width."""
+    units = frame.groupby("unit").agg(y=("y", "mean"), seed=("seed", "first"))
+    mean = float(units["y"].mean())
+    if len(units) < MIN_UNITS:
+        return mean, None, None
+    groups = [g["y"].to_numpy() for _, g in units.groupby("seed")]
+    means = []
+    for _ in range(BOOTSTRAP):
+        picked = [groups[i] for i in rng.choice(len(groups), size=len(groups))]
+        means.append(np.mean(np.concatenate([v[rng.choice(len(v), size=len(v))]
+                                             for v in picked])))
+    low, high = np.percentile(means, [2.5, 97.5])
+    if high - low <= 1e-12:
+        return mean, None, None
+    return mean, float(low), float(high)
+
+
+def t_interval(values: list[float]) -> tuple[float, float | None, float | None]:
+    """Mean and 95% t interval of independent values (None: fewer than MIN_UNITS, or no
+    spread)."""
+    from scipy import stats
+
+    arr = np.asarray(values, float)
+    mean = float(arr.mean())
+    if len(arr) < MIN_UNITS or float(arr.std(ddof=1)) <= 1e-12:
+        return mean, None, None
+    half = float(stats.t.ppf(0.975, len(arr) - 1) * arr.std(ddof=1) / math.sqrt(len(arr)))
+    return mean, mean - half, mean + half
+
+
+def peak(frame: pd.DataFrame, *, covariates: list[str], effects: tuple[str, ...],
+         rng: np.random.Generator) -> dict[str, Any]:
+    """Where the curve turns down, with its interval: only where a quadratic in
+    log(1 + k) bends down with confidence, its vertex lies inside the grid, and the
+    vertex stays inside in at least 80% of hierarchical resamples."""
+    from statsmodels.regression.linear_model import OLS
+
+    frame = frame[(frame["k"] >= 1) & frame["y"].notna()]
+    ks = sorted(frame["k"].unique())
+    if frame["unit"].nunique() < MIN_UNITS or len(ks) < 4:
+        return {"k": None, "note": "a turn needs 4 or more task counts and 3 or more units"}
+    matrix, head, _ = design(frame, covariates, [e for e in effects if e in frame],
+                             quadratic=True)
+    if np.linalg.matrix_rank(matrix) < matrix.shape[1]:
+        return {"k": None, "note": "collinear design: no turn can be placed"}
+    y = frame["y"].to_numpy(float)
+    fit = OLS(y, matrix).fit(cov_type="cluster", use_t=True,
+                                cov_kwds={"groups": pd.factorize(frame["unit"])[0]})
+    b, c = float(fit.params[1]), float(fit.params[2])
+    lo_x, hi_x = math.log1p(ks[0]), math.log1p(ks[-1])
+    if not (fit.conf_int(0.05)[2][1] < 0 and lo_x < -b / (2 * c) < hi_x):
+        return {"k": None, "note": f"no turn-down within {ks[0]}..{ks[-1]} tasks"}
+    vertices, resampler = 0, Resampler(frame)
+    for _ in range(BOOTSTRAP):
+        rows = resampler.draw(rng)
+        b1, c2 = _slope(matrix[rows], y[rows], 1), _slope(matrix[rows], y[rows], 2)
+        vertices += bool(b1 is not None and c2 is not None and c2 < 0
+                         and lo_x < -b1 / (2 * c2) < hi_x)
+    if vertices < 0.8 * BOOTSTRAP:
+        return {"k": None, "note": f"the turn stays inside {ks[0]}..{ks[-1]} tasks in only "
+                                   f"{100 * vertices / BOOTSTRAP:.0f}% of resamples"}
+    # the vertex -b / 2c by the delta method on the cluster-robust covariance of (b, c)
+    vertex = -b / (2 * c)
+    grad = np.array([-1 / (2 * c), b / (2 * c * c)])
+    se = math.sqrt(float(grad @ fit.cov_params()[1:3, 1:3] @ grad))
+    from scipy import stats
+
+    half = float(stats.t.ppf(0.975, frame["unit"].nunique() - 1)) * se
+    return {"k": float(math.expm1(vertex)), "low": float(math.expm1(vertex - half)),
+            "high": float(math.expm1(vertex + half)), "note": None}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -116,6 +117,8 @@ def _preflight(spec: SweepSpec, catalog: Catalog, where: Where, address: str | N
     preflight.check_data(spec, catalog)
     if address is None:
         preflight.check_gpus(spec, None)
+    for line in preflight.data_caveats(spec, catalog) + preflight.design_warnings(spec, catalog):
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs",

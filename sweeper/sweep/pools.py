@@ -4,11 +4,25 @@ Pure module."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sweeper.catalog import Catalog
+from sweeper.digest import seeded
 from sweeper.errors import ConfigError
 from sweeper.sweep import schema
+
+
+@dataclass
+class Design:
+    """What a space's `intermediate:` section asks for, checked against the catalog."""
+
+    pool: dict[str, list[str]] = field(default_factory=dict)  # mix -> tasks it may draw from
+    counts: dict[str, list[int]] = field(default_factory=dict)  # mix -> task counts
+    sets: list[list[str]] = field(default_factory=list)  # fixed task sets
+    allow: bool = False  # protocol-breaking tasks allowed
+    draws: int = 1  # grid: task subsets drawn per (mix, count)
+    chains: list[list[str]] = field(default_factory=list)  # each chain's tasks, in order
 
 
 def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
@@ -51,10 +65,34 @@ def _counts(raw: Any) -> list[int] | None:
     return sorted(set(raw))
 
 
+def chain_orders(pool: list[str], length: int, permutations: int) -> list[list[str]]:
+    """`permutations` seeded random orders of `pool`, each cut to its first `length`."""
+    return [seeded("chain", ",".join(pool), p).sample(pool, len(pool))[:length]
+            for p in range(permutations)]
+
+
+def _chains(raw: schema.Intermediate, catalog: Catalog, targets: list[str], where: str
+            ) -> Design:
+    given = raw.model_fields_set & {"pool", "counts", "sets", "language_mix", "draws"}
+    if given:
+        raise ConfigError(f"{where}: chains replace {', '.join(sorted(given))}: give one design")
+    spec = raw.chains
+    for name in raw.exclude:
+        catalog.task(name)
+    pool = [t for t in _pool(catalog, list(spec.pool), targets, raw.allow_protocol_breaking,
+                             where) if t not in raw.exclude]
+    if spec.length > len(pool):
+        raise ConfigError(f"{where}: chains.length {spec.length} is longer than the chain "
+                          f"pool ({len(pool)} tasks: {', '.join(pool)})")
+    return Design(pool={"chain": pool}, allow=raw.allow_protocol_breaking,
+                  chains=chain_orders(pool, spec.length, spec.permutations))
+
+
 def intermediate_design(raw: schema.Intermediate, catalog: Catalog, targets: list[str], where: str
-                        ) -> tuple[dict, dict, list, bool, int]:
-    """(pool per mix, counts per mix, fixed sets, protocol-breaking allowed, draws) of a
-    space's `intermediate:` section, checked against the catalog."""
+                        ) -> Design:
+    """The design of a space's `intermediate:` section, checked against the catalog."""
+    if raw.chains is not None:
+        return _chains(raw, catalog, targets, where)
     allow = raw.allow_protocol_breaking
     sets = [list(s) for s in raw.sets]
     for s in sets:
@@ -89,4 +127,4 @@ def intermediate_design(raw: schema.Intermediate, catalog: Catalog, targets: lis
         pool[mix], counts[mix] = tasks, cs
     if not sets and not counts:
         raise ConfigError(f"{where}: needs `sets` or `counts`")
-    return pool, counts, sets, allow, raw.draws
+    return Design(pool, counts, sets, allow, raw.draws)

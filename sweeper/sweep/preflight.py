@@ -134,6 +134,47 @@ def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
             for t in gold_only_bucc(spec, catalog)]
 
 
+def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
+    """What will run but weaken the answer: a scheduler under scaling curves (the curves
+    rest on the trials it kept), sets too small for their share of the data budget, and
+    budgets the pass limit cuts short (from the catalog's train sizes: hub data)."""
+    out = []
+    curves = bool(spec.chains) or any(len([c for c in cs if c]) >= 2
+                                      for cs in spec.counts.values())
+    if spec.scheduler and curves:
+        out.append("a scheduler stops trials early: the scaling curves then rest on the "
+                   "trials it kept (the report counts the stopped ones per point); draw "
+                   "curves without one")
+    if spec.algorithm != "grid":
+        return out
+    from sweeper.sweep.space import grid, params_to_settings
+
+    short = over = total = 0
+    for point in grid(spec):
+        tasks = [t for t in point["tasks"].split(",") if t]
+        settings = params_to_settings(spec, point)
+        phase = settings.intermediate
+        sizes = [catalog.task(t).train_size for t in tasks]
+        if not tasks or settings.data != "hub" or None in sizes:
+            continue
+        total += 1
+        share = phase.examples_total // len(tasks) if phase.examples_total else \
+            phase.examples_cap
+        held = [min(n, share) if share else n for n in sizes]
+        short += bool(share and min(sizes) < share)
+        passes = (phase.steps * settings.training.batch_size / sum(held) if phase.steps
+                  else phase.epochs)  # per task, under proportional sampling
+        over += bool(phase.max_passes and passes > phase.max_passes)
+    if short:
+        out.append(f"{short} of {total} trials hold a task with fewer training examples than "
+                   "its share of the budget: they train on less data (logged as "
+                   "distinct_examples; the report adjusts for it)")
+    if over:
+        out.append(f"{over} of {total} trials would pass over their data more often than "
+                   "max_passes allows: the pass limit cuts them short (logged)")
+    return out
+
+
 def check_gpus(spec: SweepSpec, address: str | None) -> None:
     """A space that asks for GPUs on a machine (or cluster) that has none fails now."""
     need = spec.resources.get("gpu", 0)

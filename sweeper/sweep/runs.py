@@ -33,6 +33,18 @@ def run_tags(resolved: ResolvedTrial, *, role: str, sweep_id: str, sweep: str,
     return tags
 
 
+def design_tags(params: dict[str, Any]) -> dict[str, str]:
+    """Where a grid trial sits in its design: its chain and the task it adds (chain
+    designs), its budget arm (budget arms). What the report pairs trials by."""
+    tags = {}
+    if params.get("chain") is not None:
+        tags.update({tracking.CHAIN_TAG: str(params["chain"]),
+                     tracking.CHAIN_ADDED_TAG: str(params["added"])})
+    if params.get("budget") is not None:
+        tags[tracking.ARM_TAG] = str(params["budget"])
+    return tags
+
+
 def log_params(tracker: tracking.Tracker, run_id: str, resolved: ResolvedTrial,
                catalog: Catalog) -> None:
     tracker.log_params(run_id, resolved.params(catalog))
@@ -47,6 +59,12 @@ def log_result(tracker: tracking.Tracker, run_id: str, result: dict[str, Any], o
                   for lang, info in langs.items() if "threshold" in info}
     tracker.log_metrics(run_id, {**tracking.trial_metrics(result), **thresholds,
                                  **(extra or {})})
+    named = result.get("protocols", {})
+    tags = {f"selection_source.{t}": v["selection"]
+            for t, v in named.get("targets", {}).items()}
+    if named.get("retrieval"):
+        tags["retrieval_protocol"] = named["retrieval"]
+    tracker.set_tags(run_id, tags)
     caveats = result.get("not_comparable_with_xtreme", {})
     if caveats:
         tracker.set_tags(run_id, {f"not_comparable_with_xtreme.{t}": why

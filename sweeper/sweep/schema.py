@@ -73,7 +73,37 @@ class MixCounts(Strict):
 
 
 class Budget(Strict):
-    steps: Annotated[int, Field(ge=1, strict=True)]
+    """The intermediate phase's budget: how long (`steps` in all, or `epochs` over the
+    capped sets) and on how much data (`examples_per_task`, or `examples_total` split
+    evenly over the tasks). A list of budgets is a list of arms, each crossed with the
+    rest of the design (fixed total data vs fixed data per task, say)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
+    steps: Annotated[int, Field(ge=1, strict=True)] | None = None
+    epochs: Annotated[float, Field(gt=0), AfterValidator(_finite)] | None = None
+    examples_per_task: Annotated[int, Field(ge=1, strict=True)] | None = None
+    examples_total: Annotated[int, Field(ge=1, strict=True)] | None = None
+
+    @model_validator(mode="after")
+    def _one_each(self) -> "Budget":
+        if self.steps is not None and self.epochs is not None:
+            raise ValueError("give steps or epochs, not both")
+        if self.examples_per_task is not None and self.examples_total is not None:
+            raise ValueError("give examples_per_task or examples_total, not both")
+        if self.steps is None and self.epochs is None and self.examples_per_task is None \
+                and self.examples_total is None:
+            raise ValueError("a budget needs steps, epochs, examples_per_task or "
+                             "examples_total")
+        return self
+
+
+class Chains(Strict):
+    """`chains: {pool, length, permutations}`: each chain a seeded random order of the
+    pool; trial k of a chain trains its first k tasks (paired marginal gains)."""
+
+    pool: Annotated[Names, Field(min_length=1)]
+    length: Annotated[int, Field(ge=1, strict=True)]
+    permutations: Annotated[int, Field(ge=1, strict=True)]
 
 
 class Intermediate(Strict):
@@ -85,8 +115,8 @@ class Intermediate(Strict):
     sets: Annotated[list[Names], BeforeValidator(_as_list)] = []
     allow_protocol_breaking: StrictBool = False
     draws: Annotated[int, Field(ge=1, strict=True)] = 1
-    budget: Budget | None = None
-    examples_cap: Annotated[int, Field(ge=1, strict=True)] | None = None
+    budget: Union[Budget, Annotated[list[Budget], Field(min_length=1)]] | None = None
+    chains: Chains | None = None
 
 
 class Objective(Strict):

@@ -27,11 +27,17 @@ def choose_tasks(pool: list[str], k: int, draw: int, mix: str) -> list[str]:
     return [t for t in pool if t in picked]
 
 
-def task_sets(spec: SweepSpec) -> list[tuple[str, list[str]]]:
-    """(mix, tasks) for every task set a grid visits; the empty set once."""
+def task_sets(spec: SweepSpec) -> list[dict[str, Any]]:
+    """Every task set a grid visits, as trial parameters (`mix`, `count`, `tasks`; a chain
+    design adds `chain` and the task its trial adds, `added`); the empty set once."""
+    if spec.chains:
+        return [{"mix": "chain", "count": k, "tasks": ",".join(order[:k]), "chain": c,
+                 "added": order[k - 1]}
+                for c, order in enumerate(spec.chains) for k in range(1, len(order) + 1)]
     if spec.fixed_sets:
-        return [("set" if s else "none", list(s)) for s in spec.fixed_sets]
-    out: list[tuple[str, list[str]]] = []
+        return [{"mix": "set" if s else "none", "count": len(s), "tasks": ",".join(s)}
+                for s in spec.fixed_sets]
+    out: list[dict[str, Any]] = []
     seen: set[tuple[str, ...]] = set()
     for mix, counts in spec.counts.items():
         for k in counts:
@@ -39,23 +45,29 @@ def task_sets(spec: SweepSpec) -> list[tuple[str, list[str]]]:
                 tasks = choose_tasks(spec.pool[mix], k, draw, mix)
                 if tuple(tasks) not in seen:
                     seen.add(tuple(tasks))
-                    out.append((mix if k else "none", tasks))
+                    out.append({"mix": mix if k else "none", "count": k,
+                                "tasks": ",".join(tasks)})
     return out
 
 
 def grid(spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every trial of a grid search: task sets x seeds x choice hyperparameters.
+    """Every trial of a grid search: task sets x budget arms x seeds x choice
+    hyperparameters.
 
     Task sets vary fastest, so trials that share an intermediate phase (same set, other
     target-phase settings) are far apart in the queue instead of waiting on each other.
+    A chain's trials stay distinct even where two chains share a prefix (the second is
+    served from the stage cache): each chain needs its own row at every length.
     """
     names = sorted(spec.searched)
     choices = [spec.searched[n].values for n in names]
+    arms = list(spec.arms) or [None]
     trials, seen = [], set()
-    for combo, seed, (mix, tasks) in itertools.product(itertools.product(*choices), spec.seeds,
-                                                       task_sets(spec)):
-        point = {"mix": mix, "count": len(tasks), "tasks": ",".join(tasks), "seed": seed,
-                 **dict(zip(names, combo))}
+    for combo, arm, seed, point in itertools.product(itertools.product(*choices), arms,
+                                                     spec.seeds, task_sets(spec)):
+        point = {**point, "seed": seed, **dict(zip(names, combo))}
+        if arm is not None:
+            point["budget"] = arm
         same = _identity(point, names)
         if same not in seen:  # a setting that cannot matter for this set: run it once
             seen.add(same)
@@ -74,7 +86,8 @@ def _identity(point: dict[str, Any], names: list[str]) -> tuple:
         if point["count"] == 1 and meta.get("multi_task"):
             continue
         kept.append((n, point[n]))
-    return (point["tasks"], point["seed"], tuple(kept))
+    budget = point.get("budget") if point["count"] else None  # no tasks: no budget
+    return (point["tasks"], point["seed"], point.get("chain"), budget, tuple(kept))
 
 
 def set_name(tasks: list[str]) -> str:
@@ -127,6 +140,8 @@ define_by_run = DefineByRun
 def params_to_settings(spec: SweepSpec, params: dict[str, Any]) -> TrialSettings:
     """The trial settings a trial's flat parameters stand for."""
     updates = {name: params[name] for name in spec.searched if name in params}
+    if params.get("budget") is not None:
+        updates.update(spec.arms[params["budget"]])
     return spec.base_settings().replace(
         intermediate=[t for t in str(params.get("tasks", "")).split(",") if t],
         seed=int(params.get("seed", spec.seeds[0])), **updates)
@@ -151,9 +166,10 @@ def describe_params(params: dict[str, Any]) -> str:
     tasks = params.get("tasks") or "(baseline)"
     extra = "".join(f" | {k}={v:.3g}" if isinstance(v, float) else f" | {k}={v}"
                     for k, v in sorted(params.items())
-                    if k not in ("mix", "count", "tasks", "seed", "set")
+                    if k not in ("mix", "count", "tasks", "seed", "set", "chain", "added")
                     and not k.startswith(("w_", "count_")))
-    return (f"{params.get('count', 0)} {params.get('mix', '')}: {tasks} | "
+    mix = f"chain {params['chain']}" if params.get("chain") is not None else params.get("mix", "")
+    return (f"{params.get('count', 0)} {mix}: {tasks} | "
             f"seed {params.get('seed')}{extra}")
 
 
@@ -172,7 +188,8 @@ def cost(spec: SweepSpec, catalog: Catalog) -> dict[str, int | str]:
         points = grid(spec)
         baselines = len({(p["seed"], *(p[n] for n in base_names)) for p in points})
         return {"trials": len(points), "baselines": baselines,
-                "intermediate_trainings": len({(p["tasks"], p["seed"],
+                "intermediate_trainings": len({(tuple(sorted(p["tasks"].split(","))),
+                                                p["seed"], p.get("budget"),
                                                 *(p[n] for n in inter_names))
                                                for p in points if p["tasks"]}),
                 "target_trainings": trained * (baselines + sum(1 for p in points

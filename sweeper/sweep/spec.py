@@ -24,7 +24,9 @@ from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 # Settings a space decides itself; every other trial setting is a hyperparameter.
 # The intermediate budget is spelled once, in the file's `intermediate:` section.
 NOT_HYPER = {"targets", "intermediate", "model", "data", "local_data", "eval_languages", "seed",
-             "intermediate_steps", "examples_cap"}
+             "intermediate_steps", "examples_cap", "examples_total"}
+BUDGET_SETTINGS = {"steps": "intermediate_steps", "epochs": "intermediate_epochs",
+                   "examples_per_task": "examples_cap", "examples_total": "examples_total"}
 HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
 
 
@@ -55,6 +57,8 @@ class SweepSpec:
     scheduler: dict[str, Any] | None
     resources: dict[str, float]
     draws: int = 1  # grid: task subsets drawn per (mix, count)
+    chains: list[list[str]] = field(default_factory=list)  # chain designs: each chain's order
+    arms: dict[str, dict[str, Any]] = field(default_factory=dict)  # budget arm -> settings
     allow_gold_only_bucc: bool = False  # BUCC mined over the hub's gold pairs only
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
@@ -92,9 +96,16 @@ class SweepSpec:
         return inside, outside
 
     def describe(self) -> str:
-        sets = (f"{len(self.fixed_sets)} fixed task sets" if self.fixed_sets else
-                "; ".join(f"{m}: pool {len(self.pool[m])}, counts {self.counts[m]}"
-                          for m in self.counts))
+        if self.chains:
+            sets = (f"{len(self.chains)} chains of {len(self.chains[0])} from a pool of "
+                    f"{len(self.pool['chain'])}")
+        elif self.fixed_sets:
+            sets = f"{len(self.fixed_sets)} fixed task sets"
+        else:
+            sets = "; ".join(f"{m}: pool {len(self.pool[m])}, counts {self.counts[m]}"
+                             for m in self.counts)
+        if self.arms:
+            sets += f"; budget arms {', '.join(self.arms)}"
         search = (self.algorithm if self.algorithm == "grid" else
                   f"{self.algorithm}, num_samples {self.num_samples}")
         return (f"{self.name}: targets {','.join(self.targets)}; {sets}; "
@@ -124,15 +135,43 @@ def _checked(key: str, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _compute(raw: schema.Intermediate) -> dict[str, Any]:
-    """`budget: {steps: N}` and `examples_cap: N`: the intermediate phase's compute held
-    constant, so that more tasks does not mean more steps."""
-    fixed: dict[str, Any] = {}
-    if raw.budget is not None:
-        fixed["intermediate_steps"] = raw.budget.steps
-    if raw.examples_cap is not None:
-        fixed["examples_cap"] = raw.examples_cap
-    return fixed
+def budget_settings(budget: schema.Budget) -> dict[str, Any]:
+    """The trial settings one `budget:` stands for."""
+    return {BUDGET_SETTINGS[k]: v for k, v in budget.model_dump().items()
+            if k in BUDGET_SETTINGS and v is not None}
+
+
+def arm_name(budget: schema.Budget) -> str:
+    """An arm's name: its own, else its settings ('epochs=2,examples_total=12000')."""
+    return budget.name or ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in budget.model_dump().items()
+                                   if k != "name" and v is not None)
+
+
+def _budgets(raw: schema.Intermediate, hyper: dict[str, Any], where: str
+             ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(settings every trial shares, arms: name -> settings) of `budget:`: one budget is
+    fixed settings, a list is a design dimension. Spelled once: a budget leaves no
+    intermediate_epochs among the hyperparameters."""
+    if raw.budget is None:
+        return {}, {}
+    if "intermediate_epochs" in hyper:
+        raise ConfigError(f"{where}: the budget is spelled in intermediate.budget: move "
+                          "intermediate_epochs there (epochs:)")
+    if not isinstance(raw.budget, list):
+        return budget_settings(raw.budget), {}
+    arms = {arm_name(b): budget_settings(b) for b in raw.budget}
+    if len(arms) != len(raw.budget):
+        raise ConfigError(f"{where}: intermediate.budget arms repeat a name")
+    return {}, arms
+
+
+def _checked_settings(base: TrialSettings, values: dict[str, Any], where: str,
+                      catalog: Catalog) -> None:
+    try:
+        base.replace(**values).validate(catalog)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check_targets(f: schema.SpaceFile, catalog: Catalog, where: str) -> None:
@@ -163,9 +202,9 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     targets = list(f.targets)
     _check_targets(f, catalog, where)
     eval_langs, obj_langs = list(f.eval_languages), f.objective.languages
-    pool, counts, sets, allow, draws = intermediate_design(f.intermediate, catalog, targets,
-                                                           f"{where} intermediate")
-    fixed, searched = _compute(f.intermediate), {}
+    design = intermediate_design(f.intermediate, catalog, targets, f"{where} intermediate")
+    fixed, arms = _budgets(f.intermediate, f.hyperparameters, where)
+    searched: dict[str, schema.Distribution] = {}
     for task in f.local:
         catalog.task(task)
     if f.local:  # per-task local folders beside the space's source
@@ -190,13 +229,20 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
         name=f.name or name_hint, description=f.description, model=f.model, data=f.data,
         targets=targets, eval_languages=eval_langs, objective_languages=obj_langs,
         objective_metric=f.objective.metric, selection=f.objective.selection,
-        mode=f.objective.mode, pool=pool,
-        counts=counts, fixed_sets=sets, allow_protocol_breaking=allow, fixed=fixed,
+        mode=f.objective.mode, pool=design.pool,
+        counts=design.counts, fixed_sets=design.sets, allow_protocol_breaking=design.allow,
+        fixed=fixed,
         searched=searched, seeds=list(f.seeds), algorithm=algorithm,
         num_samples=f.search.num_samples, max_concurrent=f.search.max_concurrent,
         scheduler=scheduler.model_dump() if scheduler else None, resources=resources,
-        draws=draws, allow_gold_only_bucc=f.allow_gold_only_bucc, raw=raw)
+        draws=design.draws, chains=design.chains, arms=arms,
+        allow_gold_only_bucc=f.allow_gold_only_bucc, raw=raw)
+    if (spec.chains or arms) and algorithm != "grid":
+        raise ConfigError(f"{where}: chains and budget arms are grid designs "
+                          "(search.algorithm: grid)")
     spec.base_settings().validate(catalog)
+    for name, settings in arms.items():
+        _checked_settings(spec.base_settings(), settings, f"{where} budget '{name}'", catalog)
     inside, outside = spec.objective_targets(catalog)
     if not inside and (algorithm != "grid" or scheduler is not None):
         raise ConfigError(f"{where}: no target has dev numbers for the objective "

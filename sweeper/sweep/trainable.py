@@ -22,7 +22,7 @@ from sweeper.sweep.baselines import ensure_baseline
 from sweeper.sweep.deferral import WAITING
 from sweeper.sweep.hooks import TuneHooks
 from sweeper.sweep.objective import both, objective
-from sweeper.sweep.runs import log_params, log_result, run_tags
+from sweeper.sweep.runs import design_tags, log_params, log_result, run_tags
 from sweeper.sweep.searchers import SETTINGS
 from sweeper.sweep.space import describe_params
 from sweeper.trial.keys import trial_keys
@@ -89,8 +89,9 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
     run_id = tracker.start(name=describe_params(params),
                            key=f"{sweep.sweep_id}:{context.get_trial_id()}",
                            parent=sweep.parent_run_id,
-                           tags=run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
-                                         sweep=sweep.name, keys=keys))
+                           tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
+                                            sweep=sweep.name, keys=keys),
+                                 **design_tags(params)})
     log_params(tracker, run_id, resolved, catalog)
     started = time.time()
     try:

@@ -20,6 +20,28 @@ def mix_of(tasks: tuple[str, ...] | list[str], catalog: Catalog) -> str:
     return "english" if non_en == 0 else "non_english" if non_en == len(tasks) else "mixed"
 
 
+def _requested_total(resolved: "ResolvedTrial") -> int | None:
+    return resolved.requested["intermediate"].get("examples_total") if resolved.tasks else None
+
+
+def budget_label(resolved: "ResolvedTrial") -> str:
+    """The intermediate budget a trial ran under, as the results table's `budget`:
+    'epochs=2, examples_total=12000, max_passes=3' (fixed total data), 'epochs=2,
+    examples_cap=3000, ...' (fixed data per task), 'steps=20000, ...' (fixed compute)."""
+    phase = resolved.intermediate
+    if not resolved.tasks:
+        return "(none)"
+    parts = [f"steps={phase.steps}" if phase.steps is not None else f"epochs={phase.epochs:g}"]
+    total = _requested_total(resolved)
+    if total is not None:
+        parts.append(f"examples_total={total}")
+    elif phase.examples_cap is not None:
+        parts.append(f"examples_cap={phase.examples_cap}")
+    if phase.max_passes is not None:
+        parts.append(f"max_passes={phase.max_passes:g}")
+    return ", ".join(parts)
+
+
 def run_params(resolved: "ResolvedTrial", catalog: Catalog) -> dict[str, Any]:
     """The run's params, trials and baselines alike: every effective value under its
     flat setting name (per task or target where it differs by task), and what the
@@ -38,6 +60,7 @@ def run_params(resolved: "ResolvedTrial", catalog: Catalog) -> dict[str, Any]:
         "intermediate_epochs": phase.epochs, "intermediate_steps": phase.steps,
         "sampling": phase.sampling, "temperature": phase.temperature,
         "examples_cap": phase.examples_cap, "max_passes": phase.max_passes,
+        "examples_total": _requested_total(resolved), "budget": budget_label(resolved),
         **{f: getattr(opt, f) for f in ("lr", "batch_size", "weight_decay", "warmup_ratio",
                                          "max_train_examples", "precision")},
         "doc_stride": resolved.doc_stride, "targets": ",".join(resolved.targets),

@@ -184,7 +184,15 @@ def _intermediate(settings: TrialSettings) -> Intermediate:
         steps=phase.steps,
         sampling=phase.sampling if many else None,
         temperature=phase.temperature if many and phase.sampling == "temperature" else None,
-        examples_cap=phase.examples_cap, max_passes=phase.max_passes)
+        examples_cap=_per_task_cap(phase), max_passes=phase.max_passes)
+
+
+def _per_task_cap(phase: Any) -> int | None:
+    """Examples per task: the cap, or the total split evenly (what runs, so that equal
+    phases asked either way share one key)."""
+    if phase.examples_total is not None:
+        return phase.examples_total // len(phase.tasks)
+    return phase.examples_cap
 
 
 def _precision(asked: str, device: str) -> str:

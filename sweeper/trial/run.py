@@ -278,6 +278,8 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
     caveats = not_comparable(training)
     if caveats:
         result["not_comparable_with_xtreme"] = caveats
+        for target, why in caveats.items():
+            result["protocols"]["targets"][target]["not_comparable_with_xtreme"] = why
     (out / "metrics.json").write_text(json.dumps(result, indent=1))
     (out / "languages.md").write_text(language_table(result, catalog))
     return result

@@ -25,7 +25,29 @@ def score_trial(out: Path, settings: ResolvedTrial, catalog: Catalog) -> dict[st
     for split in xtreme.SPLITS:
         result[split] = _score_split(out, split, protocols, catalog)
     result["selection"] = selection_numbers(result, catalog)
+    result["protocols"] = named_protocols(settings, result, catalog)
     return result
+
+
+def named_protocols(settings: ResolvedTrial, result: dict[str, Any], catalog: Catalog
+                    ) -> dict[str, Any]:
+    """Every protocol the numbers depend on, in words: per target, its protocol and
+    where its selection numbers come from; the data source; how retrieval embeds and
+    mines (when a retrieval target is evaluated)."""
+    out: dict[str, Any] = {"data_source": settings.data, "targets": {}}
+    for target in settings.targets:
+        entry = {"protocol": settings.protocols[target],
+                 "selection": result["selection"].get(target, {}).get("source", "none")}
+        if settings.parallel_seen.get(target):
+            entry["parallel_data_seen"] = list(settings.parallel_seen[target])
+        out["targets"][target] = entry
+    if any(catalog.task(t).type == "retrieval" for t in settings.targets):
+        depth = settings.facts.num_layers
+        out["retrieval"] = (f"{settings.retrieval_pooling} pooling over layer "
+                            f"{settings.retrieval_layer} of {depth}, cosine; BUCC mined as "
+                            "XTREME's mine_bitext (k = 4, ratio margin over the candidates, "
+                            "read_sent2id); Tatoeba as similarity_search (no de-duplication)")
+    return out
 
 
 def selection_numbers(result: dict[str, Any], catalog: Catalog) -> dict[str, Any]:

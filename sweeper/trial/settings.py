@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
-from sweeper.trial.fields import Setting, check_value, coerce, doc
+from sweeper.trial.fields import Setting, coerce, doc
 
 SAMPLINGS = ("proportional", "uniform", "temperature")
 DEVICES = ("auto", "cpu", "cuda")
@@ -64,6 +64,9 @@ class IntermediateSettings:
     examples_cap: int | None = doc("at most this many training examples per intermediate task "
                                    "(the first rows, as X-STILTs' runs capped tasks)", None,
                                    low=1)
+    examples_total: int | None = doc("at most this many training examples in all, split "
+                                     "evenly over the tasks (each its first N/k rows): the "
+                                     "data held fixed whatever the count", None, low=1)
     max_passes: float | None = doc("at most this many passes over any intermediate task's "
                                    "examples (jiant's 3 epochs); a set too small for its step "
                                    "budget trains less", 3.0, low=0, low_open=True)
@@ -231,34 +234,9 @@ class TrialSettings:
 
     def validate(self, catalog: Catalog) -> "TrialSettings":
         """Raise ConfigError naming the first bad setting; returns self."""
-        for s, value in self.items():
-            check_value(s, value)
-        if not self.targets:
-            raise ConfigError("a trial needs at least one target (--target)")
-        for name in self.targets:
-            task = catalog.task(name)
-            if not task.is_target:
-                raise ConfigError(f"'{name}' is not a target task (role {task.role})")
-        for name in self.tasks:
-            task = catalog.task(name)
-            if not task.is_intermediate:
-                raise ConfigError(f"'{name}' is not an intermediate task (role {task.role})")
-        for group, names in (("intermediate", self.tasks), ("targets", self.targets)):
-            if len(set(names)) != len(names):
-                raise ConfigError(f"{group} repeat: {names}")
-        for name in self.common.local_data:
-            catalog.task(name)  # an unknown task is an error, not silently nothing
-        for name in self.target.batch_size:
-            if name not in self.targets:
-                raise ConfigError(f"target_batch_size names '{name}', not a target of the trial")
-        micro = self.runtime.micro_batch
-        if micro != "auto" and not (micro.isdigit() and int(micro) >= 1):
-            raise ConfigError(f"micro_batch '{micro}' is not 'auto' or a number >= 1")
-        wanted = set(catalog.expand_languages(self.evaluation.languages))
-        for name in self.targets:
-            if wanted and not wanted & set(catalog.task(name).languages):
-                raise ConfigError(f"eval_languages {self.evaluation.languages} include none of "
-                                  f"{name}'s languages")
+        from sweeper.trial.checks import check_settings
+
+        check_settings(self, catalog)
         return self
 
 

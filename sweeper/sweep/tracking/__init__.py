@@ -5,8 +5,11 @@ sweep makes and the tags that tie them together."""
 from __future__ import annotations
 
 from sweeper.sweep.tracking.base import (
+    ARM_TAG,
     BASELINE_KEY_TAG,
     BASELINE_RUN_TAG,
+    CHAIN_ADDED_TAG,
+    CHAIN_TAG,
     FOLDER_TAG,
     INTERMEDIATE_KEY_TAG,
     PARENT_TAG,
@@ -17,16 +20,18 @@ from sweeper.sweep.tracking.base import (
     RunRecord,
     Store,
     Tracker,
+    data_metrics,
     trial_metrics,
 )
 from sweeper.sweep.tracking.sweeps import list_sweeps, open_sweep, sweep_parents
 from sweeper.sweep.tracking.uris import artifact_root, default_uri, sqlite_path, store_uri
 
-__all__ = ["BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "FOLDER_TAG", "INTERMEDIATE_KEY_TAG",
+__all__ = ["ARM_TAG", "BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "CHAIN_ADDED_TAG", "CHAIN_TAG",
+           "FOLDER_TAG", "INTERMEDIATE_KEY_TAG",
            "PARENT_TAG", "ROLE_TAG", "SWEEP_ID_TAG", "SWEEP_NAME_TAG", "TRIAL_TAG",
            "RunRecord", "Store", "Tracker", "artifact_root", "default_uri", "list_sweeps",
            "open_store", "open_sweep", "sqlite_path", "store_uri", "sweep_parents",
-           "trial_metrics"]
+           "data_metrics", "trial_metrics"]
 
 
 def open_store(uri: str) -> Store:

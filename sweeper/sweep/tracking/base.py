@@ -24,6 +24,9 @@ FOLDER_TAG = "sweeper.folder"  # the sweep's folder in its storage
 INTERMEDIATE_KEY_TAG = "sweeper.intermediate_key"  # equal: the same intermediate phase
 BASELINE_KEY_TAG = "sweeper.baseline_key"  # equal: comparable, gains are measured within
 BASELINE_RUN_TAG = "sweeper.baseline_run"  # the run a trial's gains are measured against
+CHAIN_TAG = "sweeper.chain"  # chain designs: the chain a trial belongs to
+CHAIN_ADDED_TAG = "sweeper.chain_added"  # ... and the task its position adds
+ARM_TAG = "sweeper.budget_arm"  # budget arms: the arm a trial ran under
 STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
 
 
@@ -165,4 +168,22 @@ def trial_metrics(result: dict[str, Any]) -> dict[str, float]:
                 out[f"{split}.{task}.tier.{tier}"] = v
         for group, v in scored.get("xtreme", {}).get("overall_scores", {}).items():
             out[f"{split}.xtreme.{group}"] = v
+    out.update(data_metrics(result))
+    return out
+
+
+DATA_TOTALS = ("examples_seen", "distinct_examples", "max_passes", "mean_passes", "steps",
+               "planned_steps")
+
+
+def data_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """What the intermediate phase really trained on, as metric names
+    `intermediate.<total>` and `intermediate.<task>.{examples_seen,distinct,passes}`: the
+    covariates the report adjusts the count effect for. None for a baseline."""
+    data = (result.get("training", {}).get("intermediate") or {}).get("data")
+    if not data:
+        return {}
+    out = {f"intermediate.{k}": float(data[k]) for k in DATA_TOTALS if k in data}
+    for task, values in data.get("tasks", {}).items():
+        out.update({f"intermediate.{task}.{k}": float(v) for k, v in values.items()})
     return out
