@@ -30,10 +30,12 @@ import copy
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -106,7 +108,9 @@ class Check:
             with _time_limit(limit):
                 self.results[name] = fn()
         except Exception as exc:  # one section failing does not lose the others
-            self.results[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+            kept = self.results.get(name)  # what the section saved before it failed
+            self.results[name] = {**(kept if isinstance(kept, dict) else {}),
+                                  "error": f"{type(exc).__name__}: {exc}"[:500]}
         self.results.setdefault("seconds", {})[name] = time.time() - began
         print(json.dumps(self.results[name], indent=1)[:3000], flush=True)
         self.save()
@@ -230,20 +234,31 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def sdpa_kernels(model: MultiTaskModel, task: TrainTask, args: TrainArgs,
-                 device: torch.device) -> list[str]:
-    """The attention kernels one training step launches (from the profiler's names)."""
+def kernel_profile(model: MultiTaskModel, task: TrainTask, args: TrainArgs,
+                   device: torch.device, step_s: float) -> dict[str, Any]:
+    """Three steps under the profiler: the attention kernels that ran, the share of a
+    step's wall time the GPU spent in kernels (low: the host or launches bound it), and
+    the kernels that took most of it."""
     from torch.profiler import ProfilerActivity, profile
 
-    if device.type != "cuda":
-        return ["cpu"]
-    one = TrainArgs(**{**args.__dict__, "max_steps": 1})
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        train(model, [task], one, pad_id=PAD, device=device, desc="profile")
+    steps = 3 if device.type == "cuda" else 1  # the dry run: that the code runs
+    few = TrainArgs(**{**args.__dict__, "max_steps": steps})
+    on_gpu = device.type == "cuda"
+    with profile(activities=[ProfilerActivity.CUDA if on_gpu else ProfilerActivity.CPU]) as prof:
+        train(model, [task], few, pad_id=PAD, device=device, desc="profile")
         sync(device)
-    names = {e.key for e in prof.key_averages()}
+    events = prof.key_averages()
+
+    def busy(e: Any) -> float:  # microseconds in kernels (the dry run: in CPU operators)
+        return float(getattr(e, "self_device_time_total" if on_gpu else "self_cpu_time_total"))
+
+    total = sum(busy(e) for e in events) / 1e6 / steps
+    top = sorted(events, key=busy, reverse=True)[:5]
     marks = ("flash", "fmha", "efficient", "cudnn", "attention", "sdpa")
-    return sorted(n[:90] for n in names if any(m in n.lower() for m in marks))[:6]
+    return {"sdpa_kernels": sorted(e.key[:90] for e in events
+                                   if any(m in e.key.lower() for m in marks))[:4],
+            "gpu_busy_s_per_step": total, "gpu_busy_share": total / step_s,
+            "top_kernels": [[e.key[:70], busy(e) / 1e6 / steps] for e in top]}
 
 
 # ------------------------------------------------------------------------ sections
@@ -270,17 +285,22 @@ def _timed_run(check: Check, model: MultiTaskModel, kind: str, length: int,
                micro: int | None, steps: int) -> dict[str, Any]:
     k = tasktypes.get(kind)
     vocab = model.encoder.config.vocab_size
-    table = synthetic(kind, 32 * (steps + 4), length, vocab, seed=hash(kind) % 1000)
+    table = synthetic(kind, 32 * (steps + 4), length, vocab, seed=zlib.crc32(kind.encode()))
     task = TrainTask(kind, k, table, kind)
     precision = "fp32" if check.device.type == "cpu" else "bf16"
     if micro is None:  # auto: what fits (cached in OUT/cache, as a trial's cache)
         micro = memory.micro_batch("auto", model=model, kind=k, head=kind, batch_size=32,
                                    length=length, device=check.device, precision=precision,
                                    cache_root=check.out / "cache")
-    args = TrainArgs(epochs=None, max_steps=2, batch_size=32, lr=1e-5, micro_batch=micro,
+    args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, micro_batch=micro,
                      precision=precision, log_every=10**6)
-    train(model, [task], args, pad_id=PAD, device=check.device, desc="warm")  # warm-up
-    args.max_steps = steps
+    # the cold pass: the same batches (same lengths) first, so the timed pass meets the
+    # kernel plans a long training has already built (cuDNN attention builds one per shape)
+    sync(check.device)
+    began = time.perf_counter()
+    train(model, [task], args, pad_id=PAD, device=check.device, desc="cold")
+    sync(check.device)
+    cold_s = (time.perf_counter() - began) / steps
     if check.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(check.device)
     sync(check.device)
@@ -295,10 +315,10 @@ def _timed_run(check: Check, model: MultiTaskModel, kind: str, length: int,
         12 * config.num_hidden_layers * config.hidden_size * squares
     out = {"micro_batch": micro or 32, "step_s": step_s, "examples_per_s": 32 / step_s,
            "tokens_per_s": 32 * tokens / step_s, "tflops": flops * 32 / step_s / 1e12,
-           "host_syncs_per_step": len(calls) / steps}
+           "host_syncs_per_step": len(calls) / steps, "cold_step_s": cold_s}
     if check.device.type == "cuda":
         out["peak_memory_gib"] = torch.cuda.max_memory_allocated(check.device) / 2**30
-        out["sdpa_kernels"] = sdpa_kernels(model, task, args, check.device)
+    out.update(kernel_profile(model, task, args, check.device, step_s))
     return out
 
 
@@ -415,8 +435,18 @@ def section_parity(check: Check) -> dict[str, Any]:
     return out
 
 
-def worker_share(out: Path, dry: bool) -> None:
-    """One process of the sharing check: train for a while, say when it ran."""
+def _barrier(folder: Path, n: int, wait_s: float = 120.0) -> None:
+    """Say this process is ready, then wait until `n` are: the timed parts overlap."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"ready-{os.getpid()}").touch()
+    limit = time.time() + wait_s
+    while len(list(folder.glob("ready-*"))) < n and time.time() < limit:
+        time.sleep(0.05)
+
+
+def worker_share(out: Path, dry: bool, together: int) -> None:
+    """One process of the sharing check: build and warm up, wait for the others, train
+    for a while, say when it ran."""
     device = torch.device("cpu" if dry or not torch.cuda.is_available() else "cuda")
     shape, vocab, steps = ("tiny", 3000, 6) if dry else ("base", VOCAB, 40)
     model = with_heads(encoder(shape, vocab), ["pair_classification"]).to(device)
@@ -424,7 +454,10 @@ def worker_share(out: Path, dry: bool) -> None:
     args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, log_every=10**6,
                      precision="fp32" if device.type == "cpu" else "bf16")
     task = TrainTask("pair_classification", tasktypes.get("pair_classification"), table, "x")
+    warm = TrainArgs(**{**args.__dict__, "max_steps": 2})
+    train(model, [task], warm, pad_id=PAD, device=device, desc="warm")
     sync(device)
+    _barrier(out / f"barrier-{together}", together)
     began = time.time()
     train(model, [task], args, pad_id=PAD, device=device, desc="share")
     sync(device)
@@ -433,8 +466,8 @@ def worker_share(out: Path, dry: bool) -> None:
 
 
 def _workers(n: int, check: Check) -> list[dict[str, Any]]:
-    cmd = [sys.executable, __file__, "--out", str(check.out), "--worker", "share"] + \
-        (["--dry-run"] if check.dry else [])
+    cmd = [sys.executable, __file__, "--out", str(check.out), "--worker", "share",
+           "--together", str(n)] + (["--dry-run"] if check.dry else [])
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               text=True) for _ in range(n)]
     found = []
@@ -447,10 +480,18 @@ def _workers(n: int, check: Check) -> list[dict[str, Any]]:
 def section_share(check: Check) -> dict[str, Any]:
     alone = _workers(1, check)
     both = _workers(2, check)
+    for n in (1, 2):  # the barriers' marks: not among the files that come back
+        shutil.rmtree(check.out / f"barrier-{n}", ignore_errors=True)
     overlap = min(r["end"] for r in both) - max(r["start"] for r in both) if both else 0.0
-    return {"alone_examples_per_s": alone[0]["examples_per_s"] if alone else None,
-            "together_examples_per_s": [r["examples_per_s"] for r in both],
-            "both_finished": len(both) == 2, "overlap_s": overlap}
+    span = max(r["end"] for r in both) - min(r["start"] for r in both) if both else 0.0
+    out = {"alone_examples_per_s": alone[0]["examples_per_s"] if alone else None,
+           "together_examples_per_s": [r["examples_per_s"] for r in both],
+           "both_finished": len(both) == 2, "overlap_s": overlap,
+           "overlap_share": overlap / span if span > 0 else 0.0}
+    if alone and len(both) == 2:
+        out["together_over_alone"] = sum(out["together_examples_per_s"]) / \
+            out["alone_examples_per_s"]
+    return out
 
 
 def section_compile(check: Check) -> dict[str, Any]:
@@ -458,18 +499,26 @@ def section_compile(check: Check) -> dict[str, Any]:
         return {"skipped": "torch.compile is measured on a GPU only (it loses on CPUs)"}
     model = with_heads(encoder("large", VOCAB), ["pair_classification"]).to(check.device)
     eager = _timed_run(check, model, "pair_classification", 256, None, 10)
+    out: dict[str, Any] = {"eager_step_s": eager["step_s"],
+                           "eager_gpu_busy_share": eager["gpu_busy_share"]}
+    check.results["compile"] = out  # kept if the compile runs past the section's limit
+    check.save()
     model.compile_encoder()
     began = time.perf_counter()
     compiled = _timed_run(check, model, "pair_classification", 256, None, 10)
-    return {"eager_step_s": eager["step_s"], "compiled_step_s": compiled["step_s"],
-            "compile_and_run_s": time.perf_counter() - began,
-            "steady_gain": eager["step_s"] / compiled["step_s"]}
+    peak = check.results.get("peak", {}).get("tflops")
+    out.update(compiled_step_s=compiled["step_s"],
+               compiled_gpu_busy_share=compiled["gpu_busy_share"],
+               compile_and_run_s=time.perf_counter() - began,
+               steady_gain=eager["step_s"] / compiled["step_s"],
+               compiled_mfu_vs_measured_peak=compiled["tflops"] / peak if peak else None)
+    return out
 
 
-SECTIONS = [("peak", section_peak, 30), ("train", section_train, 200),
-            ("eval", section_eval, 40), ("bucc", section_bucc, 60),
-            ("parity", section_parity, 60), ("share", section_share, 90),
-            ("compile", section_compile, 150)]
+SECTIONS = [("peak", section_peak, 20), ("train", section_train, 120),
+            ("eval", section_eval, 30), ("bucc", section_bucc, 30),
+            ("parity", section_parity, 30), ("share", section_share, 60),
+            ("compile", section_compile, 190)]  # 480 s in all: 8 minutes at most
 
 
 def main() -> int:
@@ -478,11 +527,12 @@ def main() -> int:
     p.add_argument("--dry-run", action="store_true", help="the tiny shape on the CPU")
     p.add_argument("--only", default="", help="comma-separated sections (default: all)")
     p.add_argument("--worker", choices=["share"], help=argparse.SUPPRESS)
+    p.add_argument("--together", type=int, default=1, help=argparse.SUPPRESS)
     opts = p.parse_args()
     out = Path(opts.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if opts.worker:
-        worker_share(out, opts.dry_run)
+        worker_share(out, opts.dry_run, opts.together)
         return 0
     check = Check(out, opts.dry_run)
     wanted = [s for s in opts.only.split(",") if s]

@@ -57,6 +57,12 @@ def test_the_gpu_check_dry_runs_on_the_cpu_and_feeds_the_cost_table(tmp_path):
                            "--results", str(tmp_path / "results.json")], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert cost.returncode == 0 and "| xstilts | 12 |" in cost.stdout, cost.stderr[-2000:]
+    # the H200's own results (bench/results/h200.json) give the README's cost table
+    h200 = subprocess.run([sys.executable, "bench/sweep_cost.py", "search_spaces/xstilts.yaml",
+                           "--results", "bench/results/h200.json", "--gpus", "8"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert "| xstilts | 12 | 1 | 11 | 72 | 33 | 31 | 3.8 (N=8) | 157 |" in h200.stdout, \
+        h200.stdout[-2000:] + h200.stderr[-2000:]
 
 
 def test_the_micro_batch_benchmark_prints_its_ratio():

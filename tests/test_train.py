@@ -110,3 +110,21 @@ def test_the_pass_limit_bounds_repetition():
     prop = task_weights(sizes, "proportional", 1.0)
     epochs = TrainArgs(epochs=3, batch_size=10, lr=1.0, max_passes=3.0)
     assert optimizer_steps(sizes, prop, epochs) == (315, 315)  # 3 passes: within the limit
+
+
+def test_a_compiled_encoder_trains_to_the_same_numbers(catalog, cache_root, tok):
+    """`compile: true` runs the encoder through torch.compile (here its eager backend, so
+    no C compiler is needed); the losses are those of the plain module."""
+    spec, ds = _data(catalog, cache_root, tok, "mnli", 64)
+    start = _model(tok, spec)
+    losses = []
+    for compiled in (False, True):
+        model = copy.deepcopy(start)
+        if compiled:
+            model.compile_encoder(backend="eager")
+        args = TrainArgs(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1)
+        done = train(model, [TrainTask("t", spec.kind, ds)], args,
+                     pad_id=tok.pad_token_id, device=torch.device("cpu"))
+        losses.append([p["loss"] for p in done.history])
+    assert len(losses[0]) == 4
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)

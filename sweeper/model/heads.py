@@ -83,14 +83,16 @@ class MultiTaskModel(nn.Module):
             device = next(self.encoder.parameters()).device
             self.heads[name] = head.to(device)
 
-    def compile_encoder(self) -> None:
+    def compile_encoder(self, backend: str = "inductor") -> None:
         """Run the encoder's forward through torch.compile (dynamic shapes: batches are
         padded to their own length). Saving and loading weights are unchanged."""
         # kept outside the module tree: the same weights, not a second submodule
-        object.__setattr__(self, "_compiled", torch.compile(self.encoder, dynamic=True))
+        object.__setattr__(self, "_compiled",
+                           torch.compile(self.encoder, dynamic=True, backend=backend))
 
     def encode(self, input_ids: torch.Tensor, attention_mask: Any) -> torch.Tensor:
-        encoder = getattr(self, "_compiled", None) or self.encoder
+        compiled = getattr(self, "_compiled", None)  # a module: never tested for truth
+        encoder = self.encoder if compiled is None else compiled
         return encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def forward(self, head: str, input_ids: torch.Tensor, attention_mask: Any) -> torch.Tensor:
