@@ -99,3 +99,87 @@ def kill_tree(proc: subprocess.Popen) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs(procs, timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Postgres:
+    """A real PostgreSQL server on 127.0.0.1 (the binaries of the `pgserver` wheel), in a
+    folder of its own; as root it runs as the system user `pgserver` (PostgreSQL refuses
+    root). `stop()` stops it and removes its folder."""
+
+    def __init__(self) -> None:
+        import shutil
+        import tempfile
+
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        self.bin, self.user = Path(POSTGRES_BIN_PATH), None
+        self.folder = Path(tempfile.mkdtemp(prefix="sweeper-pg-"))
+        if os.geteuid() == 0:
+            from pgserver.utils import ensure_user_exists
+
+            self.user = "pgserver"
+            ensure_user_exists(self.user)
+            shutil.chown(self.folder, self.user)
+        self.data, self.port = self.folder / "data", free_port()
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "log"), "-o",
+                  f"-h 127.0.0.1 -p {self.port} -k {self.folder}", "start")
+
+    def _run(self, exe: str, *args: str) -> str:
+        return subprocess.run([str(self.bin / exe), *args], user=self.user, check=True,
+                              capture_output=True, text=True, cwd=self.folder).stdout
+
+    def create(self, database: str) -> str:
+        """A new database; its SQLAlchemy URI."""
+        self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-c",
+                  f"CREATE DATABASE {database}")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        import shutil
+
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-w", "-m", "fast", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, str, dict]:
+    """`mlflow server --app-name basic-auth` on 127.0.0.1, runs and users in PostgreSQL,
+    artifacts in a folder: the cluster's tracking store (cluster.yaml) in miniature.
+    Returns the server, its URL and the credentials' environment."""
+    import secrets
+    import urllib.request
+
+    password = secrets.token_urlsafe(16)
+    ini = tmp_path / "basic_auth.ini"
+    ini.write_text("[mlflow]\ndefault_permission = READ\n"
+                   f"database_uri = {pg.create('mlflow_auth')}\nadmin_username = admin\n"
+                   f"admin_password = {password}\n"
+                   "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+    port = free_port()
+    server = psutil.Popen([sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
+                           "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+                           "--backend-store-uri", pg.create("mlflow"),
+                           "--artifacts-destination", str(tmp_path / "artifacts")],
+                          env={**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+                               "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)},
+                          start_new_session=True, stdout=open(tmp_path / "server.log", "w"),
+                          stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    return server, url, {"MLFLOW_TRACKING_USERNAME": "admin",
+                         "MLFLOW_TRACKING_PASSWORD": password}

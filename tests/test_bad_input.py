@@ -93,6 +93,45 @@ SPACE_CASES = [
 ]
 
 
+def _bomb(levels: int = 7) -> str:
+    lines = ["description:", "  a: &a [" + ",".join(['"x"'] * 10) + "]"]
+    for prev, name in zip("abcdefgh", "bcdefgh"[:levels]):
+        lines.append(f"  {name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+_BASE = yaml.safe_dump(SPACE)
+RAW_SPACE_CASES = [  # (file bytes, what the one line says)
+    (_BASE.encode("utf-16"), "UTF-16 text; save it as UTF-8"),
+    (_BASE.encode() + "description: caf\xe9\n".encode("latin-1"), "not UTF-8 text"),
+    ((_BASE + "description: " + "[" * 3000 + "]" * 3000 + "\n").encode(), "nested more than"),
+    ((_BASE + _bomb()).encode(), "aliases (*name) expand to"),
+    ((_BASE + "targets: [xnli]\n").encode(), "duplicate key 'targets'"),
+    ((_BASE + "seeds: 3\n").encode(), "[0, 1, 2] for that many seeds"),
+    (_BASE.replace("counts:", "draws: 1000000000\n  counts:").encode(), "intermediate.draws"),
+    (_BASE.replace("counts:", "draws: 5\n  counts:").encode(),
+     "more than the 2 distinct sets of 1 tasks"),
+    (b"targets: [xnli\n", "not valid YAML at line"),
+]
+
+
+@pytest.mark.parametrize("data, needle", RAW_SPACE_CASES)
+def test_malformed_space_files_fail_validate_quickly(tmp_path, data, needle):
+    path = tmp_path / "space.yaml"
+    path.write_bytes(data)
+    tick = time.perf_counter()
+    code, _, err = cli("validate", str(path))
+    assert_one_line(code, err, needle)
+    assert time.perf_counter() - tick < 10
+
+
+def test_set_values_are_read_as_strictly_as_files(tmp_path):
+    code, _, err = cli("run", _space(tmp_path), "--storage", str(tmp_path / "runs"),
+                       "--set", "hyperparameters={a: 1, a: 2}")
+    assert_one_line(code, err, "--set hyperparameters", "duplicate key 'a'")
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("changes, needle", SPACE_CASES)
 def test_malformed_space_values_fail_validate_with_their_key_path(tmp_path, changes, needle):
     code, _, err = cli("validate", _space(tmp_path, **changes))
@@ -161,14 +200,28 @@ def test_sweep_starts_that_cannot_succeed_fail_fast_and_leave_nothing(tmp_path):
         (["ls", "--storage", storage], ["no MLflow store"]),
         (["data", "export", "--tasks", "mnli", "--source", "sample", "--out",
           str(tmp_path / "file" / "x")], ["--out", "lies under"]),
+        (["data", "export", "--tasks", "mnli", "--source", "sample", "--out", "/proc/x"],
+         ["--out /proc/x cannot be written"]),
+        (["run", space, "--storage", "/proc/x"], ["--storage /proc/x cannot be written"]),
+        (["run", space, "--storage", storage, "--name", "../../escape"],
+         ["--name", "must be letters"]),
+        (["run", space, "--storage", storage, "--tracking-uri",
+          f"sqlite:///{tmp_path}/corrupt.db"], ["corrupt.db is not a readable SQLite"]),
+        (["ls", "--tracking-uri", f"sqlite:///{tmp_path}/corrupt.db"],
+         ["corrupt.db is not a readable SQLite"]),
+        (TRIAL + ["--data", str(tmp_path / "loop"), "--out", str(tmp_path / "o")],
+         ["loop: cannot be resolved"]),
     ]
+    (tmp_path / "corrupt.db").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
     for args, needles in cases:
         tick = time.perf_counter()
         code, _, err = cli(*args)
         assert_one_line(code, err, *needles)
         assert time.perf_counter() - tick < 20, args
     # nothing was made: no sweep folder, no MLflow store, so no RUNNING run either
-    assert not (tmp_path / "runs").exists()
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "o").exists()
+    assert not (tmp_path.parent.parent / "escape").exists()
 
 
 def test_malformed_qa_predictions_are_one_line(tmp_path, catalog):
@@ -237,3 +290,90 @@ def test_fuzzed_trial_arguments_exit_0_or_2_without_traceback(tmp_path, sets, ta
     code, _, err = cli(*args)
     assert code in (0, 2), err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+
+
+# local data that a trial must refuse before training: (rows of mnli/en/train, needles)
+ROW = {"premise": "a b", "hypothesis": "c d", "label": 0}
+BAD_DATA = [
+    ([ROW, {**ROW, "label": 7}], ["train.parquet", "column 'label', row 1",
+                                  "label 7 is outside 0..2"]),
+    ([ROW, {**ROW, "label": None}], ["column 'label', row 1: empty"]),
+    ([{**ROW, "label": "0"}, {**ROW, "label": "maybe"}],
+     ["column 'label', row 1: label 'maybe' is not a class index"]),
+    ([ROW, {**ROW, "label": 0.5}], ["row 1: label 0.5 is not a whole class index"]),
+    ([ROW, {**ROW, "premise": None}], ["column 'premise', row 1: empty"]),
+    ([{"premise": "a", "label": 0}], ["column 'hypothesis' (mnli's text_b) is missing"]),
+    ([], ["no rows"]),
+]
+
+
+@pytest.mark.parametrize("rows, needles", BAD_DATA)
+def test_bad_local_data_is_refused_before_training(tmp_path, catalog, rows, needles):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sweeper.data.export import export
+
+    data = tmp_path / "data"
+    export(catalog, ["xnli"], out=data, source="sample", languages=["en", "sw"],
+           splits=["validation", "test"])
+    path = data / "mnli" / "en" / "train.parquet"
+    path.parent.mkdir(parents=True)
+    table = pa.Table.from_pylist(rows) if rows else pa.table(
+        {"premise": pa.array([], pa.string()), "hypothesis": pa.array([], pa.string()),
+         "label": pa.array([], pa.int64())})
+    pq.write_table(table, path)
+    out = tmp_path / "out"
+    base = ["--target", "xnli", "--model", "tiny", "--data", str(data), "--set",
+            "eval_languages=en,sw"]
+    code, _, err = cli("trial", *base, "--out", str(out), "--check")  # no training at all
+    assert_one_line(code, err, *needles)
+    code, _, err = cli("trial", *base, "--out", str(out))
+    assert_one_line(code, err, *needles)
+    assert not out.exists()  # a failed trial leaves nothing in --out
+
+
+def test_an_unknown_label_name_in_a_test_set_is_refused(tmp_path, catalog):
+    """One unknown gold_label would otherwise shrink the Swahili test set silently."""
+    import pyarrow.parquet as pq
+
+    from sweeper.data.export import export
+
+    data = tmp_path / "data"
+    export(catalog, ["xnli", "mnli"], out=data, source="sample", languages=["en", "sw"],
+           splits=["train", "validation", "test"])
+    path = data / "xnli" / "sw" / "test.parquet"
+    table = pq.read_table(path).to_pylist()
+    table[3]["gold_label"] = "unsure"
+    import pyarrow as pa
+
+    pq.write_table(pa.Table.from_pylist(table), path)
+    code, _, err = cli("trial", "--target", "xnli", "--model", "tiny", "--data", str(data),
+                       "--set", "eval_languages=en,sw", "--out", str(tmp_path / "o"), "--check")
+    assert_one_line(code, err, "xnli/sw/test.parquet: column 'gold_label', row 3",
+                    "'unsure' is not one of entailment, neutral, contradiction")
+
+
+def test_a_zero_byte_parquet_file_is_malformed(tmp_path, catalog):
+    data = tmp_path / "data"
+    (data / "mnli" / "en").mkdir(parents=True)
+    (data / "mnli" / "en" / "train.parquet").write_bytes(b"")
+    code, _, err = cli("trial", "--target", "xnli", "--model", "tiny", "--data", str(data),
+                       "--out", str(tmp_path / "o"), "--check")
+    assert_one_line(code, err, "malformed data file", "train.parquet")
+
+
+def test_a_trial_that_fails_while_training_leaves_nothing_in_out(tmp_path, monkeypatch):
+    """The check passes; the failure comes later (a worker error while training)."""
+    from sweeper.trial.stages import intermediate
+
+    def broken(ctx):
+        raise RuntimeError("the device fell over")
+
+    monkeypatch.setattr(intermediate, "run", broken)
+    out = tmp_path / "out"
+    code, _, err = cli("trial", "--target", "xnli", "--intermediate", "mnli", "--model", "tiny",
+                       "--set", "eval_languages=en", "--set", "max_train_examples=50",
+                       "--out", str(out))
+    assert code == 1 and "the device fell over" in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".partial" in p.name]

@@ -73,3 +73,59 @@ def test_busy_sees_a_live_builder_and_not_a_dead_one(tmp_path):
         holder.kill()
         holder.wait()
     assert not cache.busy("k")  # its holder died: the lock is free, the stage can be built
+
+
+def _entry(cache: StageCache, key: str = "k") -> Path:
+    def build(folder: Path) -> None:
+        (folder / "encoder").mkdir()
+        (folder / "encoder" / "model.safetensors").write_bytes(bytes(range(256)) * 400)
+        (folder / "metrics.json").write_text('{"a": 1}')
+
+    path, cached = cache.fetch_or_build(key, build)
+    assert not cached
+    return path
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, named", [
+    (lambda p: _flip(p / "encoder" / "model.safetensors"), "does not match its checksum"),
+    (lambda p: (p / "encoder" / "model.safetensors").write_bytes(b"\0" * 100), "has 100 bytes"),
+    (lambda p: __import__("shutil").rmtree(p / "encoder"), "encoder/model.safetensors is missing"),
+    (lambda p: (p / "metrics.json").write_text('{"a": '), "metrics.json has"),
+    (lambda p: (p / "MANIFEST.json").write_text("{}"), "does not match its COMPLETE"),
+])
+def test_a_damaged_entry_is_quarantined_and_rebuilt(tmp_path, capsys, damage, named):
+    cache = StageCache(tmp_path / "c")
+    path = _entry(cache)
+    assert cache.get("k") == path
+    damage(path)
+    built = []
+    again, cached = cache.fetch_or_build("k", lambda f: built.append(f) or
+                                         (f / "fresh").write_text("1"))
+    assert not cached and built and (again / "fresh").exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stage cache: entry k failed its check" in err and named in err
+    quarantined = list((tmp_path / "c" / ".quarantine").iterdir())
+    assert len(quarantined) == 1 and quarantined[0].name.startswith("k.")
+    assert cache.get("k") == again  # the rebuilt entry passes
+
+
+def test_an_intact_entry_is_hashed_once_per_process(tmp_path, monkeypatch):
+    from sweeper import cache as cache_module
+
+    cache = StageCache(tmp_path)
+    path = _entry(cache)
+    cache_module._VERIFIED.clear()
+    calls = []
+    real = cache_module._check
+    monkeypatch.setattr(cache_module, "_check", lambda f: calls.append(f) or real(f))
+    for _ in range(3):
+        assert cache.get("k") == path
+    assert len(calls) == 1
+    (path / "metrics.json").write_text('{"a": 2}')  # rewritten: checked (and failed) again
+    assert cache.get("k") is None and len(calls) >= 2

@@ -101,7 +101,7 @@ def test_missing_column_names_the_task(tmp_path, catalog):
     write_rows([{"premise": "a", "label": 0}], tmp_path / "mnli" / "en" / "train.parquet")
     from sweeper.data.features import load_examples
 
-    with pytest.raises(DataError, match="task 'mnli': column 'hypothesis' not in data"):
+    with pytest.raises(DataError, match="train.parquet: column 'hypothesis' \\(mnli's text_b\\) is missing"):
         load_examples(catalog.task("mnli"), "en", "train", LocalSource(tmp_path))
 
 

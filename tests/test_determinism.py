@@ -116,3 +116,32 @@ def test_a_step_budget_within_the_pass_limit(tmp_path: Path):
     unbounded = run_trial(budget.replace(intermediate=["sst2"], max_passes=None),
                           tmp_path / "unbounded")
     assert unbounded["training"]["intermediate"]["data"]["steps"] == 12
+
+
+def test_a_damaged_cache_entry_is_rebuilt_with_the_same_numbers(tmp_path: Path, capsys):
+    """A flipped byte, a truncated weights file and a deleted encoder folder in the
+    cached intermediate stage: each is caught before use, quarantined and trained again,
+    and the trial's numbers are those of a fresh training."""
+    import shutil
+
+    cache = StageCache(tmp_path / "stage-cache")
+    settings = SETTINGS.replace(targets=["tatoeba"])  # scored straight from the encoder
+    fresh = run_trial(settings, tmp_path / "fresh", stage_cache=cache)
+    entry = cache.path(fresh["training"]["intermediate"]["key"])
+
+    def flip(path: Path) -> None:
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+
+    weights = Path("encoder") / "model.safetensors"
+    damages = [lambda: flip(entry / weights),
+               lambda: (entry / weights).write_bytes((entry / weights).read_bytes()[:1000]),
+               lambda: shutil.rmtree(entry / weights.parts[0])]
+    for i, damage in enumerate(damages):
+        damage()
+        capsys.readouterr()
+        again = run_trial(settings, tmp_path / f"again{i}", stage_cache=cache)
+        assert again["training"]["intermediate"]["cached"] is False  # trained again
+        assert "failed its check" in capsys.readouterr().err
+        assert _numbers(again) == _numbers(fresh)

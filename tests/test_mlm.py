@@ -37,7 +37,7 @@ def pretrained(tmp_path_factory, tok, text):
                               type_vocab_size=1, **TINY_SHAPE)
     model = XLMRobertaForMaskedLM(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
-    columns = Columns(text, ["input_ids", "labels"], attention="eager")
+    columns = Columns(text.select(range(384)), ["input_ids", "labels"], attention="eager")
     for epoch in range(8):
         for _, batch in columns.indexed(batch_size=32, pad_id=tok.pad_token_id, rng=None):
             loss = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],

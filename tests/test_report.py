@@ -219,3 +219,14 @@ def test_a_bad_results_table_is_one_line_and_exit_2(tmp_path, catalog, store, ed
     done = run_cli("report", "--results", str(path), "--json")
     assert done.returncode == 2 and needle in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_running_sweep_is_reported_as_running(store, catalog):
+    """Trials still running are counted as running, never as stopped or failed, and the
+    report says the sweep is not done."""
+    table = _table(store, catalog)
+    first = table["trial_id"][table["role"] == "trial"].iloc[0]
+    table.loc[table["trial_id"] == first, "status"] = "running"
+    analysis = analyse(table, catalog=catalog)
+    assert analysis["trials"]["running"] == 1
+    assert any(n.startswith("The sweep is still running: 1 trial(s)") for n in analysis["notes"])

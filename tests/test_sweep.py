@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import pickle
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psutil
 import pytest
 from conftest import ROOT, run_cli
-from sweeps import FAST, ListenWatch, kill_tree, mlflow_runs, start_cli, tiny_space
+from sweeps import (
+    FAST,
+    ListenWatch,
+    Postgres,
+    kill_tree,
+    mlflow_runs,
+    serve_mlflow_with_auth,
+    start_cli,
+    tiny_space,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -133,6 +145,28 @@ def test_quickstart_sweep_end_to_end(tmp_path, catalog):
     logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
     assert {"report/report.md", "report/results.parquet", "report/analysis.json"} <= logged
 
+    # storage is code: the driver kept the hashes of what Ray Tune restores from on the
+    # parent run; a swapped tuner.pkl is refused before Ray unpickles it (the payload
+    # would touch `marker`), and the finished sweep stays FINISHED
+    hashes = json.loads(client.get_run(parent.info.run_id).data.tags["sweeper.storage_hashes"])
+    assert "tuner.pkl" in hashes and any(n.startswith("experiment_state-") for n in hashes)
+    marker = tmp_path / "unpickled"
+    (storage / "quickstart" / "tuner.pkl").write_bytes(pickle.dumps(_Payload(marker)))
+    bad = run_cli("resume", "quickstart", "--storage", str(storage))
+    assert bad.returncode == 2 and "tuner.pkl differ" in bad.stderr, bad.stderr[-2000:]
+    assert not marker.exists() and "Traceback" not in bad.stderr
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+
+
+class _Payload:
+    """A pickle that runs code when loaded: here it only touches a file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
 
 def _worker_pids(root: int) -> list[int]:
     out = []
@@ -163,43 +197,32 @@ def _finished_trials(uri: str, experiment: str) -> int:
         return 0
 
 
-def _serve_mlflow(tmp_path: Path) -> tuple[psutil.Popen, str]:
-    """`mlflow server` on 127.0.0.1 (a free port), answering /health."""
-    import socket
-    import sys
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = psutil.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
-                           "--port", str(port), "--workers", "1", "--backend-store-uri",
-                           f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
-                           str(tmp_path / "artifacts")], start_new_session=True,
-                          stdout=open(tmp_path / "server.log", "w"), stderr=-2)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    return server, url
-
-
-def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp_path):
+def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp_path,
+                                                                          monkeypatch):
     """Optuna TPE over "how many, then which" and a continuous learning rate, ASHA between
-    the two targets, every run on an MLflow server: the sweep builds one baseline per
-    distinct learning rate, every trial with tasks gets its gain, none is left RUNNING."""
-    server, url = _serve_mlflow(tmp_path)
+    the two targets, two trials at a time, every run on the cluster's tracking store in
+    miniature (an MLflow server with authentication, on PostgreSQL): the sweep builds one
+    baseline per distinct learning rate, every trial with tasks gets its gain, none is left
+    RUNNING, nothing is lost; a client without credentials is refused."""
+    pg = Postgres()
+    server, url, credentials = serve_mlflow_with_auth(tmp_path, pg)
     try:
+        anonymous = run_cli("run", str(tiny_space(tmp_path / "anonymous.yaml")), "--storage",
+                            str(tmp_path / "runs0"), "--tracking-uri", url, subprocess_=True,
+                            env={"MLFLOW_TRACKING_USERNAME": "", "MLFLOW_TRACKING_PASSWORD": ""})
+        assert anonymous.returncode == 2 and "asks for credentials" in anonymous.stderr, \
+            anonymous.stderr[-2000:]
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(f"{url}/api/2.0/mlflow/experiments/search?max_results=5")
+        for key, value in credentials.items():  # this process's client, and the sweep's
+            monkeypatch.setenv(key, value)
         space = tiny_space(tmp_path / "served.yaml",
                            objective={"metric": "gain", "languages": "low_resource"},
                            intermediate={"pool": ["sst2", "qqp", "mnli"], "counts": [1, 2]},
                            hyperparameters={"lr": {"loguniform": [1e-3, 5e-3]},
                                             "max_train_examples": 200, "max_eval_examples": 60,
                                             "intermediate_epochs": 1, "target_epochs": 2},
-                           search={"algorithm": "optuna", "num_samples": 3, "max_concurrent": 1,
+                           search={"algorithm": "optuna", "num_samples": 3, "max_concurrent": 2,
                                    "scheduler": {"asha": {"grace_period": 1}}})
         done = run_cli("run", str(space), "--storage", str(tmp_path / "runs"),
                        "--tracking-uri", url, subprocess_=True)
@@ -222,8 +245,11 @@ def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp
         arts = {a.path for a in MlflowClient(url).list_artifacts(trials[0].info.run_id)}
         assert "metrics.json" in arts
         assert not (tmp_path / "runs" / "mlflow.db").exists()
+        assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id
+                   for r in trials + baselines)  # nesting kept under concurrent writers
     finally:
         kill_tree(server)
+        pg.stop()
     bad = run_cli("run", str(tiny_space(tmp_path / "down.yaml")), "--storage",
                   str(tmp_path / "runs2"), "--tracking-uri", url,
                   env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
@@ -310,3 +336,39 @@ def _kill_a_worker_after_a_checkpoint(proc: subprocess.Popen, cache: Path) -> li
                 killed.append(pid)
         time.sleep(0.2)
     return killed
+
+
+def _mount_tmpfs(path: Path, size: str) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_full_disk_ends_in_one_line_and_resume_completes_the_sweep(tmp_path):
+    """Storage and stage cache on a 3 MB tmpfs (a real full disk, not a mock): the sweep
+    ends with one line, exit 2, and no run left RUNNING; after the file system grows,
+    `sweeper resume` finishes every trial once."""
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "3m"):
+        pytest.skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
+    try:
+        space = tiny_space(tmp_path / "full.yaml",
+                           intermediate={"sets": [["sst2"], [], ["qqp"]]})
+        db = f"sqlite:///{tmp_path / 'mlflow.db'}"  # the store on a disk with room
+        done = run_cli("run", str(space), "--storage", str(disk / "runs"), "--tracking-uri",
+                       db, subprocess_=True)
+        lines = [x for x in done.stderr.splitlines() if x.startswith("sweeper:")]
+        assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+        assert len(lines) == 1 and "no space left on" in lines[0], done.stderr[-3000:]
+        parent, children = mlflow_runs(db, "full")
+        assert parent.info.status == "FAILED" and "no space" in parent.data.tags["error"]
+        assert all(r.info.status != "RUNNING" for r in children)
+        subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
+        again = run_cli("resume", "full", "--storage", str(disk / "runs"), subprocess_=True)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        parent, children = mlflow_runs(db, "full")
+        keys = [r.data.tags["sweeper.trial_key"] for r in children]
+        assert parent.info.status == "FINISHED" and len(children) == 3
+        assert len(set(keys)) == 3 and {r.info.status for r in children} == {"FINISHED"}
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

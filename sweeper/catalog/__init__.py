@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from sweeper import yamlio
 from sweeper.catalog.schema import (
     HubSpec,
     Language,
@@ -22,6 +21,7 @@ from sweeper.catalog.schema import (
     parse_task,
 )
 from sweeper.errors import ConfigError
+from sweeper.names import safe_name
 
 __all__ = ["Catalog", "HubSpec", "Language", "ProtocolMark", "Selection", "TaskSpec",
            "load_catalog"]
@@ -122,7 +122,7 @@ def resource_tokens(raw: dict) -> dict[str, float]:
 
 
 def _load_languages(path: Path) -> tuple[dict[str, Language], dict[str, tuple[str, ...]], str]:
-    raw = yaml.safe_load(path.read_text())
+    raw = yamlio.load(path)
     bounds = {k: float(v) for k, v in raw["tiers"].items()}
     if tuple(bounds) != TIERS:
         raise ConfigError(f"{path.name}: tiers must be {TIERS} in that order")
@@ -131,6 +131,7 @@ def _load_languages(path: Path) -> tuple[dict[str, Language], dict[str, tuple[st
         return next(t for t in TIERS if tokens < bounds[t] or math.isinf(bounds[t]))
 
     for code, v in raw["languages"].items():
+        safe_name(code, f"{path.name}: language")
         missing = [k for k in ("name", "tatoeba", "tokens", "size") if k not in v]
         if missing:
             raise ConfigError(f"{path.name}: language '{code}' lacks {missing}")
@@ -205,10 +206,7 @@ def load_catalog(root: str | None = None) -> Catalog:
     langs, groups, source = _load_languages(base / "languages.yaml")
     tasks: dict[str, TaskSpec] = {}
     for path in sorted((base / "tasks").glob("*.yaml")):
-        try:
-            raw = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
+        raw = yamlio.load(path)
         unknown = set(raw) - {"tasks", "bases"}
         if unknown:
             raise ConfigError(f"{path.name}: unknown top-level key(s) {sorted(unknown)}")

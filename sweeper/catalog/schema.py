@@ -10,6 +10,7 @@ from typing import Any
 
 from sweeper import tasktypes
 from sweeper.errors import ConfigError
+from sweeper.names import safe_name
 
 ROLES = ("target", "intermediate", "both")
 CATEGORIES = ("classification", "tagging", "qa", "retrieval")
@@ -258,7 +259,7 @@ def _check_target(spec: TaskSpec, entry: dict, where: str) -> None:
 
 def parse_task(entry: dict, group: str) -> TaskSpec:
     """Validate one YAML entry into a TaskSpec; unknown fields are errors."""
-    name = _require(entry, "name", f"catalog {group}")
+    name = safe_name(_require(entry, "name", f"catalog {group}"), f"catalog {group}: task")
     where = f"catalog task '{name}'"
     unknown = set(entry) - TASK_FIELDS
     if unknown:

@@ -1,7 +1,7 @@
 """The `sweeper` command: parses, calls one command, maps errors to exit codes.
 
-Exit codes: 0 ok, 2 bad input (one line on stderr naming the culprit, no traceback;
-`--debug` shows one), 130 interrupted (Ctrl-C), 1 anything else.
+Exit codes: 0 ok, 2 bad input or a file system that refuses (one line on stderr naming
+the culprit, no traceback; `--debug` shows one), 130 interrupted (Ctrl-C), 1 anything else.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # the file system said no (a path, permissions, space): input
+        if args.debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"sweeper: error: {where}{exc.strerror or one_line(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug: still one line, the traceback behind --debug
         if args.debug:
             traceback.print_exc()

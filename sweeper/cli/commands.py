@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from sweeper.errors import SweeperError
 from sweeper.paths import check_writable_dir
@@ -40,12 +41,32 @@ def _trial(args: argparse.Namespace) -> int:
         print(json.dumps(check_trial(settings, load_catalog()), indent=1))
         return 0
     from sweeper.report.tables import print_trial
-    from sweeper.trial.run import run_trial
 
-    result = run_trial(settings, args.out)
+    result = _staged_trial(settings, Path(args.out).resolve())
     print_trial(result)
     print(f"wrote {Path(args.out).resolve() / 'metrics.json'}")
     return 0
+
+
+def _staged_trial(settings: Any, out: Path) -> dict:
+    """A trial into a new --out runs in a hidden folder beside it, moved into place once
+    it succeeded: a failed trial leaves nothing there. An --out holding an earlier run
+    of the trial is continued in place (its finished stages are not run again)."""
+    import shutil
+    import uuid
+
+    from sweeper.trial.run import run_trial
+
+    if out.exists() and any(out.iterdir()):
+        return run_trial(settings, out)
+    staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        result = run_trial(settings, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    os.replace(staging, out)  # over an empty --out, too
+    return result
 
 
 @command("tasks")
@@ -134,9 +155,10 @@ def _sweep_exit(summary: dict) -> int:
 @command("resume")
 def _resume(args: argparse.Namespace) -> int:
     from sweeper.report.tables import print_summary
-    from sweeper.sweep.driver import resume_sweep
+    from sweeper.sweep.resume import resume_sweep
 
-    summary = resume_sweep(args.sweep, storage=args.storage, address=args.address)
+    summary = resume_sweep(args.sweep, storage=args.storage, address=args.address,
+                           trust_storage=args.trust_storage)
     print_summary(summary)
     return _sweep_exit(summary)
 

@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("sweep", help="sweep name (under --storage) or its folder")
     rs.add_argument("--storage", default="runs", help="sweep storage folder")
     rs.add_argument("--address", help="join a Ray cluster: auto or HOST:PORT")
+    rs.add_argument("--trust-storage", action="store_true",
+                    help="resume although the storage's Ray Tune state (pickles: code) "
+                    "differs from what the sweep's driver recorded; only for storage you "
+                    "control")
 
     rp = sub.add_parser("report", help="the answer: count effects, curves, task values, "
                         "ranked tasks, of a sweep or of any results table",

@@ -21,6 +21,7 @@ from transformers import PreTrainedTokenizerBase
 from sweeper.catalog import TaskSpec
 from sweeper.data.normalize import derived_fingerprint, normalize
 from sweeper.data.sources import DataSource
+from sweeper.data.validate import check_table
 from sweeper.digest import digest
 from sweeper.errors import DataError
 
@@ -79,7 +80,9 @@ def load_examples(task: TaskSpec, lang: str, split: str, source: DataSource,
     `cache_root`, cached on disk like the features (keyed by the task's data fields,
     language, split and data version), so later trials do not normalise the split again."""
     if cache_root is None:
-        return normalize(task, source.load(task, lang, split), label_names(task, source))
+        raw = source.load(task, lang, split)
+        check_table(task, raw.data.table, source.where(task, lang, split))  # before any use
+        return normalize(task, raw, label_names(task, source))
     key = digest({"version": EXAMPLES_VERSION, "task": task.fingerprint(data_only=True),
                   "lang": lang, "split": split, "data": source.version(task)}, 24)
     path = Path(cache_root).resolve() / "examples" / f"{task.name}-{lang}-{split}-{key}"

@@ -42,6 +42,8 @@ class DataSource(Protocol):
 
     def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset: ...
 
+    def where(self, task: TaskSpec, lang: str, split: str) -> str: ...
+
     def version(self, task: TaskSpec) -> str:
         """Changes whenever the data this source serves for `task` may have changed."""
         ...
@@ -123,6 +125,12 @@ class HubSource:
             parts = [p.cast(parts[0].features) for p in parts]
         return datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
+    def where(self, task: TaskSpec, lang: str, split: str) -> str:
+        fmt = template_vars(self.catalog, lang)
+        return "; ".join(f"hub {src.id}" + (f" [{src.config.format(**fmt)}]" if src.config
+                                              else "") + f" split {'+'.join(src.splits[split])}"
+                         for src in task.hub if split in src.splits)
+
     def _load_one(self, hub_id: str, config: str | None, split: str, revision: str | None
                   ) -> datasets.Dataset:
         name, extra = load_call(config, revision)
@@ -150,7 +158,10 @@ class LocalSource:
     name = "local"
 
     def __init__(self, root: str | os.PathLike):
-        self.root = Path(root).resolve()
+        try:
+            self.root = Path(root).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before 3.13)
+            raise DataError(f"data directory {root}: cannot be resolved ({exc})") from None
         self._versions: dict[str, str] = {}
         if not self.root.is_dir():
             raise DataError(f"data directory not found: {self.root}")
@@ -171,6 +182,15 @@ class LocalSource:
                 return p
         raise DataError(f"missing split: no {self.root / task.name / lang / split}.parquet "
                         f"(or .jsonl) for task '{task.name}', language '{lang}'")
+
+    def where(self, task: TaskSpec, lang: str, split: str) -> str:
+        return str(self.path(task, lang, split))
+
+    def check(self, task: TaskSpec, lang: str, split: str) -> None:
+        """The file is there and its mapped columns pass sweeper.data.validate."""
+        from sweeper.data.validate import check_file
+
+        check_file(task, self.path(task, lang, split), mapped_columns(task))
 
     def load(self, task: TaskSpec, lang: str, split: str) -> datasets.Dataset:
         p = self.path(task, lang, split)
@@ -245,6 +265,9 @@ class MixedSource:
     def version(self, task: TaskSpec) -> str:
         return self.source(task).version(task)
 
+    def where(self, task: TaskSpec, lang: str, split: str) -> str:
+        return self.source(task).where(task, lang, split)
+
 
 def check_available(needed: list[tuple[TaskSpec, str, str]], *, data: str,
                     local: dict[str, str], catalog: Catalog) -> None:
@@ -257,7 +280,7 @@ def check_available(needed: list[tuple[TaskSpec, str, str]], *, data: str,
     for task, lang, split in needed:
         folder = overrides.get(task.name, base)
         if folder is not None:
-            folder.path(task, lang, split)
+            folder.check(task, lang, split)
         elif data == "hub":
             HubSource.check(task, lang, split)
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from sweeper.catalog import load_catalog
+from sweeper.names import safe_name
 from sweeper.errors import ConfigError
 from sweeper.paths import check_writable_dir
 from sweeper.report import figures, markdown
@@ -96,7 +97,8 @@ def run_report(name_or_run: str | None = None, tracking_uri: str | None = None,
     if out is not None or parent is not None:
         if out is None and "://" in storage:
             raise ConfigError(f"--storage {storage} is remote: give --out (a local folder)")
-        folder = tracker.run(parent).tags.get(tracking.FOLDER_TAG, title) if parent else ""
+        folder = safe_name(tracker.run(parent).tags.get(tracking.FOLDER_TAG, title),
+                           "the sweep's folder") if parent else ""
         out_dir = check_writable_dir(out or Path(storage) / folder / "report", "--out")
         pictures = _outputs(analysis, table, title, out_dir)
         if parent is not None:

@@ -128,7 +128,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
             frame[c] = pd.to_numeric(frame[c], errors="coerce")
     if "comparable" in frame:
         frame["comparable"] = frame["comparable"].map(
-            lambda v: not (str(v).strip().lower() in ("false", "0", "no")))
+            lambda v: str(v).strip().lower() not in ("false", "0", "no"))
     for c in ("tasks", "chain", "added", "arm", "budget", "mix"):
         if c in frame:
             frame[c] = text_column(frame[c])

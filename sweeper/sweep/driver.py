@@ -1,5 +1,5 @@
-"""A sweep from start to end, on the driver: `run_sweep` starts one, `resume_sweep`
-continues an interrupted one.
+"""A sweep from start to end, on the driver: `run_sweep` starts one
+(sweeper.sweep.resume continues an interrupted one).
 
 Before Ray starts or a run opens, everything that can fail fast is checked (storage,
 tracking store, Ray address, model, data, GPUs). The driver then finds the facts every
@@ -11,6 +11,7 @@ joins an existing cluster, as `ray job submit` does.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -22,16 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeper.atomic import no_space
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.errors import ConfigError, SweeperError
-from sweeper.sweep import preflight, tracking
+from sweeper.errors import ConfigError, SweeperError, one_line
+from sweeper.names import safe_name
+from sweeper.sweep import preflight, tracking, trust
 from sweeper.sweep.ray_env import init_ray
 from sweeper.sweep.space import Resolver
-from sweeper.sweep.spec import SweepSpec, load_spec, parse_spec
+from sweeper.sweep.spec import SweepSpec, load_spec
 from sweeper.sweep.storage import SweepFolder, is_uri
 from sweeper.sweep.summary import summarize
 from sweeper.sweep.trainable import SweepContext
-from sweeper.sweep.tune import make_tuner, restore_tuner
+from sweeper.sweep.tune import make_tuner
 
 STATE_FILE = "sweeper.json"
 
@@ -77,7 +80,7 @@ def facts_for(spec: SweepSpec, catalog: Catalog):
 
 def _where(spec: SweepSpec, *, name: str | None, storage: str, tracking_uri: str | None,
            address: str | None, cache: str | None, new: bool, sweep_id: str) -> Where:
-    name = name or spec.name
+    name = safe_name(name, "--name: sweep") if name else spec.name
     folder = f"{name}-{sweep_id[:6]}" if new else name
     remote = is_uri(storage)
     storage = storage if remote else str(Path(storage).resolve())
@@ -149,7 +152,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
         context = _context(spec, catalog, where, sweep_id, parent)
         tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)),
                            storage=where.storage, folder=where.folder,
-                           reuse_workers=reuse_workers)
+                           location=sweep_dir.location, reuse_workers=reuse_workers)
         state = {"name": where.name, "sweep_id": sweep_id, "folder": where.folder,
                  "spec_raw": spec.raw, "spec_path": spec.source_path,
                  "tracking_uri": where.uri, "parent_run_id": parent, "cache": where.cache,
@@ -217,55 +220,40 @@ def say_objective(spec: SweepSpec, catalog: Catalog) -> None:
         print(f"  {target} stays out of the objective: {why}")
 
 
-def find_sweep(name_or_path: str, storage: str) -> SweepFolder:
-    """The folder of a sweep given its name (under `storage`, a path or a URI) or its own
-    path or URI."""
-    candidates = [SweepFolder(storage, name_or_path)]
-    if "/" in name_or_path.rstrip("/"):
-        parent, _, leaf = name_or_path.rstrip("/").rpartition("/")
-        candidates.insert(0, SweepFolder(parent, leaf))
-    for candidate in candidates:
-        if candidate.exists(STATE_FILE):
-            return candidate
-    raise ConfigError(f"no sweep '{name_or_path}' (looked for {STATE_FILE} in "
-                      f"{' and '.join(c.location for c in candidates)})")
-
-
-def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None = None
-                 ) -> dict[str, Any]:
-    """Continue an interrupted sweep: unfinished and errored trials run again."""
-    from ray import tune
-
-    sweep_dir = find_sweep(name_or_path, storage)
-    state = json.loads(sweep_dir.read_text(STATE_FILE))
-    catalog = load_catalog()
-    spec = parse_spec(state["spec_raw"], catalog, state["name"])
-    spec.source_path = state["spec_path"]
-    if not tune.Tuner.can_restore(sweep_dir.location):
-        raise SweeperError(f"{sweep_dir.location} holds no Ray Tune experiment state to "
-                           "resume")
-    preflight.check_tracking(state["tracking_uri"])
-    preflight.check_address(address)
-    init_ray(address)
-    preflight.check_gpus(spec, address)
-    tracker = tracking.Tracker(tracking.open_store(state["tracking_uri"]), state["name"])
-    sweep_id = state.get("sweep_id", state["name"])
-    tracker.start(name=state["name"], key=f"{sweep_id}:sweep", tags={})
-    where = Where(state["name"], state.get("folder", state["name"]), state["storage"],
-                  state["tracking_uri"], state["cache"])
-    context = _context(spec, catalog, where, sweep_id, state["parent_run_id"])
+def _stop(tracker: tracking.Tracker, context: SweepContext, message: str) -> None:
+    """A sweep stopped by an error that another try would repeat: its parent and every
+    run still RUNNING are marked FAILED with the reason (a resume reopens them)."""
     try:
-        tuner = restore_tuner(sweep_dir.location, spec, context)
-    except BaseException:  # a failed start leaves no RUNNING parent run
-        tracker.finish(state["parent_run_id"], "KILLED")
-        raise
-    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+        for run in tracker.children(context.parent_run_id):
+            if run.status == "RUNNING":
+                tracker.set_tags(run.run_id, {"error": f"the sweep stopped: {message}"})
+                tracker.finish(run.run_id, "FAILED")
+        tracker.set_tags(context.parent_run_id, {"error": message})
+        tracker.finish(context.parent_run_id, "FAILED")
+    except SweeperError:  # the store itself is on the full disk: nothing more can be said
+        pass
 
 
 def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
          sweep_dir: SweepFolder) -> dict[str, Any]:
+    from sweeper.sweep import tune as sweep_tune
+
     started = time.time()
-    results = tuner.fit()
+    sweep_tune.FATAL_SEEN.clear()
+    try:
+        results = tuner.fit()
+    except OSError as exc:  # Tune's own state files on a full disk
+        _stop(tracker, context, str(no_space(sweep_dir.location)) if exc.errno in (
+            errno.ENOSPC, errno.EDQUOT) else one_line(exc))
+        raise (no_space(sweep_dir.location) if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+               else exc) from None
+    trust.record_now(sweep_dir.location, tracker, context.parent_run_id,
+                     tracker.run(context.parent_run_id).tags)
+    if sweep_tune.FATAL_SEEN:
+        message = sweep_tune.FATAL_SEEN["message"]
+        _stop(tracker, context, message)
+        raise SweeperError(f"{message} (the sweep stopped, nothing retried: fix it, then "
+                           f"`sweeper resume {context.name}`)")
     summary = summarize(results, spec, time.time() - started, planned_trials(spec))
     summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
                    parent_run_id=context.parent_run_id, sweep=context.name)
@@ -284,3 +272,4 @@ def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: trackin
               else "FINISHED")
     tracker.finish(context.parent_run_id, status)
     return summary
+

@@ -4,6 +4,7 @@ Pure module."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,12 @@ def intermediate_design(raw: schema.Intermediate, catalog: Catalog, targets: lis
         if max(cs) > len(tasks):
             raise ConfigError(f"{where}: count {max(cs)} is larger than the {mix} pool "
                               f"({len(tasks)} tasks: {', '.join(tasks)})")
+        few = [k for k in cs if k and math.comb(len(tasks), k) < raw.draws]
+        if few:
+            k = few[0]
+            raise ConfigError(f"{where}: draws {raw.draws} is more than the "
+                              f"{math.comb(len(tasks), k)} distinct sets of {k} tasks in the "
+                              f"{mix} pool ({len(tasks)} tasks)")
         pool[mix], counts[mix] = tasks, cs
     if not sets and not counts:
         raise ConfigError(f"{where}: needs `sets` or `counts`")

@@ -5,6 +5,7 @@ the space can ask for, GPUs where the space asks for them."""
 
 from __future__ import annotations
 
+import os
 import socket
 import urllib.error
 import urllib.parse
@@ -42,8 +43,35 @@ def check_tracking(uri: str) -> None:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ConfigError(f"MLflow tracking at {uri} does not answer ({reason})") from None
+        check_credentials(uri)
     elif uri.startswith("sqlite:///"):
         check_writable_dir(Path(uri[len("sqlite:///"):]).parent, "MLflow store folder")
+
+
+def check_credentials(uri: str) -> None:
+    """A server with authentication (MLflow's basic-auth app) accepts the credentials in
+    MLFLOW_TRACKING_USERNAME / _PASSWORD (or _TOKEN): else every trial would fail."""
+    import base64
+
+    request = urllib.request.Request(
+        f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1")
+    user, password = (os.environ.get(f"MLFLOW_TRACKING_{k}") for k in ("USERNAME", "PASSWORD"))
+    if token := os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        request.add_header("Authorization", f"Bearer {token}")
+    elif user and password:
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+        request.add_header("Authorization", f"Basic {pair}")
+    try:
+        urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            given = "the credentials given were refused" if user or os.environ.get(
+                "MLFLOW_TRACKING_TOKEN") else "none were given"
+            raise ConfigError(f"MLflow tracking at {uri} asks for credentials and {given} "
+                              "(set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
+                              ) from None
+    except (urllib.error.URLError, OSError):
+        pass  # it answered /health: the trials' own calls will say what is wrong
 
 
 def check_address(address: str | None) -> None:

@@ -37,6 +37,15 @@ def _as_list(value: Any) -> Any:
     return value if isinstance(value, (list, tuple)) else [value]
 
 
+def _seed_list(value: Any) -> Any:
+    """`seeds: 3` could mean the seed 3 or three seeds: a list is asked for."""
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        many = list(range(value)) if isinstance(value, int) and 1 < value <= 10 else [0, 1, 2]
+        raise ValueError(f"give a list: [{value}] for the seed {value}, or {many} for "
+                         "that many seeds")
+    return value
+
+
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
@@ -114,7 +123,7 @@ class Intermediate(Strict):
                         dict[Literal[MIXES], MixCounts | None]] = ["mixed"]
     sets: Annotated[list[Names], BeforeValidator(_as_list)] = []
     allow_protocol_breaking: StrictBool = False
-    draws: Annotated[int, Field(ge=1, strict=True)] = 1
+    draws: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     budget: Union[Budget, Annotated[list[Budget], Field(min_length=1)]] | None = None
     chains: Chains | None = None
 
@@ -202,7 +211,7 @@ class SpaceFile(Strict):
     intermediate: Intermediate = Intermediate()
     # a value, a distribution, or (target_batch_size) a mapping of targets to numbers
     hyperparameters: dict[str, Union[Distribution, Scalar, dict[str, int]]] = {}
-    seeds: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], BeforeValidator(_as_list),
+    seeds: Annotated[list[Annotated[int, Field(ge=0, strict=True)]], BeforeValidator(_seed_list),
                      Field(min_length=1)] = [0]
     search: Search = Search()
     resources: Resources = Resources()

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sweeper import yamlio
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.sweep import schema
@@ -257,12 +256,7 @@ def load_spec(path: str | Path, catalog: Catalog, overrides: list[str] | None = 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"search-space file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{at}") from None
+    raw = yamlio.load(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     for pair in overrides or []:
@@ -276,10 +270,7 @@ def load_spec(path: str | Path, catalog: Catalog, overrides: list[str] | None = 
             if not isinstance(node, dict):
                 raise ConfigError(f"--set {key}: '{'.'.join(parts[:i + 1])}' is not a mapping "
                                   "in the search space")
-        try:
-            node[parts[-1]] = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {key}: cannot read '{value}'") from None
+        node[parts[-1]] = yamlio.loads(value, f"--set {key}")
     spec = parse_spec(raw, catalog, path.stem)
     spec.source_path = str(path.resolve())
     return spec

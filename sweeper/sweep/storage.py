@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
+from sweeper import atomic
 from sweeper.errors import ConfigError, one_line
 
 
@@ -38,6 +39,11 @@ class SweepFolder:
             return f.read().decode("utf-8")
 
     def write_text(self, name: str, text: str) -> None:
+        """Whole or not at all: a local file is written beside and renamed (an object
+        store's put is atomic by itself)."""
         self.fs.create_dir(self.root, recursive=True)
+        if not is_uri(self.storage):
+            atomic.write_text(Path(self.root) / name, text)
+            return
         with self.fs.open_output_stream(f"{self.root}/{name}") as f:
             f.write(text.encode("utf-8"))

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeper.atomic import disk_full
 from sweeper.catalog import load_catalog
+from sweeper.errors import SweeperError, one_line
 from sweeper.sweep import tracking
 from sweeper.sweep.baselines import ensure_baseline
 from sweeper.sweep.deferral import WAITING
@@ -66,8 +68,36 @@ def _restore(out: Path) -> None:
             shutil.copytree(saved, out, dirs_exist_ok=True)
 
 
+FATAL = "sweeper_fatal"  # a report key: a deterministic error that stops the whole sweep
+FATAL_WAIT_S = 600  # how long a trial that reported one waits to be stopped by the driver
+
+
 def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
-    """Ray Tune function trainable: the whole pipeline for one resolved trial."""
+    """Ray Tune function trainable: the whole pipeline for one resolved trial. An error
+    that another try would repeat (bad data, a full disk: sweeper's own errors) is not
+    raised, which would have Tune retry it: the trial reports it and waits, and the
+    driver stops the sweep in a state `sweeper resume` continues once it is fixed."""
+    from ray import tune
+
+    state: dict[str, Any] = {}
+    try:
+        _run(config, sweep, state)
+    except Exception as exc:  # noqa: BLE001 (a full disk says so in many ways)
+        fatal = exc if isinstance(exc, SweeperError) else \
+            disk_full(exc, state.get("out") or sweep.cache_root)
+        if fatal is None:
+            raise
+        message = one_line(fatal)
+        if state.get("run_id"):
+            tracker = state["tracker"]
+            tracker.set_tags(state["run_id"], {"error": message})
+            tracker.finish(state["run_id"], "FAILED")
+        tune.report({"objective": math.nan, "targets_done": 0, FATAL: message})
+        time.sleep(FATAL_WAIT_S)  # the driver stops the sweep now (sweep.tune.StopOnFatal)
+        raise
+
+
+def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> None:
     from ray import tune
 
     from sweeper.cache import StageCache
@@ -79,12 +109,12 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
     params = {k: v for k, v in config.items() if k != SETTINGS}
     context = tune.get_context()
     out = Path(context.get_trial_dir()).resolve() / "trial"
+    state["out"] = out
     _restore(out)
     cache = StageCache(sweep.cache_root)
     keys = trial_keys(resolved, catalog)
     inter = [keys.intermediate] if keys.intermediate else []
     wait_if_built_elsewhere(cache, inter + [f"baseline-{keys.baseline}"])
-    env = reopen(resolved, catalog)
     tracker = tracking.Tracker(tracking.open_store(sweep.tracking_uri), sweep.experiment)
     run_id = tracker.start(name=describe_params(params),
                            key=f"{sweep.sweep_id}:{context.get_trial_id()}",
@@ -92,6 +122,8 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
                            tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
                                             sweep=sweep.name, keys=keys),
                                  **design_tags(params)})
+    state.update(tracker=tracker, run_id=run_id)
+    env = reopen(resolved, catalog)
     log_params(tracker, run_id, resolved, catalog)
     started = time.time()
     try:
@@ -114,6 +146,8 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
         tracker.set_tags(run_id, {"stopped_early": "true"})
         tracker.finish(run_id, "KILLED")
         raise
+    except SweeperError:
+        raise  # handled by `trainable`: the sweep stops, nothing is retried
     except Exception:
         tracker.finish(run_id, "FAILED")
         raise

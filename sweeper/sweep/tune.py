@@ -3,9 +3,10 @@ failure and checkpoint config, and the callback that closes runs Tune ends for a
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
-from sweeper.sweep import searchers, tracking
+from sweeper.sweep import searchers, tracking, trust
 from sweeper.sweep.space import Resolver
 from sweeper.sweep.spec import SweepSpec
 from sweeper.sweep.trainable import SweepContext
@@ -47,6 +48,29 @@ def _close_runs(sweep: SweepContext):
     return CloseRuns()
 
 
+FATAL_SEEN: dict[str, str] = {}  # the driver's record of the error that stopped the sweep
+
+
+def _stop_on_fatal():
+    """A Tune callback on the driver: the first trial that reports a deterministic error
+    (sweep.trainable.FATAL: bad data, a full disk) stops the whole sweep as Ctrl-C does,
+    so that every trial stays resumable and none is retried into the same error. What it
+    saw is kept in FATAL_SEEN (read at run time: the callback is pickled with the Tuner)."""
+    from ray import tune
+
+    class StopOnFatal(tune.Callback):
+        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                            **info: Any) -> None:
+            from sweeper.sweep import tune as sweep_tune
+            from sweeper.sweep.trainable import FATAL
+
+            if result.get(FATAL) and "message" not in sweep_tune.FATAL_SEEN:
+                sweep_tune.FATAL_SEEN.update(message=result[FATAL], trial=trial.trial_id)
+                signal.raise_signal(signal.SIGINT)  # Tune's own graceful stop
+
+    return StopOnFatal()
+
+
 def _scheduler(spec: SweepSpec, cache_root: str):
     from ray.tune.schedulers import ASHAScheduler
 
@@ -62,8 +86,9 @@ def _scheduler(spec: SweepSpec, cache_root: str):
 
 
 def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, *, storage: str,
-               folder: str, reuse_workers: bool = True):
-    """The sweep's Tuner; each trial's settings are resolved by `resolver` on the driver."""
+               folder: str, location: str, reuse_workers: bool = True):
+    """The sweep's Tuner; each trial's settings are resolved by `resolver` on the driver.
+    `location`: the sweep's folder in its storage (what `resume` restores from)."""
     from ray import tune
 
     search_alg, num_samples = searchers.build(spec, resolver)
@@ -77,7 +102,10 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, *, stor
                                     # imports and caches are paid once per worker, not per trial
                                     reuse_actors=reuse_workers),
         run_config=tune.RunConfig(
-            name=folder, storage_path=storage, callbacks=[_close_runs(sweep)],
+            name=folder, storage_path=storage,
+            callbacks=[_close_runs(sweep), _stop_on_fatal(),
+                       trust.recorder(location, sweep.tracking_uri, sweep.experiment,
+                                      sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
             # The latest checkpoint holds every finished stage's outputs (stage markers and
             # the XTREME export; encoders live in the stage cache): older ones are dropped,

@@ -9,8 +9,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from sweeper import yamlio
 from sweeper.errors import ConfigError
 
 
@@ -96,7 +95,8 @@ def coerce(s: Setting, raw: Any) -> Any:
     """`raw` as setting `s`'s type (lists from comma-separated strings, mappings from
     `key=value` pairs), range-checked; a ConfigError naming the setting otherwise."""
     ftype = s.type
-    value = yaml.safe_load(raw) if isinstance(raw, str) and not ftype.startswith("str") else raw
+    value = yamlio.loads(raw, f"setting '{s.name}'") \
+        if isinstance(raw, str) and not ftype.startswith("str") else raw
     if value is None or value == "":
         if "None" not in ftype and not ftype.startswith(("list", "dict")):
             raise ConfigError(f"setting '{s.name}' cannot be empty")

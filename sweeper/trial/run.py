@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import yaml
 
+from sweeper import atomic
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.digest import stage_seed
@@ -93,11 +94,18 @@ def _finished_intermediate(stage_dir: Path, cache: StageCache | None, key: str |
     if not key:
         return None
     marker = stage_dir / "intermediate.json"
-    if marker.exists():
-        return Path(json.loads(marker.read_text())["weights"])
-    if cache is not None and cache.has(key):
-        return cache.path(key)
+    if marker.exists() and cache is None:
+        return _weights(stage_dir, json.loads(marker.read_text()))
+    if cache is not None:
+        return cache.get(key)  # verified (a corrupt entry is quarantined and rebuilt)
     return None
+
+
+def _weights(stage_dir: Path, info: dict[str, Any]) -> Path:
+    """Where a finished Step 1's encoder is: in the cache (absolute), or in the trial's
+    own stage folder (relative to it)."""
+    path = Path(info["weights"])
+    return path if path.is_absolute() else stage_dir / path
 
 
 def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | None,
@@ -105,10 +113,12 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     """Step 1, or its output from this trial's last run or from the shared cache
     (`loaded`: the saved encoder the model was built from, if any)."""
     marker = stage_dir / "intermediate.json"
+    if marker.exists() and cache is not None and cache.get(key) is None:
+        marker.unlink()  # its cache entry failed its check (quarantined): train again
     if marker.exists():  # restarted trial: this stage already finished
         info = json.loads(marker.read_text())
-        if loaded != Path(info["weights"]):
-            ctx.model.load_encoder_weights(Path(info["weights"]))
+        if loaded != _weights(stage_dir, info):
+            ctx.model.load_encoder_weights(_weights(stage_dir, info))
         return {**info, "resumed": True}
 
     started = time.perf_counter()
@@ -133,9 +143,11 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
         ctx.model.load_encoder_weights(weights)
     history = json.loads((weights / "history.json").read_text())
     data = json.loads((weights / "data.json").read_text())
-    info = {"key": key, "weights": str(weights), "cached": cached, "history": history,
+    # the trial's own copy by its place in the stage folder (the folder may be moved)
+    where = weights.name if weights.parent == stage_dir else str(weights)
+    info = {"key": key, "weights": where, "cached": cached, "history": history,
             "data": data, "seconds": time.perf_counter() - started}
-    marker.write_text(json.dumps(info))
+    atomic.write_json(marker, info)
     return info
 
 
@@ -163,7 +175,7 @@ def _prepare_output(out: Path, keys: trial_keys.TrialKeys) -> Path:
         shutil.rmtree(out / "xtreme", ignore_errors=True)
         (out / "metrics.json").unlink(missing_ok=True)
     stage_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(current)
+    atomic.write_text(stamp, current)
     return stage_dir
 
 
@@ -215,7 +227,7 @@ def _run_targets(ctx: TrialContext, stage_dir: Path, hooks: TrialHooks,
         for n in todo:  # Step 4 (Step 2 for retrieval)
             training[n] = _evaluate(ctx, ctx.catalog.task(n), fitted, train_s)
             train_s = 0.0  # a shared training is paid once, by its first target
-            markers[n].write_text(json.dumps(training[n]))
+            atomic.write_json(markers[n], training[n])
             hooks.on_stage(n, score_trial(ctx.out_dir, resolved, ctx.catalog), stage_dir)
     return skipped
 
@@ -280,7 +292,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
         result["not_comparable_with_xtreme"] = caveats
         for target, why in caveats.items():
             result["protocols"]["targets"][target]["not_comparable_with_xtreme"] = why
-    (out / "metrics.json").write_text(json.dumps(result, indent=1))
-    (out / "languages.md").write_text(language_table(result, catalog))
+    atomic.write_text(out / "languages.md", language_table(result, catalog))
+    atomic.write_json(out / "metrics.json", result, indent=1)  # last: the trial's result
     return result
 

@@ -4,6 +4,9 @@ sweep makes and the tags that tie them together."""
 
 from __future__ import annotations
 
+import contextlib
+
+from sweeper.errors import ConfigError
 from sweeper.sweep.tracking.base import (
     ARM_TAG,
     BASELINE_KEY_TAG,
@@ -24,7 +27,12 @@ from sweeper.sweep.tracking.base import (
     trial_metrics,
 )
 from sweeper.sweep.tracking.sweeps import list_sweeps, open_sweep, sweep_parents
-from sweeper.sweep.tracking.uris import artifact_root, default_uri, sqlite_path, store_uri
+from sweeper.sweep.tracking.uris import (
+    artifact_root,
+    default_uri,
+    sqlite_path,
+    store_uri,
+)
 
 __all__ = ["ARM_TAG", "BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "CHAIN_ADDED_TAG", "CHAIN_TAG",
            "FOLDER_TAG", "INTERMEDIATE_KEY_TAG",
@@ -35,7 +43,25 @@ __all__ = ["ARM_TAG", "BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "CHAIN_ADDED_TAG",
 
 
 def open_store(uri: str) -> Store:
-    """The store at `uri` (MLflow: a sqlite file, a tracking server, ...)."""
+    """The store at `uri` (MLflow: a sqlite file, a tracking server, ...); a sqlite file
+    that is there but is no database is refused before MLflow opens it."""
     from sweeper.sweep.tracking.mlflow_store import MlflowStore
 
+    check_sqlite(uri)
     return MlflowStore(uri)
+
+
+def check_sqlite(uri: str) -> None:
+    """An existing sqlite store file is a readable SQLite database (a ConfigError naming
+    the file otherwise); a missing one is left to be made."""
+    import sqlite3
+
+    path = sqlite_path(uri)
+    if path is None or not path.exists():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        raise ConfigError(f"MLflow store {path} is not a readable SQLite database "
+                          f"({exc})") from None

@@ -6,11 +6,37 @@ logs into the runs it names. A sqlite file, a tracking server or any URI MLflow 
 
 from __future__ import annotations
 
+import errno
+import functools
 from pathlib import Path
+from typing import Any, Callable
 
 from sweeper.errors import SweeperError, one_line
 from sweeper.sweep.tracking.base import RunRecord
 from sweeper.sweep.tracking.uris import is_server
+
+
+def _full_disk(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or \
+        "disk is full" in text or "no space left" in text
+
+
+def writes(method: Callable) -> Callable:
+    """A write to the store: a full disk under it is told as such (one line), not as
+    whatever the database layer makes of it."""
+    @functools.wraps(method)
+    def wrapper(self: "MlflowStore", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if _full_disk(exc) or _full_disk(exc.__cause__ or exc):
+                from sweeper.atomic import NoSpace
+
+                raise NoSpace(f"no space left for the tracking store {self.uri}: free some, "
+                              "then `sweeper resume` continues a sweep") from None
+            raise
+    return wrapper
 
 
 class MlflowStore:
@@ -49,6 +75,7 @@ class MlflowStore:
         except Exception as exc:
             raise self._fail(exc) from None
 
+    @writes
     def create_run(self, experiment_id: str, name: str, tags: dict[str, str]) -> str:
         return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
 
@@ -62,17 +89,20 @@ class MlflowStore:
                                        order_by=["attributes.start_time DESC"])
         return [_record(r) for r in runs]
 
+    @writes
     def set_status(self, run_id: str, status: str) -> None:
         if status == "RUNNING":
             self.client.update_run(run_id, status="RUNNING")
         else:
             self.client.set_terminated(run_id, status)
 
+    @writes
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 
         self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
+    @writes
     def log_params(self, run_id: str, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
@@ -81,6 +111,7 @@ class MlflowStore:
         for i in range(0, len(items), 100):  # MLflow's limit per call
             self.client.log_batch(run_id, params=items[i:i + 100])
 
+    @writes
     def log_metrics(self, run_id: str, points: list[tuple[str, float, int, int]]) -> None:
         from mlflow.entities import Metric
 
@@ -88,6 +119,7 @@ class MlflowStore:
         for i in range(0, len(items), 1000):
             self.client.log_batch(run_id, metrics=items[i:i + 1000])
 
+    @writes
     def log_artifacts(self, run_id: str, local: Path, path: str | None = None) -> None:
         if local.is_dir():
             self.client.log_artifacts(run_id, str(local), path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sweeper.errors import SweeperError, one_line
@@ -15,6 +16,21 @@ from sweeper.sweep.tracking.base import (
 )
 
 SWEEP = {ROLE_TAG: "sweep"}
+HEARTBEAT_TAG = "sweeper.heartbeat"  # seconds since the epoch, beaten while the driver lives
+STALE_S = 300.0  # a RUNNING sweep without a beat for this long: its driver is gone
+
+
+def sweep_status(parent: RunRecord, now: float | None = None) -> str:
+    """The parent run's status, or `interrupted` for a RUNNING sweep whose driver has not
+    beaten for STALE_S (killed, or its machine gone)."""
+    beat = parent.tags.get(HEARTBEAT_TAG)
+    if parent.status != "RUNNING" or not beat:
+        return parent.status
+    try:
+        stale = (now or time.time()) - float(beat) > STALE_S
+    except ValueError:
+        return parent.status
+    return "interrupted" if stale else parent.status
 
 
 def list_sweeps(store: Store) -> list[dict[str, Any]]:
@@ -29,7 +45,7 @@ def list_sweeps(store: Store) -> list[dict[str, Any]]:
                 counts[r.status] = counts.get(r.status, 0) + 1
             out.append({"sweep": store.experiment_name(eid), "run_id": parent.run_id,
                         "sweep_id": parent.tags.get(SWEEP_ID_TAG, "-"),
-                        "status": parent.status, "started": parent.start_time,
+                        "status": sweep_status(parent), "started": parent.start_time,
                         "trials": len(trials), "by_status": counts,
                         "baselines": len(runs) - len(trials)})
     return sorted(out, key=lambda r: r["started"] or 0)

@@ -1,0 +1,86 @@
+"""State files written whole or not at all: a temporary file beside the target, flushed
+and fsynced, then renamed over it (and the folder fsynced, so the rename survives a
+crash). A full disk or a crash leaves the old file or none, never a truncated one; a
+full disk is told as one line naming the path."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sweeper.errors import SweeperError
+
+
+class NoSpace(SweeperError):
+    """The disk under a path is full."""
+
+
+def no_space(path: str | os.PathLike) -> NoSpace:
+    return NoSpace(f"no space left on {_mount_of(path)} (writing {path}): free some, then "
+                   "`sweeper resume` continues a sweep")
+
+
+def disk_full(exc: BaseException, path: str | os.PathLike) -> NoSpace | None:
+    """`exc` as a NoSpace for `path` when it says the disk is full (an OSError, or a
+    library's own error carrying the OS's message, as safetensors' writer does)."""
+    if isinstance(exc, NoSpace):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return no_space(exc.filename or path)
+    text = str(exc)
+    if "No space left on device" in text or "os error 28" in text:
+        return no_space(path)
+    return None
+
+
+def _mount_of(path: str | os.PathLike) -> str:
+    """The mount point holding `path` (what a user frees space on)."""
+    p = Path(path).resolve()
+    while not p.exists():
+        p = p.parent
+    while not os.path.ismount(p) and p != p.parent:
+        p = p.parent
+    return str(p)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise no_space(path) from None
+        raise
+    sync_folder(path.parent)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    write_bytes(path, text.encode())
+
+
+def write_json(path: str | os.PathLike, data: Any, indent: int | None = None) -> None:
+    write_text(path, json.dumps(data, indent=indent))
+
+
+def sync_folder(folder: str | os.PathLike) -> None:
+    """Make a rename inside `folder` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
