@@ -164,7 +164,9 @@ def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, 
     ini.write_text("[mlflow]\ndefault_permission = READ\n"
                    f"database_uri = {pg.create('mlflow_auth')}\nadmin_username = admin\n"
                    f"admin_password = {password}\n"
-                   "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
+                   "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+                   # a password check (PBKDF2) per request is costly: cached, as clusters run it
+                   "auth_cache_ttl_seconds = 300\n")
     port = free_port()
     server = psutil.Popen([sys.executable, "-m", "mlflow", "server", "--app-name", "basic-auth",
                            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",

@@ -220,10 +220,10 @@ def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp
                            objective={"metric": "gain", "languages": "low_resource"},
                            intermediate={"pool": ["sst2", "qqp", "mnli"], "counts": [1, 2]},
                            hyperparameters={"lr": {"loguniform": [1e-3, 5e-3]},
-                                            "max_train_examples": 200, "max_eval_examples": 60,
+                                            "max_train_examples": 120, "max_eval_examples": 40,
                                             "intermediate_epochs": 1, "target_epochs": 2},
                            search={"algorithm": "optuna", "num_samples": 3, "max_concurrent": 2,
-                                   "scheduler": {"asha": {"grace_period": 1}}})
+                                   "scheduler": {"asha": {"grace_period": 1}}, "prior": "rank"})
         done = run_cli("run", str(space), "--storage", str(tmp_path / "runs"),
                        "--tracking-uri", url, subprocess_=True)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
@@ -247,6 +247,16 @@ def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp
         assert not (tmp_path / "runs" / "mlflow.db").exists()
         assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id
                    for r in trials + baselines)  # nesting kept under concurrent writers
+        # the prior: the pool ranked before any trial, logged with the sweep, graded by
+        # the report (here too few tasks trained alone to grade: it says so)
+        assert parent.data.tags["sweeper.prior"] == "rank"
+        assert "ranking/ranking.json" in {a.path for a in MlflowClient(url).list_artifacts(
+            parent.info.run_id, "ranking")}
+        rep = run_cli("report", "served", "--tracking-uri", url, "--storage",
+                      str(tmp_path / "runs"), "--json")
+        assert rep.returncode == 0, rep.stderr[-2000:]
+        graded = json.loads(rep.stdout)["ranking"]["targets"]["xnli"]
+        assert graded["languages"] == ["sw", "ur"] and {"dev", "test"} <= set(graded)
     finally:
         kill_tree(server)
         pg.stop()

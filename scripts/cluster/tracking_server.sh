@@ -40,6 +40,9 @@ database_uri = $DB/mlflow_auth
 admin_username = admin
 admin_password = $ADMIN_SECRET
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+# verified passwords cached for 5 minutes: without it every request pays a PBKDF2 hash,
+# which trials logging metrics feel; a changed password takes effect within the TTL
+auth_cache_ttl_seconds = 300
 INI
 )
 

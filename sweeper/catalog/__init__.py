@@ -132,12 +132,12 @@ def _load_languages(path: Path) -> tuple[dict[str, Language], dict[str, tuple[st
 
     for code, v in raw["languages"].items():
         safe_name(code, f"{path.name}: language")
-        missing = [k for k in ("name", "tatoeba", "tokens", "size") if k not in v]
+        missing = [k for k in ("name", "tatoeba", "iso639_3", "tokens", "size") if k not in v]
         if missing:
             raise ConfigError(f"{path.name}: language '{code}' lacks {missing}")
     tokens = resource_tokens(raw)
     langs = {code: Language(code=code, name=v["name"], tatoeba=v["tatoeba"],
-                            size=float(v["size"]), tokens=tokens[code],
+                            iso639_3=v["iso639_3"], size=float(v["size"]), tokens=tokens[code],
                             tier=tier_of(tokens[code]))
              for code, v in raw["languages"].items()}
     groups: dict[str, tuple[str, ...]] = {"all": tuple(langs)}

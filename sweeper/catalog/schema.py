@@ -31,6 +31,7 @@ class Language:
     code: str
     name: str  # English name, as in udpos.<Name> hub configs
     tatoeba: str  # code of its tatoeba.<code> hub config
+    iso639_3: str  # the individual-language ISO 639-3 code (URIEL's key: sweeper.rank)
     size: float  # CC-100 GiB (the size table's bytes column)
     tokens: float  # CC-100 millions of tokens (see catalog.resource_tokens); 0: not in CC-100
     tier: str  # low / mid / high, derived from tokens and the tier thresholds

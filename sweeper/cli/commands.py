@@ -85,6 +85,22 @@ def _tasks(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("rank")
+def _rank(args: argparse.Namespace) -> int:
+    from sweeper.catalog import load_catalog
+    from sweeper.rank.ranking import rank
+    from sweeper.report.tables import print_ranking
+
+    cache = Path(args.cache or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper").expanduser()
+    ranking = rank(args.target, load_catalog(), languages=args.languages or None,
+                   pool=args.pool or None, model=args.model, data=args.data, cache=cache)
+    if args.json:
+        print(json.dumps(ranking.to_json(), indent=1))
+    else:
+        print_ranking(ranking)
+    return 0
+
+
 @command("ls")
 def _ls(args: argparse.Namespace) -> int:
     from sweeper.report.tables import print_sweeps

@@ -85,6 +85,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "'non-commercial' for every task whose data may not be used commercially)")
     ts.add_argument("--json", action="store_true", help="machine-readable output")
 
+    rk = sub.add_parser("rank", help="rank candidate intermediate tasks for a target's "
+                        "languages by cheap signals, before any training",
+                        formatter_class=_Formatter)
+    rk.add_argument("--target", required=True, help="target task (see `sweeper tasks`)")
+    rk.add_argument("--languages", type=_csv, default=[], help="the target languages to "
+                    "rank for: a tier (low, mid, high), group or codes (default: the "
+                    "target's low-resource languages)")
+    rk.add_argument("--pool", type=_csv, default=[], help="candidate tasks (default: every "
+                    "intermediate task that keeps the target zero-shot)")
+    rk.add_argument("--model", default="xlm-roberta-large", help="encoder for the "
+                    "embeddings and tokens (hub id, local path, or tiny)")
+    rk.add_argument("--data", default="sample", help="sample, hub, or a local data folder")
+    rk.add_argument("--cache", help="cache folder (default: $SWEEPER_CACHE or ~/.cache/sweeper)")
+    rk.add_argument("--json", action="store_true", help="machine-readable output")
+
     v = sub.add_parser("validate", help="check a search-space file against the catalog",
                        formatter_class=_Formatter)
     v.add_argument("file", help="search-space YAML")

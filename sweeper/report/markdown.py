@@ -179,7 +179,7 @@ def markdown(analysis: dict[str, Any], title: str, figures: list[Path]) -> str:
         lines += [f"## {target}", ""] + _effects(found) + _curves(found) + _chains(found)
         lines += _helped(found, selection) + _selected(found)
         lines += [f"![{f.stem}]({f.name})" for f in figures if f.stem.endswith(target)] + [""]
-    lines += _apart(analysis)
+    lines += _apart(analysis) + _ranking(analysis)
     lines += ["## Licences of the data used", "", "| task | licence | non-commercial |",
               "|---|---|---|"]
     lines += [f"| {x['task']} | {x['license']} | {'**yes**' if x['non_commercial'] else 'no'} |"
@@ -187,6 +187,40 @@ def markdown(analysis: dict[str, Any], title: str, figures: list[Path]) -> str:
     if analysis["notes"]:
         lines += ["## Caveats", ""] + [f"- {n}" for n in analysis["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def _graded(metric: dict[str, Any]) -> str:
+    low, high, value = metric["low"], metric["high"], metric["estimate"]
+    if value is None or value != value:  # NaN: no spread to correlate
+        return "-"
+    return f"{_num(value)}" + (f" [{low:.2f}, {high:.2f}]" if low is not None
+                                             else "")
+
+
+def _ranking(analysis: dict[str, Any]) -> list[str]:
+    """The ranking logged before the sweep, graded on what it measured."""
+    graded = analysis.get("ranking")
+    if not graded:
+        return []
+    k = graded["k"]
+    lines = ["## The ranking before the sweep, graded", "", graded["method"], ""]
+    for target, found in graded["targets"].items():
+        for split in ("dev", "test"):
+            part = found.get(split, {})
+            if "note" in part and "tasks" not in part:
+                lines += [f"- {target} {split}: {part['note']}."]
+                continue
+            lines += [f"### {target}, {split} ({part['tasks']} tasks trained alone; languages "
+                      f"{', '.join(found['languages'])})", "",
+                      f"| signal | Spearman | Kendall | NDCG@{k} | Regret@{k} |",
+                      "|---|---|---|---|---|"]
+            for name, m in part.items():
+                if isinstance(m, dict):
+                    lines.append(f"| {name} | {_graded(m['spearman'])} | {_graded(m['kendall'])} "
+                                 f"| {_graded(m[f'ndcg@{k}'])} | {_graded(m[f'regret@{k}'])} |")
+            notes = {m["note"] for m in part.values() if isinstance(m, dict) and "note" in m}
+            lines += [""] + [f"_{n}_" for n in sorted(notes)] + [""]
+    return lines + [""]
 
 
 def terminal(analysis: dict[str, Any], title: str) -> str:
@@ -214,5 +248,12 @@ def terminal(analysis: dict[str, Any], title: str) -> str:
         if top:
             lines.append(f"  ranked on {found['helped']['ranked_on']}: " + ", ".join(
                 f"{h['task']} (dev {h['dev']:+.1f}, test {_num(h['test'])})" for h in top))
+    for target, found in (analysis.get("ranking") or {}).get("targets", {}).items():
+        for split in ("dev", "test"):
+            combined = found.get(split, {}).get("combined")
+            if combined:
+                lines.append(f"  ranking before the sweep, {target} {split}: Spearman "
+                             f"{_graded(combined['spearman'])}, Regret@3 "
+                             f"{_graded(combined['regret@3'])}")
     lines += [f"  note: {n}" for n in analysis["notes"]]
     return "\n".join(lines)

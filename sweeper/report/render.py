@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 
 from sweeper.catalog import load_catalog
-from sweeper.names import safe_name
 from sweeper.errors import ConfigError
+from sweeper.names import safe_name
 from sweeper.paths import check_writable_dir
 from sweeper.report import figures, markdown
 from sweeper.report.compute import analyse
@@ -90,6 +90,12 @@ def run_report(name_or_run: str | None = None, tracking_uri: str | None = None,
     if table.empty:
         raise ConfigError(f"{results or name_or_run}: the results table has no rows")
     analysis = analyse(table, catalog=catalog, selection=selection)
+    if parent is not None:
+        logged = tracker.store.read_artifact(parent, "ranking/ranking.json")
+        if logged:  # the sweep ranked its pool first (search.prior / order: rank): graded
+            from sweeper.rank.grade import grade
+
+            analysis["ranking"] = grade(json.loads(logged), table)
     if table.attrs.get("running"):
         analysis["notes"].insert(0, "The sweep is still running: this report covers the "
                                     "trials finished so far.")

@@ -23,6 +23,7 @@ from sweeper.errors import ConfigError, DataError
 from sweeper.report.columns import COLUMNS, NUMERIC, OPTIONAL, SPLITS, STATUSES
 from sweeper.scoring.xtreme import main_metric
 
+
 def status_of(row: dict[str, Any]) -> str:
     """A run's status as the table spells it."""
     if row["tags"].get("stopped_early") == "true" or row["status"] == "KILLED":

@@ -164,3 +164,23 @@ def print_data_check(rows: list[dict[str, Any]]) -> None:
         print(f"{r['task']:<20} {where:<58} {status}")
     bad = sum(bool(r["problems"]) for r in rows)
     print(f"{len(rows)} entries checked, {bad} with problems")
+
+
+def print_ranking(ranking: Any) -> None:
+    """`sweeper rank`: one line per candidate, the combined score with its parts beside."""
+    print(f"{ranking.target}: candidate intermediate tasks for {', '.join(ranking.languages)} "
+          f"(model {ranking.model}, data {ranking.data})")
+    header = ["rank", "task", "score", "language", "uriel", "overlap", "type", "embedding",
+              "languages"]
+    fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    table = [[str(r["rank"]), r["task"], f"{r['score']:+.2f}", fmt(r["signals"]["language"]),
+              fmt(r["parts"]["uriel"]), fmt(r["parts"]["overlap"]), fmt(r["signals"]["type"]),
+              fmt(r["signals"]["embedding"]), ",".join(r["languages"])] for r in ranking.rows]
+    widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(header)]
+    for row in [header] + table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    for note in ranking.notes:
+        print(f"note: {note}")
+    cost = ", ".join(f"{k} {v:.1f} s" for k, v in ranking.seconds.items() if k != "total")
+    print(f"ranked {len(ranking.rows)} tasks in {ranking.seconds['total']:.1f} s ({cost}); "
+          f"{ranking.method}")

@@ -149,6 +149,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     parent = _open_parent(tracker, spec, where, sweep_id)
     sweep_dir = SweepFolder(where.storage, where.folder)
     try:
+        _prior(spec, catalog, tracker, parent, sweep_dir)
         context = _context(spec, catalog, where, sweep_id, parent)
         tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)),
                            storage=where.storage, folder=where.folder,
@@ -162,6 +163,28 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
         tracker.finish(parent, "FAILED")
         raise
     return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+
+
+def _prior(spec: SweepSpec, catalog: Catalog, tracker: tracking.Tracker, parent: str,
+           sweep_dir: SweepFolder) -> None:
+    """`search.prior` / `search.order: rank`: the pool ranked before any trial, logged
+    with the sweep (its folder and the parent run's `ranking/`), kept in the spec."""
+    if "rank" not in (spec.prior, spec.order):
+        return
+    from sweeper.rank.prior import sweep_ranking
+    from sweeper.trial.settings import cache_root
+
+    ranking = sweep_ranking(spec, catalog, cache_root(spec.base_settings().runtime))
+    spec.ranking = ranking["scores"]
+    text = json.dumps(ranking, indent=1)
+    sweep_dir.write_text("ranking.json", text)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "ranking.json").write_text(text)
+        tracker.log_artifacts(parent, Path(tmp) / "ranking.json", "ranking")
+    tracker.set_tags(parent, {"sweeper.prior": "rank"})
+    top = ", ".join(list(spec.ranking)[:5])
+    print(f"Ranked the pool before training (sweeper rank): {top}, ...; "
+          f"{'Optuna starts from it' if spec.prior == 'rank' else 'best-predicted sets first'}")
 
 
 def planned_trials(spec: SweepSpec) -> int:

@@ -150,6 +150,10 @@ class Search(Strict):
     num_samples: Annotated[int, Field(ge=1, strict=True)] = 8
     max_concurrent: Annotated[int, Field(ge=1, strict=True)] = 1
     scheduler: Scheduler | None = None
+    # `rank`: Optuna starts from the ranking's top sets (sweeper rank), a grid runs its
+    # best-predicted sets first; the ranking is logged with the sweep and graded
+    prior: Literal["none", "rank"] = "none"
+    order: Literal["space", "rank"] = "space"
 
 
 class Resources(Strict):

@@ -94,8 +94,13 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
 
     sampler = (optuna.samplers.RandomSampler(seed=spec.seeds[0]) if spec.algorithm == "random"
                else optuna.samplers.TPESampler(seed=spec.seeds[0]))
+    first = None
+    if spec.prior == "rank" and spec.ranking:
+        from sweeper.rank.order import enqueued
+
+        first = enqueued(spec, spec.ranking)
     search = OptunaSearch(space=space.define_by_run(spec), metric="objective", mode=spec.mode,
-                          sampler=sampler)
+                          sampler=sampler, points_to_evaluate=first)
     repeats = SeedRepeats(search, spec.seeds, metric="objective", mode=spec.mode)
     limited = ConcurrencyLimiter(repeats, max_concurrent=spec.max_concurrent)
     return Resolving(limited, resolve, "objective", spec.mode), spec.num_samples

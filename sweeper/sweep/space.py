@@ -62,9 +62,14 @@ def grid(spec: SweepSpec) -> list[dict[str, Any]]:
     names = sorted(spec.searched)
     choices = [spec.searched[n].values for n in names]
     arms = list(spec.arms) or [None]
+    sets = task_sets(spec)
+    if spec.order == "rank" and spec.ranking:
+        from sweeper.rank.order import ordered
+
+        sets = ordered(sets, spec.ranking)
     trials, seen = [], set()
     for combo, arm, seed, point in itertools.product(itertools.product(*choices), arms,
-                                                     spec.seeds, task_sets(spec)):
+                                                     spec.seeds, sets):
         point = {**point, "seed": seed, **dict(zip(names, combo))}
         if arm is not None:
             point["budget"] = arm

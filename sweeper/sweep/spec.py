@@ -59,6 +59,9 @@ class SweepSpec:
     chains: list[list[str]] = field(default_factory=list)  # chain designs: each chain's order
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)  # budget arm -> settings
     allow_gold_only_bucc: bool = False  # BUCC mined over the hub's gold pairs only
+    prior: str = "none"  # rank: Optuna's first trials from the ranking (sweeper.rank.prior)
+    order: str = "space"  # rank: a grid's best-predicted task sets first
+    ranking: dict[str, float] = field(default_factory=dict)  # task -> predicted score
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -235,7 +238,9 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
         num_samples=f.search.num_samples, max_concurrent=f.search.max_concurrent,
         scheduler=scheduler.model_dump() if scheduler else None, resources=resources,
         draws=design.draws, chains=design.chains, arms=arms,
-        allow_gold_only_bucc=f.allow_gold_only_bucc, raw=raw)
+        allow_gold_only_bucc=f.allow_gold_only_bucc, prior=f.search.prior,
+        order=f.search.order, raw=raw)
+    _check_search(spec, where)
     if (spec.chains or arms) and algorithm != "grid":
         raise ConfigError(f"{where}: chains and budget arms are grid designs "
                           "(search.algorithm: grid)")
@@ -248,6 +253,16 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
                           f"({'; '.join(f'{t}: {why}' for t, why in outside.items())}); the "
                           "search and scheduler would have nothing to select on")
     return spec
+
+
+def _check_search(spec: SweepSpec, where: str) -> None:
+    """`search.prior` and `search.order` with the algorithms they belong to."""
+    if spec.prior == "rank" and (spec.algorithm == "grid" or spec.fixed_sets):
+        raise ConfigError(f"{where}: search.prior: rank seeds Optuna's task weights (optuna "
+                          "or random over a pool); a grid takes search.order: rank")
+    if spec.order == "rank" and (spec.algorithm != "grid" or spec.chains):
+        raise ConfigError(f"{where}: search.order: rank orders a grid's task sets (not a "
+                          "search, nor chains); a search takes search.prior: rank")
 
 
 def load_spec(path: str | Path, catalog: Catalog, overrides: list[str] | None = None

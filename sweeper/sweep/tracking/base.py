@@ -83,6 +83,8 @@ class Store(Protocol):
 
     def artifacts(self, run_id: str, path: str | None = None) -> list[str]: ...
 
+    def read_artifact(self, run_id: str, path: str) -> bytes | None: ...
+
 
 class Tracker:
     """The runs of one experiment (one sweep's name) in one store."""

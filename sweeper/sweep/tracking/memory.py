@@ -88,6 +88,10 @@ class MemoryStore:
             dest.mkdir(parents=True, exist_ok=True)
             shutil.copy2(local, dest / local.name)
 
+    def read_artifact(self, run_id: str, path: str) -> bytes | None:
+        root = self._files.get(run_id)
+        return (root / path).read_bytes() if root and (root / path).is_file() else None
+
     def artifacts(self, run_id: str, path: str | None = None) -> list[str]:
         root = self._files.get(run_id)
         folder = root / (path or "") if root else None

@@ -129,6 +129,16 @@ class MlflowStore:
     def artifacts(self, run_id: str, path: str | None = None) -> list[str]:
         return [a.path for a in self.client.list_artifacts(run_id, path)]
 
+    def read_artifact(self, run_id: str, path: str) -> bytes | None:
+        import tempfile
+
+        parent = path.rpartition("/")[0] or None
+        if path not in self.artifacts(run_id, parent):
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            local = self.client.download_artifacts(run_id, path, tmp)
+            return Path(local).read_bytes()
+
 
 def _record(run) -> RunRecord:
     return RunRecord(run_id=run.info.run_id, experiment_id=run.info.experiment_id,
