@@ -324,7 +324,7 @@ def _timed_run(check: Check, model: MultiTaskModel, kind: str, length: int,
 
 def section_train(check: Check) -> dict[str, Any]:
     shape, vocab = ("tiny", 3000) if check.dry else ("large", VOCAB)
-    steps = 2 if check.dry else 10
+    steps = 1 if check.dry else 10
     model = with_heads(encoder(shape, vocab), sorted({k for _, k, _, _ in RUNS}))
     model = model.to(check.device)
     peak = check.results.get("peak", {})
@@ -448,7 +448,7 @@ def worker_share(out: Path, dry: bool, together: int) -> None:
     """One process of the sharing check: build and warm up, wait for the others, train
     for a while, say when it ran."""
     device = torch.device("cpu" if dry or not torch.cuda.is_available() else "cuda")
-    shape, vocab, steps = ("tiny", 3000, 6) if dry else ("base", VOCAB, 40)
+    shape, vocab, steps = ("tiny", 3000, 3) if dry else ("base", VOCAB, 40)
     model = with_heads(encoder(shape, vocab), ["pair_classification"]).to(device)
     table = synthetic("pair_classification", 32 * (steps + 2), 128 if not dry else 64, vocab)
     args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, log_every=10**6,

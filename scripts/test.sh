@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need, then runs the whole suite: the in-process tests on every
-# core (pytest-xdist), then the end-to-end ones (`slow`: sweeps, servers, whole trials)
-# one at a time, as each keeps the cores busy itself. With arguments, runs pytest with
-# them instead (e.g. -m "not slow" for the fast set). No test collected is a failure.
+# Installs what the tests need, then runs the whole suite on every core (pytest-xdist):
+# the in-process tests, then the end-to-end ones (`slow`: whole trials, sweeps, servers),
+# those that start Ray one at a time on one worker (xdist_group "ray") while the others
+# run beside them. With arguments, runs pytest with them instead (e.g. -m "not slow" for
+# the fast set). No test collected is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -26,5 +27,5 @@ if [ "$#" -gt 0 ]; then
 fi
 status=0
 run -m "not slow" -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
-run -m slow -p no:cacheprovider || status=$?
+run -m slow -n "${SWEEPER_TEST_WORKERS:-auto}" --dist loadgroup -p no:cacheprovider || status=$?
 exit "$status"

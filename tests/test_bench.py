@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 def test_train_throughput_compares_every_task_type(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "bench/train_throughput.py", "--reps", "1", "--steps", "6",
-         "--warmup", "2", "--batch-size", "8", "--floor", "--json", str(out),
+        [sys.executable, "bench/train_throughput.py", "--reps", "1", "--steps", "3",
+         "--warmup", "1", "--batch-size", "8", "--max-len", "48", "--floor", "--json", str(out),
          "--scratch", str(tmp_path / "scratch")],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT
 from sweeps import ListenWatch, kill_tree, mlflow_runs, tiny_space
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray at a time
 
 def _free_port() -> int:
     with socket.socket() as s:
