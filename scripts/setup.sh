@@ -10,10 +10,9 @@ fi
 stamp=.venv/.sweeper-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  # --no-compile: modules are byte-compiled when first imported, not all at install
-  pip=(.venv/bin/python -m pip install -q --no-compile)
+  .venv/bin/python -m pip install -q --upgrade pip
   # torch first, pinned: on CPU-only machines this picks the CPU wheel
-  "${pip[@]}" "torch==2.13.0" || "${pip[@]}" torch
-  "${pip[@]}" -e ".[test,bench]"
+  .venv/bin/python -m pip install -q "torch==2.13.0" || .venv/bin/python -m pip install -q torch
+  .venv/bin/python -m pip install -q -e ".[test,bench]"
   echo "$want" > "$stamp"
 fi
