@@ -537,8 +537,8 @@ def main() -> int:
     check = Check(out, opts.dry_run)
     wanted = [s for s in opts.only.split(",") if s]
     for name, fn, limit in SECTIONS:
-        if not wanted or name in wanted:
-            check.run(name, lambda fn=fn: fn(check), limit)
+        if not wanted or name in wanted:  # the dry run: limits for a busy CPU, not a lease
+            check.run(name, lambda fn=fn: fn(check), limit * (4 if check.dry else 1))
     check.save()
     failed = [n for n, _, _ in SECTIONS if isinstance(check.results.get(n), dict)
               and "error" in check.results[n]]
