@@ -117,7 +117,7 @@ def test_prior_and_order_belong_to_their_algorithms(tmp_path, catalog, search, n
         _spec(tmp_path, catalog, **search)
 
 
-def _measured_table(seeds: int) -> "pd.DataFrame":
+def _measured_table(seeds: int):
     import numpy as np
     import pandas as pd
 
