@@ -25,8 +25,7 @@ from sweeper.model.train import TrainArgs, optimizer_steps, task_weights
 from sweeper.sweep.space import cost as space_cost
 from sweeper.sweep.space import grid, params_to_settings
 from sweeper.sweep.spec import load_spec
-from sweeper.trial.resolved import target_epochs
-from sweeper.trial.settings import TrialSettings
+from sweeper.trial.settings import TrialSettings, target_epochs
 from sweeper.trial.sharing import stage_name
 
 

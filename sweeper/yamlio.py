@@ -4,8 +4,8 @@ Search spaces, catalog files and `--set` values are read with `load`: UTF-8 text
 (UTF-16 or other bytes are named, not decoded into garbage), at most MAX_BYTES, nesting
 at most MAX_DEPTH deep (PyYAML would recurse until Python gives up), no duplicate keys
 (PyYAML keeps the last one silently), and aliases (`*name`) only while the values they
-expand to stay under MAX_VALUES (an alias bomb expands a few lines into gigabytes). Every problem is a
-ConfigError with one line naming the file and, where known, the line.
+expand to stay under MAX_VALUES (an alias bomb expands a few lines into gigabytes).
+Every problem is a ConfigError with one line naming the file and, where known, the line.
 """
 
 from __future__ import annotations

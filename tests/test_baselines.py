@@ -9,6 +9,7 @@ from sweeper.sweep.baselines import ensure_baseline
 from sweeper.sweep.tracking.memory import MemoryStore
 from sweeper.trial.environment import resolve_here
 from sweeper.trial.keys import trial_keys
+from sweeper.trial.params import run_params
 from sweeper.trial.settings import TrialSettings
 
 
@@ -36,7 +37,7 @@ def test_one_baseline_per_key_built_once_and_logged_once(catalog, tmp_path):
     run = tracker.run(first.run_id)
     assert run.status == "FINISHED" and run.tags[tracking.ROLE_TAG] == "baseline"
     assert run.tags[tracking.BASELINE_KEY_TAG] == key and run.tags[tracking.PARENT_TAG] == parent
-    assert run.params == {k: str(v) for k, v in resolved.baseline().params(catalog).items()}
+    assert run.params == {k: str(v) for k, v in run_params(resolved.baseline(), catalog).items()}
     assert run.params["tasks"] == "(none)" and "test.tatoeba.sw.accuracy" in run.metrics
     assert {"metrics.json", "xtreme", "languages.md"} <= set(store.artifacts(first.run_id))
     store.set_status(first.run_id, "RUNNING")  # a logger that died half-way

@@ -12,6 +12,7 @@ import pytest
 from sweeper.errors import ConfigError
 from sweeper.frozen import freeze
 from sweeper.trial.keys import trial_keys
+from sweeper.trial.params import run_params
 from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
 from sweeper.trial.settings import TINY_LR, TrialSettings
 
@@ -62,7 +63,7 @@ def test_resolved_trials_are_immutable_and_serialisable(catalog, facts):
 
 def test_trials_and_baselines_log_params_by_one_recipe(catalog, facts):
     r = _resolve(catalog, facts, max_seq_len=1024)
-    trial, base = r.params(catalog), r.baseline().params(catalog)
+    trial, base = run_params(r, catalog), run_params(r.baseline(), catalog)
     assert set(trial) - set(base) == {"max_seq_len.sst2"}  # an intermediate task's length
     assert trial["lr"] == TINY_LR and trial["precision"] == "fp32"
     assert trial["max_seq_len.xnli"] == 100  # what runs, not the 1024 asked for
@@ -79,7 +80,7 @@ def test_a_baseline_shares_the_trial_s_baseline_key(catalog, facts):
     assert trial_keys(base, catalog).intermediate is None
     other = _resolve(catalog, facts, intermediate=["qqp"], intermediate_epochs=1.0).baseline()
     assert trial_keys(other, catalog) == trial_keys(base, catalog)
-    assert other.params(catalog) == base.params(catalog)
+    assert run_params(other, catalog) == run_params(base, catalog)
     assert other.requested == base.requested  # the phase at its defaults
 
 

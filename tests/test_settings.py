@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from sweeper.errors import ConfigError
+from sweeper.trial.checks import check_settings
 from sweeper.trial.settings import SETTINGS, TrialSettings, apply_overrides, settings_from_dict
 
 
@@ -27,13 +28,14 @@ def test_overrides_are_read_as_the_setting_s_type_and_checked(catalog):
 
 def test_validation_names_the_first_bad_setting(catalog):
     with pytest.raises(ConfigError, match="repeat"):
-        TrialSettings.build(targets=["xnli"], intermediate=["mnli", "mnli"]).validate(catalog)
+        check_settings(TrialSettings.build(targets=["xnli"], intermediate=["mnli", "mnli"]),
+                       catalog)
     with pytest.raises(ConfigError, match="not an intermediate"):
-        TrialSettings.build(targets=["xnli"], intermediate=["pawsx"]).validate(catalog)
+        check_settings(TrialSettings.build(targets=["xnli"], intermediate=["pawsx"]), catalog)
     with pytest.raises(ConfigError, match="unknown task 'nope'"):
-        TrialSettings.build(targets=["xnli"], local_data={"nope": "/x"}).validate(catalog)
+        check_settings(TrialSettings.build(targets=["xnli"], local_data={"nope": "/x"}), catalog)
     with pytest.raises(ConfigError, match="at least one target"):
-        TrialSettings.build().validate(catalog)
+        check_settings(TrialSettings.build(), catalog)
 
 
 def test_groups_are_frozen_and_round_trip_through_trial_config():

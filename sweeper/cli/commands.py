@@ -26,11 +26,12 @@ def command(name: str) -> Callable:
 @command("trial")
 def _trial(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
+    from sweeper.trial.checks import check_settings
     from sweeper.trial.settings import TrialSettings, apply_overrides
 
     settings = TrialSettings.build(targets=args.target, intermediate=args.intermediate,
                                    model=args.model, data=args.data)
-    settings = apply_overrides(settings, args.set).validate(load_catalog())  # before torch
+    settings = check_settings(apply_overrides(settings, args.set), load_catalog())  # before torch
     check_writable_dir(args.out, "--out")
     from sweeper.sweep.preflight import check_model
 

@@ -10,6 +10,7 @@ from typing import Any
 from sweeper.catalog import Catalog
 from sweeper.sweep import tracking
 from sweeper.trial.keys import TrialKeys
+from sweeper.trial.params import run_params
 from sweeper.trial.resolved import ResolvedTrial
 
 ARTIFACTS = ("trial_config.yaml", "metrics.json", "languages.md")
@@ -47,7 +48,7 @@ def design_tags(params: dict[str, Any]) -> dict[str, str]:
 
 def log_params(tracker: tracking.Tracker, run_id: str, resolved: ResolvedTrial,
                catalog: Catalog) -> None:
-    tracker.log_params(run_id, resolved.params(catalog))
+    tracker.log_params(run_id, run_params(resolved, catalog))
 
 
 def log_result(tracker: tracking.Tracker, run_id: str, result: dict[str, Any], out: Path,

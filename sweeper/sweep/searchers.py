@@ -12,28 +12,16 @@ the trial as `config["settings"]`: workers never parse the space file again.
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from sweeper.sweep import space
+from sweeper.sweep.repeats import SeedRepeats
+from sweeper.sweep.saved_state import SavedState
 from sweeper.sweep.spec import SweepSpec
 
 SETTINGS = "settings"  # the config key a trial's resolved settings travel under
-
-
-class SavedState(Searcher):
-    """A searcher whose whole state is its attributes (saved with a sweep, restored on
-    `sweeper resume`)."""
-
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__dict__, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__dict__.update(pickle.load(f))
 
 
 class GridSearch(SavedState):
@@ -89,8 +77,6 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
                          spec.mode), len(points)
     import optuna
     from ray.tune.search.optuna import OptunaSearch
-
-    from sweeper.sweep.repeats import SeedRepeats
 
     sampler = (optuna.samplers.RandomSampler(seed=spec.seeds[0]) if spec.algorithm == "random"
                else optuna.samplers.TPESampler(seed=spec.seeds[0]))

@@ -18,6 +18,7 @@ from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.sweep import schema
 from sweeper.sweep.pools import intermediate_design
+from sweeper.trial.checks import check_settings
 from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 
 # Settings a space decides itself; every other trial setting is a hyperparameter.
@@ -171,7 +172,7 @@ def _budgets(raw: schema.Intermediate, hyper: dict[str, Any], where: str
 def _checked_settings(base: TrialSettings, values: dict[str, Any], where: str,
                       catalog: Catalog) -> None:
     try:
-        base.replace(**values).validate(catalog)
+        check_settings(base.replace(**values), catalog)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
 
@@ -244,7 +245,7 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     if (spec.chains or arms) and algorithm != "grid":
         raise ConfigError(f"{where}: chains and budget arms are grid designs "
                           "(search.algorithm: grid)")
-    spec.base_settings().validate(catalog)
+    check_settings(spec.base_settings(), catalog)
     for name, settings in arms.items():
         _checked_settings(spec.base_settings(), settings, f"{where} budget '{name}'", catalog)
     inside, outside = spec.objective_targets(catalog)

@@ -4,18 +4,14 @@ ConfigError naming the first bad setting. Pure module."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.trial.fields import check_value
-
-if TYPE_CHECKING:  # pragma: no cover
-    from sweeper.trial.settings import TrialSettings
+from sweeper.trial.settings import TrialSettings
 
 
-def check_settings(settings: "TrialSettings", catalog: Catalog) -> None:
-    """Raise ConfigError naming the first bad setting."""
+def check_settings(settings: TrialSettings, catalog: Catalog) -> TrialSettings:
+    """Raise ConfigError naming the first bad setting; returns the settings."""
     for s, value in settings.items():
         check_value(s, value)
     if not settings.targets:
@@ -51,3 +47,4 @@ def check_settings(settings: "TrialSettings", catalog: Catalog) -> None:
         if wanted and not wanted & set(catalog.task(name).languages):
             raise ConfigError(f"eval_languages {settings.evaluation.languages} include none of "
                               f"{name}'s languages")
+    return settings

@@ -22,6 +22,7 @@ from sweeper.data.sources import DataSource, check_available, make_source
 from sweeper.errors import SweeperError
 from sweeper.model import encoders
 from sweeper.model.device import pick_device
+from sweeper.trial.checks import check_settings
 from sweeper.trial.jobs import required_data
 from sweeper.trial.resolved import Facts, ResolvedTrial, freeze, involved_tasks
 from sweeper.trial.settings import TrialSettings, cache_root
@@ -64,7 +65,7 @@ def resolve_here(settings: TrialSettings, catalog: Catalog) -> tuple[ResolvedTri
     checked to be where it will be read from."""
     from sweeper.trial.resolved import resolve
 
-    settings.validate(catalog)
+    check_settings(settings, catalog)
     check_available(required_data(settings, catalog, settings.tasks), data=settings.data,
                     local=settings.common.local_data, catalog=catalog)
     env = open_environment(settings, catalog, tasks=involved_tasks(settings, catalog))

@@ -20,12 +20,14 @@ from typing import Any
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.errors import ConfigError
 from sweeper.frozen import Frozen, freeze
+from sweeper.trial.checks import check_settings
 from sweeper.trial.settings import (
     DEFAULT_LR,
     TINY_LR,
     IntermediateSettings,
     RuntimeSettings,
     TrialSettings,
+    target_epochs,
 )
 from sweeper.trial.sharing import stages
 
@@ -116,12 +118,6 @@ class ResolvedTrial:
         """Runtime settings changed (they enter no key and change no number)."""
         return dataclasses.replace(self, runtime=dataclasses.replace(self.runtime, **changes))
 
-    def params(self, catalog: Catalog) -> dict[str, Any]:
-        """The run's params, trials and baselines alike (sweeper.trial.params)."""
-        from sweeper.trial.params import run_params
-
-        return run_params(self, catalog)
-
     def __str__(self) -> str:  # what Ray Tune's trial table shows
         return f"settings<{','.join(self.tasks) or 'baseline'}>"
 
@@ -202,16 +198,6 @@ def _precision(asked: str, device: str) -> str:
     return "bf16" if device == "cuda" else "fp32"
 
 
-def target_epochs(settings: TrialSettings, task: TaskSpec) -> float:
-    """Fine-tuning epochs of a target: the setting, else the catalog's (jiant's) value; the
-    synthetic sample, much smaller than the real sets, may ask for more passes."""
-    if settings.target.epochs is not None:
-        return float(settings.target.epochs)
-    if settings.data == "sample" and "epochs" in task.sample:
-        return float(task.sample["epochs"])
-    return float(task.epochs or 2.0)
-
-
 def default_retrieval_layer(num_layers: int) -> int:
     """Layer 14 of 24 (XTREME's for XLM-R Large), scaled to the model's depth."""
     return max(1, min(num_layers, round(num_layers * 14 / 24)))
@@ -236,7 +222,7 @@ def _protocols(settings: TrialSettings, catalog: Catalog) -> dict[str, str]:
 
 def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> ResolvedTrial:
     """Check `settings` against the catalog and the facts; every effective value."""
-    settings.validate(catalog)
+    check_settings(settings, catalog)
     layer = settings.evaluation.retrieval_layer
     if layer is not None and layer > facts.num_layers:
         raise ConfigError(f"retrieval_layer {layer} is deeper than the model's {facts.num_layers} "

@@ -34,6 +34,7 @@ from sweeper.tasktypes.retrieval import GOLD_ONLY
 from sweeper.trial import keys as trial_keys
 from sweeper.trial import sharing
 from sweeper.trial.environment import Environment, reopen, resolve_here
+from sweeper.trial.params import run_params
 from sweeper.trial.resolved import ResolvedTrial
 from sweeper.trial.scores import language_table, score_trial
 from sweeper.trial.settings import TrialSettings
@@ -84,7 +85,7 @@ def check_trial(settings: TrialSettings, catalog: Catalog) -> dict[str, Any]:
     resolved, _ = resolve_here(settings, catalog)
     keys = trial_keys.trial_keys(resolved, catalog)
     return {"keys": {"intermediate": keys.intermediate, "baseline": keys.baseline},
-            "effective": resolved.params(catalog)}
+            "effective": run_params(resolved, catalog)}
 
 
 def _finished_intermediate(stage_dir: Path, cache: StageCache | None, key: str | None
@@ -263,7 +264,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
                           keys.intermediate, hooks)
     (out / "trial_config.yaml").write_text(yaml.safe_dump(resolved.to_dict()["requested"],
                                                           sort_keys=False))
-    hooks.on_start(keys, resolved.params(catalog))
+    hooks.on_start(keys, run_params(resolved, catalog))
     timings: dict[str, Any] = {}
     training: dict[str, Any] = {}
     skipped: list[str] = []
@@ -285,7 +286,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
         print(f"{out}: finished before, not run again: {', '.join(skipped)}", file=sys.stderr)
         timings["skipped"] = skipped
     result = score_trial(out, resolved, catalog)
-    result.update(training=training, timings=timings, settings=resolved.params(catalog),
+    result.update(training=training, timings=timings, settings=run_params(resolved, catalog),
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
     caveats = not_comparable(training)
     if caveats:

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
 
-from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.trial.fields import Setting, coerce, doc
 
@@ -232,12 +231,15 @@ class TrialSettings:
     def tasks(self) -> list[str]:
         return self.intermediate.tasks
 
-    def validate(self, catalog: Catalog) -> "TrialSettings":
-        """Raise ConfigError naming the first bad setting; returns self."""
-        from sweeper.trial.checks import check_settings
 
-        check_settings(self, catalog)
-        return self
+def target_epochs(settings: TrialSettings, task: Any) -> float:
+    """Fine-tuning epochs of a target: the setting, else the catalog's (jiant's) value; the
+    synthetic sample, much smaller than the real sets, may ask for more passes."""
+    if settings.target.epochs is not None:
+        return float(settings.target.epochs)
+    if settings.data == "sample" and "epochs" in task.sample:
+        return float(task.sample["epochs"])
+    return float(task.epochs or 2.0)
 
 
 def parse_value(key: str, raw: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sweeper.catalog import Catalog
 from sweeper.digest import digest
+from sweeper.trial.settings import target_epochs
 
 
 def stage_name(catalog: Catalog, target: str) -> str:
@@ -47,8 +48,6 @@ def stages(catalog: Catalog, targets: list[str], *, epochs: dict[str, float],
 def trainings(settings: Any, catalog: Catalog) -> int:
     """How many fine-tunings a trial (or its baseline) with these settings runs: one per
     distinct stage of its trained targets."""
-    from sweeper.trial.resolved import target_epochs
-
     trained = [t for t in settings.targets if catalog.task(t).needs_training]
     training = settings.training
     sources = {t: catalog.train_task(catalog.task(t))[0] for t in trained}

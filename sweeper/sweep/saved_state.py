@@ -1,0 +1,21 @@
+"""The one way sweeper's searchers save their state with a sweep: all their attributes,
+pickled (restored on `sweeper resume`, once the storage passed sweeper.sweep.trust)."""
+
+from __future__ import annotations
+
+import pickle
+
+from ray.tune.search import Searcher
+
+
+class SavedState(Searcher):
+    """A searcher whose whole state is its attributes (saved with a sweep, restored on
+    `sweeper resume`)."""
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(self.__dict__, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            self.__dict__.update(pickle.load(f))
