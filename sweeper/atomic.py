@@ -58,8 +58,9 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise no_space(path) from None
+        full = disk_full(exc, path)
+        if full is not None:
+            raise full from None
         raise
     sync_folder(path.parent)
 

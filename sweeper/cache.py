@@ -14,7 +14,6 @@ disk on one machine; a shared mount on a cluster).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from typing import Callable
 from filelock import FileLock, Timeout
 
 from sweeper import atomic
+from sweeper.digest import digest, stream_digest
 
 MARKER = "COMPLETE"
 MANIFEST = "MANIFEST.json"
@@ -33,11 +33,13 @@ CHUNK = 8 << 20
 
 
 def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+        return stream_digest(f, CHUNK)
+
+
+def manifest_digest(listed: dict[str, list]) -> str:
+    """The whole digest of a manifest, as its COMPLETE marker holds it."""
+    return digest(listed, 64)
 
 
 def manifest(folder: Path) -> dict[str, list]:
@@ -80,8 +82,7 @@ def _check(folder: Path) -> str | None:
         expected = (folder / MARKER).read_text().split()
     except (OSError, ValueError):
         return f"{MANIFEST} missing or unreadable"
-    digest = hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
-    if len(expected) != 2 or expected[1] != digest:
+    if len(expected) != 2 or expected[1] != manifest_digest(listed):
         return f"{MANIFEST} does not match its {MARKER} marker"
     for rel, (size, sha) in listed.items():
         path = folder / rel
@@ -146,8 +147,7 @@ class StageCache:
                 build(tmp)
                 listed = manifest(tmp)
                 atomic.write_json(tmp / MANIFEST, listed)
-                digest = hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
-                atomic.write_text(tmp / MARKER, f"{key} {digest}")
+                atomic.write_text(tmp / MARKER, f"{key} {manifest_digest(listed)}")
                 if final.exists():  # leftover of a builder that died before the marker
                     shutil.rmtree(final)
                 os.replace(tmp, final)

@@ -21,6 +21,14 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+def stream_digest(readable: Any, chunk: int = 8 << 20) -> str:
+    """Hex SHA-256 of what a binary file object holds, read in chunks."""
+    h = hashlib.sha256()
+    while block := readable.read(chunk):
+        h.update(block)
+    return h.hexdigest()
+
+
 def digest(obj: Any, length: int = 20) -> str:
     """Hex SHA-256 of `obj`'s canonical JSON (sorted keys; tuples as lists)."""
     blob = json.dumps(_plain(obj), sort_keys=True, default=str, ensure_ascii=True)

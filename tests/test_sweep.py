@@ -19,6 +19,7 @@ from sweeps import (
     FAST,
     ListenWatch,
     Postgres,
+    free_port,
     kill_tree,
     mlflow_runs,
     serve_mlflow_with_auth,
@@ -270,14 +271,11 @@ def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp
 
 def _serve_s3(tmp_path: Path) -> tuple[psutil.Popen, dict[str, str]]:
     """An S3-compatible server (moto) on 127.0.0.1 with a bucket `sweeps`."""
-    import socket
     import sys
 
     import boto3
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = psutil.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                            str(port)], start_new_session=True,
                           stdout=open(tmp_path / "moto.log", "w"), stderr=-2)

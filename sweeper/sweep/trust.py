@@ -12,11 +12,11 @@ the parent run, so `sweeper ls` can tell a running sweep from one whose driver d
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import time
 from typing import Any
 
+from sweeper.digest import stream_digest
 from sweeper.errors import ConfigError, one_line
 from sweeper.sweep.tracking.sweeps import HEARTBEAT_TAG
 
@@ -42,11 +42,8 @@ def storage_hashes(location: str) -> dict[str, str]:
     fs, _, infos = _files(location)
     out = {}
     for info in infos:
-        h = hashlib.sha256()
         with fs.open_input_stream(info.path) as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-        out[info.base_name] = h.hexdigest()
+            out[info.base_name] = stream_digest(f)
     return dict(sorted(out.items()))
 
 
