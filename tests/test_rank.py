@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from test_bad_input import assert_one_line, cli
 
@@ -159,3 +160,14 @@ def test_the_ranking_is_graded_against_what_the_sweep_measured():
     assert few["targets"]["xnli"]["dev"]["combined"]["spearman"]["low"] is None
     alone = grade(_ranking(["a", "b"]), _measured_table(seeds=3))
     assert "fewer than 3" in alone["targets"]["xnli"]["dev"]["note"]
+
+
+def test_a_ranking_is_graded_within_one_budget_arm():
+    """Single-task trials of two budget arms are not pooled: the arm with most of them."""
+    from sweeper.rank.grade import measured
+
+    table = _measured_table(seeds=3)
+    table["budget"] = "big"
+    small = table[table["tasks"] == "a"].assign(budget="small", gain=-50.0)
+    found = measured(pd.concat([table, small]), "xnli", ["sw", "ur"], "dev")
+    assert found["a"] == measured(table, "xnli", ["sw", "ur"], "dev")["a"]

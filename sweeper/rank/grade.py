@@ -32,12 +32,17 @@ K = 3
 
 def measured(table: pd.DataFrame, target: str, languages: list[str], split: str
              ) -> dict[str, dict[int, float]]:
-    """Task -> {seed: mean gain over the languages} from single-task finished trials."""
+    """Task -> {seed: mean gain over the languages} from single-task finished trials,
+    within one budget arm (the one with most such trials): arms differ in the data a
+    task is trained on, which the ranking does not predict."""
     rows = table[(table["target"] == target) & (table["split"] == split) &
                  (table["k"] == 1) & (table["status"] == "finished") &
                  (table["language"].isin(languages)) & table["gain"].notna()]
     if rows.empty:
         return {}
+    if "budget" in rows and rows["budget"].nunique(dropna=False) > 1:
+        arm = rows["budget"].astype(str).value_counts().sort_index().idxmax()
+        rows = rows[rows["budget"].astype(str) == arm]
     means = rows.groupby(["tasks", "seed"])["gain"].mean()
     out: dict[str, dict[int, float]] = {}
     for (task, seed), value in means.items():
