@@ -128,6 +128,13 @@ class Postgres:
             self.user = "pgserver"
             ensure_user_exists(self.user)
             shutil.chown(self.folder, self.user)
+            # the binaries where that user can reach them (a checkout may sit in a folder
+            # only root may enter, as `mktemp -d` makes)
+            # (the binaries find their libraries at $ORIGIN/../../../pgserver.libs)
+            package = self.bin.parent.parent
+            for part in ("pgserver/pginstall", "pgserver.libs"):
+                shutil.copytree(package.parent / part, self.folder / "pg" / part, symlinks=True)
+            self.bin = self.folder / "pg" / "pgserver" / "pginstall" / "bin"
         self.data, self.port = self.folder / "data", free_port()
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
         self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "log"), "-o",
