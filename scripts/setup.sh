@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv in the checkout and installs sweeper with its test and benchmark extras
-# (idempotent: reinstalls only when pyproject.toml changed).
+# (idempotent: reinstalls only when pyproject.toml changed). torch comes first, through
+# pip and pinned (pip's configuration may point it at a local CPU wheel); the rest through
+# uv, which downloads and byte-compiles on every core (pip, if uv cannot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -10,9 +12,11 @@ fi
 stamp=.venv/.sweeper-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  # torch first, pinned: on CPU-only machines this picks the CPU wheel
-  .venv/bin/python -m pip install -q "torch==2.13.0" || .venv/bin/python -m pip install -q torch
-  .venv/bin/python -m pip install -q -e ".[test,bench]"
+  pip=(.venv/bin/python -m pip install -q)
+  "${pip[@]}" --upgrade pip uv
+  # on CPU-only machines this picks the CPU wheel
+  "${pip[@]}" "torch==2.13.0" || "${pip[@]}" torch
+  .venv/bin/uv pip install -q --python .venv/bin/python --compile-bytecode -e ".[test,bench]" \
+    || "${pip[@]}" -e ".[test,bench]"
   echo "$want" > "$stamp"
 fi

@@ -125,10 +125,12 @@ def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
     parts = {"task": task.fingerprint(data_only=True), "tokenizer": tokenizer_fingerprint(
         tokenizer), "max_length": max_length, "doc_stride": doc_stride}
     kind = task.kind
-    feats = rows.map(lambda b, idx: kind.encode(task, {**b, "_index": idx}, tokenizer,
-                                                max_length=max_length, doc_stride=doc_stride),
-                     batched=True, with_indices=True, remove_columns=rows.column_names,
-                     load_from_cache_file=False,
-                     new_fingerprint=derived_fingerprint(rows, "encode", parts))
-    return feats.map(lambda b: {"length": _lengths(b)}, batched=True, load_from_cache_file=False,
-                     new_fingerprint=derived_fingerprint(feats, "length"))
+
+    def encode(batch: dict, idx: list[int]) -> dict:
+        out = kind.encode(task, {**batch, "_index": idx}, tokenizer, max_length=max_length,
+                          doc_stride=doc_stride)
+        return {**out, "length": _lengths(out)}
+
+    return rows.map(encode, batched=True, with_indices=True, remove_columns=rows.column_names,
+                    load_from_cache_file=False,
+                    new_fingerprint=derived_fingerprint(rows, "encode", parts))

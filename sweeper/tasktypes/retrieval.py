@@ -164,8 +164,8 @@ class Retrieval(TaskType):
         if job.target.metric == "bucc_f1":
             return self._bucc(ctx, job, ds)
         layer, pooling = ctx.retrieval_layer, ctx.retrieval_pooling
-        src, tgt = embed(ctx, ds["src_ids"], layer, pooling=pooling), \
-            embed(ctx, ds["tgt_ids"], layer, pooling=pooling)
+        src, tgt = embed(ctx, ds["src_ids"][:], layer, pooling=pooling), \
+            embed(ctx, ds["tgt_ids"][:], layer, pooling=pooling)
         pred_path, gold_path = ctx.export_paths(job)
         # Tatoeba as XTREME: the non-English side is indexed, each English sentence
         # queries it; every row counts (no de-duplication)

@@ -149,7 +149,7 @@ class TokenClassification(TaskType):
         import numpy as np
         import torch
 
-        pos = ds["word_pos"]
+        pos = ds["word_pos"][:]  # a list: indexing a Dataset column row by row is slow
         picked, order = [], []
         for idx, scores in ctx.head_outputs(self, task, ds, self.eval_batch):
             counts = [len(pos[i]) for i in idx]

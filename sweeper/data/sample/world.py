@@ -75,8 +75,10 @@ def concepts() -> tuple[Concept, ...]:
     return tuple(out)
 
 
-def by_role(role: str, value: str | None = None) -> list[Concept]:
-    return [c for c in concepts() if c.role == role and (value is None or c.value == value)]
+@functools.lru_cache(maxsize=None)
+def by_role(role: str, value: str | None = None) -> tuple[Concept, ...]:
+    """The concepts of a role (and value): asked for every generated row, so cached."""
+    return tuple(c for c in concepts() if c.role == role and (value is None or c.value == value))
 
 
 def _pseudo_word(rng: random.Random, consonants: str, vowels: str,
