@@ -1,9 +1,9 @@
 """What verifying a stage-cache entry costs: SHA-256 of a 2 GB weights file (the size of
 XLM-R Large's encoder in fp32), against loading the same file with safetensors into
-memory (what a trial does next with it), both from the page cache, repetitions alternating. Prints the
-medians and the ratio (verify / load). The check runs once per process and entry
-(sweeper.cache: a file whose size and modification time are unchanged is not hashed
-again).
+memory (what a trial does next with it), both from the page cache, repetitions
+alternating. Prints the medians and the ratio (verify / load). The check runs once per
+process and entry (sweeper.cache: a file whose size and modification time are unchanged
+is not hashed again).
 
     python bench/cache_verify.py [--gib 2] [--reps 3] [--dir /tmp]
 """

@@ -201,8 +201,8 @@ class StepClock:
 def run_sweeper(model: MultiTaskModel, data, task_type: str, args: TrainArgs, device,
                 pad_id: int) -> None:
     with contextlib.redirect_stderr(io.StringIO()):  # its progress bar
-        train(model, [TrainTask("task", task_type_of(task_type), data)], args, pad_id=pad_id, device=device,
-              desc="sweeper")
+        train(model, [TrainTask("task", task_type_of(task_type), data)], args, pad_id=pad_id,
+              device=device, desc="sweeper")
 
 
 def run_bare(model: MultiTaskModel, data, task_type: str, args: TrainArgs, device,
@@ -331,7 +331,7 @@ def bench_one(shape: str, task_type: str, opts, tokenizer, device, precision: st
             model = copy.deepcopy(template).to(device)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
-            seconds, whole = clock.measure(lambda: systems[name](model), opts.steps)
+            seconds, whole = clock.measure(lambda m=model: systems[name](m), opts.steps)
             if device.type == "cuda":
                 memory[name] = max(memory.get(name, 0), torch.cuda.max_memory_allocated())
             if rep:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs the whole suite on every core (pytest-xdist):
-# the in-process tests, then the end-to-end ones (`slow`: whole trials, sweeps, servers),
-# those that start Ray one at a time on one worker (xdist_group "ray") while the others
-# run beside them. With arguments, runs pytest with them instead (e.g. -m "not slow" for
-# the fast set). No test collected is a failure.
+# the in-process tests, then the end-to-end ones (`slow`: whole trials, sweeps, servers).
+# Sweeps spend much of their time waiting on process start-ups, so they run beside the
+# others, and beside each other (each its own Ray on 127.0.0.1, on free ports), with one
+# torch thread per process (tests/conftest.py). With arguments, runs pytest with them
+# instead (e.g. -m "not slow" for the fast set). No test collected is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,5 +28,5 @@ if [ "$#" -gt 0 ]; then
 fi
 status=0
 run -m "not slow" -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
-run -m slow -n "${SWEEPER_TEST_WORKERS:-auto}" --dist loadgroup -p no:cacheprovider || status=$?
+run -m slow -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
 exit "$status"

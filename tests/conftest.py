@@ -18,6 +18,11 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ.setdefault("SWEEPER_CACHE", tempfile.mkdtemp(prefix="sweeper-test-cache-"))
 os.environ.pop("MLFLOW_TRACKING_URI", None)
+# One torch thread per process when pytest-xdist runs several workers: the workers, and the
+# Ray workers and commands they start, share the cores; torch's default of a thread per
+# core in each oversubscribes them, and its waiting threads spin (trials ran 3-5x slower).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 

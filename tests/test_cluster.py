@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,18 +16,12 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import ROOT
-from sweeps import ListenWatch, kill_tree, mlflow_runs, tiny_space
+from sweeps import ListenWatch, free_port, kill_tree, mlflow_runs, tiny_space
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray at a time
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+pytestmark = pytest.mark.slow
 
 def test_ray_job_submit_to_a_local_head(tmp_path):
-    port, dash = _free_port(), _free_port()
+    port, dash, client, agent = (free_port() for _ in range(4))
     token = tmp_path / "auth_token"  # Ray's dashboard asks clients for the cluster token
     token.write_text(secrets.token_hex(32))
     env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token",
@@ -37,6 +30,9 @@ def test_ray_job_submit_to_a_local_head(tmp_path):
     head = psutil.Popen([str(bin_dir / "ray"), "start", "--head", "--block", f"--port={port}",
                          "--node-ip-address=127.0.0.1", "--dashboard-host=127.0.0.1",
                          f"--dashboard-port={dash}", "--include-dashboard=true", "--num-cpus=2",
+                         # not Ray's fixed defaults: another Ray may run beside this one
+                         f"--ray-client-server-port={client}",
+                         f"--dashboard-agent-listen-port={agent}",
                          f"--temp-dir={tempfile.mkdtemp(prefix='rj', dir='/tmp')}"],
                         env=env, stdout=open(tmp_path / "head.log", "w"),
                         stderr=subprocess.STDOUT, start_new_session=True)

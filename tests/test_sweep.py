@@ -27,7 +27,7 @@ from sweeps import (
     tiny_space,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one Ray at a time
+pytestmark = pytest.mark.slow
 
 
 def table_of(storage: Path) -> str:

@@ -79,7 +79,8 @@ def _curves(found: dict[str, Any]) -> list[str]:
                 why = "" if p["low"] is not None else f" ({p['units']} unit(s): needs 3)"
                 lines.append(f"| {tier} | {mix} | {p['k']} | {p['trials']} | {p['units']} | "
                              f"{p['seeds']} | {p['stopped']} | {p['failed']} | "
-                             f"{_num(p['mean'])} | {_ci(p)}{why if p['mean'] is not None else ''} |")
+                             f"{_num(p['mean'])} | {_ci(p)}"
+                             f"{why if p['mean'] is not None else ''} |")
     return lines + [""]
 
 

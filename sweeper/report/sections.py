@@ -68,7 +68,8 @@ class TaskEffects:
             has, values = has[ok], values[ok]
             inside, outside = has.sum(0), (~has).sum(0)
             both = (inside > 0) & (outside > 0)
-            mean_in = np.where(inside > 0, (has * values[:, None]).sum(0) / np.maximum(inside, 1), 0)
+            mean_in = np.where(inside > 0, (has * values[:, None]).sum(0)
+                               / np.maximum(inside, 1), 0)
             mean_out = np.where(outside > 0, (~has * values[:, None]).sum(0)
                                 / np.maximum(outside, 1), 0)
             num += np.where(both, inside * (mean_in - mean_out), 0)
