@@ -444,13 +444,14 @@ def _barrier(folder: Path, n: int, wait_s: float = 120.0) -> None:
         time.sleep(0.05)
 
 
-def worker_share(out: Path, dry: bool, together: int) -> None:
+def worker_share(out: Path, dry: bool, together: int, shape: str = "base",
+                 length: int = 128) -> None:
     """One process of the sharing check: build and warm up, wait for the others, train
     for a while, say when it ran."""
     device = torch.device("cpu" if dry or not torch.cuda.is_available() else "cuda")
-    shape, vocab, steps = ("tiny", 3000, 3) if dry else ("base", VOCAB, 40)
+    shape, vocab, steps = ("tiny", 3000, 3) if dry else (shape, VOCAB, 40)
     model = with_heads(encoder(shape, vocab), ["pair_classification"]).to(device)
-    table = synthetic("pair_classification", 32 * (steps + 2), 128 if not dry else 64, vocab)
+    table = synthetic("pair_classification", 32 * (steps + 2), length if not dry else 64, vocab)
     args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, log_every=10**6,
                      precision="fp32" if device.type == "cpu" else "bf16")
     task = TrainTask("pair_classification", tasktypes.get("pair_classification"), table, "x")
@@ -528,11 +529,13 @@ def main() -> int:
     p.add_argument("--only", default="", help="comma-separated sections (default: all)")
     p.add_argument("--worker", choices=["share"], help=argparse.SUPPRESS)
     p.add_argument("--together", type=int, default=1, help=argparse.SUPPRESS)
+    p.add_argument("--shape", default="base", help=argparse.SUPPRESS)  # a share worker's
+    p.add_argument("--length", type=int, default=128, help=argparse.SUPPRESS)
     opts = p.parse_args()
     out = Path(opts.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if opts.worker:
-        worker_share(out, opts.dry_run, opts.together)
+        worker_share(out, opts.dry_run, opts.together, opts.shape, opts.length)
         return 0
     check = Check(out, opts.dry_run)
     wanted = [s for s in opts.only.split(",") if s]
