@@ -13,10 +13,13 @@ stamp=.venv/.sweeper-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   pip=(.venv/bin/python -m pip install -q)
-  "${pip[@]}" --upgrade pip uv
+  "${pip[@]}" --upgrade pip
+  "${pip[@]}" uv || echo "uv could not be installed: pip installs everything" >&2
   # on CPU-only machines this picks the CPU wheel
   "${pip[@]}" "torch==2.13.0" || "${pip[@]}" torch
-  .venv/bin/uv pip install -q --python .venv/bin/python --compile-bytecode -e ".[test,bench]" \
-    || "${pip[@]}" -e ".[test,bench]"
+  if ! { [ -x .venv/bin/uv ] && .venv/bin/uv pip install -q --python .venv/bin/python \
+           --compile-bytecode -e ".[test,bench]"; }; then
+    "${pip[@]}" -e ".[test,bench]"
+  fi
   echo "$want" > "$stamp"
 fi
