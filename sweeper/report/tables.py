@@ -53,6 +53,14 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
+def _print_aligned(header: list[str], table: list[list[str]]) -> None:
+    """A header and rows in columns as wide as their widest cell (the last one left
+    unpadded: it may be long)."""
+    widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(header[:-1])]
+    for row in [header] + table:
+        print("  ".join([c.ljust(w) for c, w in zip(row, widths)] + [row[-1]]).rstrip())
+
+
 def print_tasks(rows: list[dict[str, Any]]) -> None:
     """The catalog as an aligned table with a header."""
     header = ["name", "role", "type", "metric", "license", "source", "protocol", "languages"]
@@ -62,9 +70,7 @@ def print_tasks(rows: list[dict[str, Any]]) -> None:
               (r["source"] or "-") + (f" (MT of {r['translation_of']})"
                                       if r.get("translation_of") else ""),
               r["protocol"] or "-", ",".join(r["languages"])] for r in rows]
-    widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(header[:-1])]
-    for row in [header] + table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    _print_aligned(header, table)
 
 
 def print_sweeps(sweeps: list[dict[str, Any]]) -> None:
@@ -176,9 +182,7 @@ def print_ranking(ranking: Any) -> None:
     table = [[str(r["rank"]), r["task"], f"{r['score']:+.2f}", fmt(r["signals"]["language"]),
               fmt(r["parts"]["uriel"]), fmt(r["parts"]["overlap"]), fmt(r["signals"]["type"]),
               fmt(r["signals"]["embedding"]), ",".join(r["languages"])] for r in ranking.rows]
-    widths = [max([len(h)] + [len(row[i]) for row in table]) for i, h in enumerate(header)]
-    for row in [header] + table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    _print_aligned(header, table)
     for note in ranking.notes:
         print(f"note: {note}")
     cost = ", ".join(f"{k} {v:.1f} s" for k, v in ranking.seconds.items() if k != "total")

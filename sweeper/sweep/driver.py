@@ -176,15 +176,21 @@ def _prior(spec: SweepSpec, catalog: Catalog, tracker: tracking.Tracker, parent:
 
     ranking = sweep_ranking(spec, catalog, cache_root(spec.base_settings().runtime))
     spec.ranking = ranking["scores"]
-    text = json.dumps(ranking, indent=1)
-    sweep_dir.write_text("ranking.json", text)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "ranking.json").write_text(text)
-        tracker.log_artifacts(parent, Path(tmp) / "ranking.json", "ranking")
+    _keep(sweep_dir, tracker, parent, "ranking.json", ranking, folder="ranking")
     tracker.set_tags(parent, {"sweeper.prior": "rank"})
     top = ", ".join(list(spec.ranking)[:5])
     print(f"Ranked the pool before training (sweeper rank): {top}, ...; "
           f"{'Optuna starts from it' if spec.prior == 'rank' else 'best-predicted sets first'}")
+
+
+def _keep(sweep_dir: SweepFolder, tracker: tracking.Tracker, parent: str, name: str,
+          data: dict[str, Any], folder: str | None = None) -> None:
+    """A file of the sweep's, as JSON: in its folder and among the parent's artifacts."""
+    text = json.dumps(data, indent=1)
+    sweep_dir.write_text(name, text)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / name).write_text(text)
+        tracker.log_artifacts(parent, Path(tmp) / name, folder)
 
 
 def planned_trials(spec: SweepSpec) -> int:
@@ -280,11 +286,7 @@ def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: trackin
     summary = summarize(results, spec, time.time() - started, planned_trials(spec))
     summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
                    parent_run_id=context.parent_run_id, sweep=context.name)
-    text = json.dumps(summary, indent=1)
-    sweep_dir.write_text("summary.json", text)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "summary.json").write_text(text)
-        tracker.log_artifacts(context.parent_run_id, Path(tmp) / "summary.json")
+    _keep(sweep_dir, tracker, context.parent_run_id, "summary.json", summary)
     tracker.log_metrics(context.parent_run_id, {
         "best_objective": summary["best"][0]["objective"] if summary["best"] else float("nan"),
         "trials_finished": summary["finished"], "trials_errored": summary["errored"],
