@@ -22,9 +22,9 @@ from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.model.train import TrainArgs, optimizer_steps, task_weights
-from sweeper.sweep.space import cost as space_cost
-from sweeper.sweep.space import grid, params_to_settings
-from sweeper.sweep.spec import load_spec
+from sweeper.space.space import cost as space_cost
+from sweeper.space.space import grid, params_to_settings
+from sweeper.space.spec import load_spec
 from sweeper.trial.settings import TrialSettings, target_epochs
 from sweeper.trial.sharing import stage_name
 

@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweeper.sweep.driver import run_sweep  # noqa: E402
+from sweeper.runner.driver import run_sweep  # noqa: E402
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "search_spaces" / "quickstart.yaml"
 

@@ -4,9 +4,9 @@ trial's run (on the in-memory store: the logic, not the database)."""
 from __future__ import annotations
 
 from sweeper.cache import StageCache
-from sweeper.sweep import tracking
-from sweeper.sweep.baselines import ensure_baseline
-from sweeper.sweep.tracking.memory import MemoryStore
+from sweeper import tracking
+from sweeper.runner.baselines import ensure_baseline
+from sweeper.tracking.memory import MemoryStore
 from sweeper.trial.environment import resolve_here
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.params import run_params

@@ -39,7 +39,7 @@ def test_a_non_english_pool_large_enough_for_the_question(catalog):
 
 
 def test_task_scaling_can_draw_sixteen_zero_shot_non_english_tasks(catalog):
-    from sweeper.sweep.spec import load_spec
+    from sweeper.space.spec import load_spec
 
     spec = load_spec(str(ROOT / "search_spaces" / "task_scaling.yaml"), catalog)
     pool = spec.pool["non_english"]
@@ -49,7 +49,7 @@ def test_task_scaling_can_draw_sixteen_zero_shot_non_english_tasks(catalog):
 
 
 def test_translated_tasks_name_what_they_translate(catalog):
-    from sweeper.sweep.spec import parse_spec
+    from sweeper.space.spec import parse_spec
 
     translated = {t.name: t.translation_of for t in catalog.tasks.values() if t.is_translated}
     assert translated["xnli_sw"] == "mnli" and translated["mlqa_tt_de"] == "squad"

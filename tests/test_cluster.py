@@ -73,7 +73,7 @@ WAIT_SCRIPT = """
 import json, sys
 import ray
 from ray.cluster_utils import Cluster
-from sweeper.sweep.driver import run_sweep
+from sweeper.runner.driver import run_sweep
 
 cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
 gpu_node = cluster.add_node(num_cpus=2, num_gpus=1)  # ONE fake GPU for two trials
@@ -104,8 +104,8 @@ def test_a_trial_waiting_for_a_stage_holds_no_gpu(tmp_path, catalog):
     building it would); trial B needs nothing of it. With one GPU, B finishes while A
     waits: A waits paused, not on the GPU. Then the holder dies without building: its
     lock is free, and A builds the stage itself."""
-    from sweeper.sweep.space import grid, params_to_settings
-    from sweeper.sweep.spec import load_spec
+    from sweeper.space.space import grid, params_to_settings
+    from sweeper.space.spec import load_spec
     from sweeper.trial.run import derive_keys
 
     space = tiny_space(tmp_path / "waits.yaml", targets=["tatoeba"],

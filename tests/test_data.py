@@ -120,7 +120,7 @@ def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
 
 
 def test_mlm_tasks_read_running_text_and_stay_out_of_the_labelled_pools(catalog):
-    from sweeper.sweep.spec import parse_spec
+    from sweeper.space.spec import parse_spec
 
     mlm = [t for t in catalog.intermediates() if t.type == "mlm"]
     assert len(mlm) >= 6 and {"sw", "yo"} <= {t.languages[0] for t in mlm}
@@ -138,8 +138,8 @@ def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_r
     """`local_data={ccg: DIR}` (a space's `local: {ccg: DIR}`): that task from the folder,
     every other from the source; versions follow where each task is read from."""
     from sweeper.data.sources import MixedSource, make_source
-    from sweeper.sweep.preflight import check_data
-    from sweeper.sweep.spec import parse_spec
+    from sweeper.runner.preflight import check_data
+    from sweeper.space.spec import parse_spec
 
     ccg = catalog.task("ccg")
     rows = sample.generate(ccg, "en", "train", "high")[:20]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from sweeper.errors import ConfigError
-from sweeper.sweep import driver, tracking
-from sweeper.sweep.space import Resolver, grid, params_to_settings
-from sweeper.sweep.spec import parse_spec
+from sweeper import tracking
+from sweeper.runner import driver
+from sweeper.space.space import Resolver, grid, params_to_settings
+from sweeper.space.spec import parse_spec
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.run import derive_keys
 

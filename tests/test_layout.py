@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sweeper"
-LEAVES = ("sweeper.catalog", "sweeper.sweep.spec", "sweeper.sweep.space", "sweeper.scoring",
+LEAVES = ("sweeper.catalog", "sweeper.space.spec", "sweeper.space.space", "sweeper.scoring",
           "sweeper.trial.settings", "sweeper.trial.resolved", "sweeper.trial.keys",
-          "sweeper.digest", "sweeper.errors", "sweeper.tasktypes", "sweeper.sweep.tracking")
+          "sweeper.digest", "sweeper.errors", "sweeper.tasktypes", "sweeper.tracking")
 HEAVY = ("torch", "ray", "mlflow", "transformers", "datasets")
 # modules of a leaf that are heavy on purpose, and imported only when they are needed
 HEAVY_ON_PURPOSE = {
-    "sweeper.sweep.tracking.mlflow_store": "the MLflow store, opened only when a store is",
+    "sweeper.tracking.mlflow_store": "the MLflow store, opened only when a store is",
     "sweeper.tasktypes._mining": "retrieval arithmetic, when a retrieval target is evaluated",
 }
 MAX_MODULE_LINES = 300
@@ -111,7 +111,7 @@ def test_validating_a_space_loads_no_torch():
 
 def test_only_the_mlflow_store_imports_mlflow():
     users = {m for m, deps in GRAPH.items() if any(d.split(".")[0] == "mlflow" for d in deps)}
-    assert users == {"sweeper.sweep.tracking.mlflow_store"}
+    assert users == {"sweeper.tracking.mlflow_store"}
 
 
 def test_evaluation_does_not_import_the_training_loop():
@@ -129,7 +129,7 @@ def test_task_types_see_the_trial_only_through_their_protocols():
 
 
 def test_models_and_the_search_space_do_not_import_the_sample_generator():
-    for module in ["sweeper.sweep.space"] + [m for m in MODULES if m.startswith("sweeper.model")]:
+    for module in ["sweeper.space.space"] + [m for m in MODULES if m.startswith("sweeper.model")]:
         assert not {m for m in _reach(module, GRAPH) if m.startswith("sweeper.data")}, module
 
 

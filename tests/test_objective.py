@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from sweeper.sweep.objective import both, objective
-from sweeper.sweep.spec import parse_spec
+from sweeper.space.objective import both, objective
+from sweeper.space.spec import parse_spec
 
 
 def _result(dev: dict[str, float], test: float = 99.0) -> dict:

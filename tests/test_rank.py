@@ -70,7 +70,7 @@ def test_bad_rank_input_is_one_line(args, needle, cache_root):
 def _spec(tmp_path, catalog, **search):
     import yaml
 
-    from sweeper.sweep.spec import load_spec
+    from sweeper.space.spec import load_spec
 
     path = tmp_path / "space.yaml"
     path.write_text(yaml.safe_dump({
@@ -84,7 +84,7 @@ SCORES = {"swahili_news": 1.0, "mnli": 0.5, "qqp": -0.2, "hausa_voa_topics": -1.
 
 
 def test_a_rank_prior_starts_optuna_at_the_top_ranked_sets(tmp_path, catalog):
-    from sweeper.sweep import searchers
+    from sweeper.runner import searchers
 
     spec = _spec(tmp_path, catalog, algorithm="optuna", num_samples=4, max_concurrent=3,
                  prior="rank")
@@ -97,7 +97,7 @@ def test_a_rank_prior_starts_optuna_at_the_top_ranked_sets(tmp_path, catalog):
 
 
 def test_a_rank_order_runs_a_grid_s_best_predicted_sets_first(tmp_path, catalog):
-    from sweeper.sweep.space import grid
+    from sweeper.space.space import grid
 
     spec = _spec(tmp_path, catalog, algorithm="grid", order="rank")
     plain = grid(spec)

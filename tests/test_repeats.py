@@ -7,9 +7,9 @@ import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from sweeper.sweep import space
-from sweeper.sweep.repeats import MAX_REPEATS, SeedRepeats
-from sweeper.sweep.spec import parse_spec
+from sweeper.space import space
+from sweeper.runner.repeats import MAX_REPEATS, SeedRepeats
+from sweeper.space.spec import parse_spec
 
 
 def _spec(catalog, pool):

@@ -21,8 +21,8 @@ from sweeper.cli import main
 from sweeper.report.columns import COLUMNS, OPTIONAL
 from sweeper.report.compute import analyse
 from sweeper.report.results import from_runs, read_table
-from sweeper.sweep import tracking
-from sweeper.sweep.tracking.memory import MemoryStore
+from sweeper import tracking
+from sweeper.tracking.memory import MemoryStore
 from sweeper.trial.params import mix_of
 
 G = {k: 3 * math.log1p(k) for k in (1, 2, 4)}  # low-tier (sw) gains: exactly 3 log(1 + k)

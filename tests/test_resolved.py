@@ -87,7 +87,7 @@ def test_a_baseline_shares_the_trial_s_baseline_key(catalog, facts):
 def test_a_translation_with_its_english_source_marks_retrieval_languages(catalog, facts):
     """xnli_de (a machine translation of MNLI) trained beside MNLI is German-English
     parallel text: Tatoeba and BUCC in German are then not zero-shot, and say so."""
-    from sweeper.sweep.runs import run_tags
+    from sweeper.runner.runs import run_tags
 
     both = _resolve(catalog, facts, targets=["xnli", "tatoeba", "bucc2018"],
                     intermediate=["mnli", "xnli_de"])

@@ -8,9 +8,9 @@ import pickle
 from ray.tune.search import Searcher
 
 from sweeper.frozen import freeze
-from sweeper.sweep import searchers
-from sweeper.sweep.space import Resolver, grid
-from sweeper.sweep.spec import parse_spec
+from sweeper.runner import searchers
+from sweeper.space.space import Resolver, grid
+from sweeper.space.spec import parse_spec
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.resolved import Facts, ResolvedTrial
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from sweeper.sweep import space
-from sweeper.sweep.spec import load_spec, parse_spec
+from sweeper.space import space
+from sweeper.space.spec import load_spec, parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 

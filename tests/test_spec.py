@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sweeper.errors import ConfigError
-from sweeper.sweep.spec import load_spec, parse_spec
+from sweeper.space.spec import load_spec, parse_spec
 
 SPACES = sorted((Path(__file__).resolve().parent.parent / "search_spaces").glob("*.yaml"))
 BASE = {"model": "tiny", "data": "sample", "targets": ["xnli"],

@@ -209,7 +209,7 @@ def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp
     server, url, credentials = serve_mlflow_with_auth(tmp_path, pg)
     try:
         from sweeper.errors import ConfigError
-        from sweeper.sweep.preflight import check_tracking
+        from sweeper.runner.preflight import check_tracking
 
         for key in credentials:  # a sweep without credentials stops before it starts
             monkeypatch.delenv(key, raising=False)

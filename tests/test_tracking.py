@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sweeper.errors import SweeperError
-from sweeper.sweep import tracking
-from sweeper.sweep.tracking.memory import MemoryStore
+from sweeper import tracking
+from sweeper.tracking.memory import MemoryStore
 
 
 @pytest.fixture(params=["memory", "mlflow"])
@@ -134,8 +134,8 @@ def test_sqlite_uris_are_read_in_one_place(tmp_path):
 
 
 def test_a_sweep_whose_driver_stopped_beating_is_interrupted():
-    from sweeper.sweep.tracking.base import RunRecord
-    from sweeper.sweep.tracking.sweeps import HEARTBEAT_TAG, STALE_S, sweep_status
+    from sweeper.tracking.base import RunRecord
+    from sweeper.tracking.sweeps import HEARTBEAT_TAG, STALE_S, sweep_status
 
     def parent(status: str, beat: float | None) -> RunRecord:
         tags = {HEARTBEAT_TAG: f"{beat:.0f}"} if beat is not None else {}
@@ -152,7 +152,7 @@ def test_storage_is_checked_against_the_driver_s_record(tmp_path):
     """The record keeps each restore file's last two versions; a file that matches
     neither, or a storage with no record at all, is refused unless trusted."""
     from sweeper.errors import ConfigError
-    from sweeper.sweep import trust
+    from sweeper.runner import trust
 
     (tmp_path / "tuner.pkl").write_bytes(b"one")
     (tmp_path / "experiment_state-x.json").write_text("{}")

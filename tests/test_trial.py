@@ -83,7 +83,7 @@ def test_selection_sees_dev_and_reports_test(tmp_path, catalog):
     import pyarrow.parquet as pq
 
     from sweeper.data.export import export
-    from sweeper.sweep.objective import objective
+    from sweeper.space.objective import objective
 
     data = tmp_path / "data"
     export(catalog, ["xnli", "mnli"], out=data, source="sample", languages=["en", "sw"],

@@ -33,7 +33,7 @@ def _trial(args: argparse.Namespace) -> int:
                                    model=args.model, data=args.data)
     settings = check_settings(apply_overrides(settings, args.set), load_catalog())  # before torch
     check_writable_dir(args.out, "--out")
-    from sweeper.sweep.preflight import check_model
+    from sweeper.runner.preflight import check_model
 
     check_model(settings.model)
     if args.check:
@@ -105,7 +105,7 @@ def _rank(args: argparse.Namespace) -> int:
 @command("ls")
 def _ls(args: argparse.Namespace) -> int:
     from sweeper.report.tables import print_sweeps
-    from sweeper.sweep.tracking import list_sweeps, open_store, store_uri
+    from sweeper.tracking import list_sweeps, open_store, store_uri
 
     print_sweeps(list_sweeps(open_store(store_uri(args.tracking_uri, args.storage))))
     return 0
@@ -114,9 +114,9 @@ def _ls(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.sweep.preflight import check_data, data_caveats, design_warnings
-    from sweeper.sweep.space import cost, describe_space
-    from sweeper.sweep.spec import load_spec
+    from sweeper.runner.preflight import check_data, data_caveats, design_warnings
+    from sweeper.space.space import cost, describe_space
+    from sweeper.space.spec import load_spec
 
     catalog = load_catalog()
     spec = load_spec(args.file, catalog)
@@ -155,7 +155,7 @@ def _score(args: argparse.Namespace) -> int:
 @command("run")
 def _run(args: argparse.Namespace) -> int:
     from sweeper.report.tables import print_summary
-    from sweeper.sweep.driver import run_sweep
+    from sweeper.runner.driver import run_sweep
 
     summary = run_sweep(args.space, name=args.name, storage=args.storage,
                         tracking_uri=args.tracking_uri, address=args.address,
@@ -172,7 +172,7 @@ def _sweep_exit(summary: dict) -> int:
 @command("resume")
 def _resume(args: argparse.Namespace) -> int:
     from sweeper.report.tables import print_summary
-    from sweeper.sweep.resume import resume_sweep
+    from sweeper.runner.resume import resume_sweep
 
     summary = resume_sweep(args.sweep, storage=args.storage, address=args.address,
                            trust_storage=args.trust_storage)

@@ -48,7 +48,9 @@ class MaskedLmHead(nn.Module):
 
     def __init__(self, encoder: nn.Module, pretrained: dict[str, torch.Tensor] | None = None):
         super().__init__()
-        from transformers.models.xlm_roberta.modeling_xlm_roberta import XLMRobertaLMHead
+        from transformers.models.xlm_roberta.modeling_xlm_roberta import (
+            XLMRobertaLMHead,
+        )
 
         config = encoder.config
         self.head = XLMRobertaLMHead(config)

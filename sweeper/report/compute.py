@@ -22,7 +22,13 @@ import pandas as pd
 
 from sweeper.report import chains, sections
 from sweeper.report.results import text_column
-from sweeper.report.stats import MIN_COUNTS, MIN_UNITS, count_effect, mean_interval, peak
+from sweeper.report.stats import (
+    MIN_COUNTS,
+    MIN_UNITS,
+    count_effect,
+    mean_interval,
+    peak,
+)
 
 TIERS = ("all", "low", "mid", "high")
 MIXES = ("english", "non_english", "mixed")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from sweeper import tracking
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError
 from sweeper.names import safe_name
@@ -23,8 +24,7 @@ from sweeper.paths import check_writable_dir
 from sweeper.report import figures, markdown
 from sweeper.report.compute import analyse
 from sweeper.report.results import from_runs, read_table, write_table
-from sweeper.sweep import tracking
-from sweeper.sweep.storage import SweepFolder
+from sweeper.runner.storage import SweepFolder
 
 
 def open_sweep_runs(name_or_run: str, tracking_uri: str | None, storage: str

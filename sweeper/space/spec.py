@@ -16,8 +16,8 @@ from typing import Any
 from sweeper import yamlio
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
-from sweeper.sweep import schema
-from sweeper.sweep.pools import intermediate_design
+from sweeper.space import schema
+from sweeper.space.pools import intermediate_design
 from sweeper.trial.checks import check_settings
 from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
 

@@ -3,7 +3,7 @@
 Ray Tune restores a sweep from pickles in its storage (`tuner.pkl`, the searcher's
 state), and whoever can write that storage can make a resume run code. The driver
 therefore records the hashes of those pickles on the sweep's parent run, outside the
-storage, every time it writes them (sweeper.sweep.trust), and a resume refuses storage
+storage, every time it writes them (sweeper.runner.trust), and a resume refuses storage
 whose pickles differ from that record unless told to trust it. A resume that cannot
 start leaves the sweep's status as it found it.
 """
@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sweeper import tracking
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
-from sweeper.sweep import preflight, tracking, trust
-from sweeper.sweep.driver import STATE_FILE, Where, _context, _fit
-from sweeper.sweep.ray_env import init_ray
-from sweeper.sweep.spec import parse_spec
-from sweeper.sweep.storage import SweepFolder
-from sweeper.sweep.tune import restore_tuner
+from sweeper.runner import preflight, trust
+from sweeper.runner.driver import STATE_FILE, Where, _context, _fit
+from sweeper.runner.ray_env import init_ray
+from sweeper.runner.storage import SweepFolder
+from sweeper.runner.tune import restore_tuner
+from sweeper.space.spec import parse_spec
 
 
 def find_sweep(name_or_path: str, storage: str) -> SweepFolder:

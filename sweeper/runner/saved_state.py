@@ -1,5 +1,5 @@
 """The one way sweeper's searchers save their state with a sweep: all their attributes,
-pickled (restored on `sweeper resume`, once the storage passed sweeper.sweep.trust)."""
+pickled (restored on `sweeper resume`, once the storage passed sweeper.runner.trust)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Every value is checked for type and range; an error names its key path
 (`intermediate.counts.min`); a scalar is taken where a one-element list is meant
 (`targets: xnli`). What needs the catalog (task and language names, pools, counts
 against pool sizes) and the trial settings (hyperparameter ranges) is checked after,
-in `sweeper.sweep.spec`. Pure module: no torch, ray or mlflow.
+in `sweeper.space.spec`. Pure module: no torch, ray or mlflow.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 from sweeper.catalog import Catalog
 from sweeper.digest import seeded
 from sweeper.errors import ConfigError
-from sweeper.sweep import schema
+from sweeper.space import schema
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 
 from sweeper.errors import ConfigError
-from sweeper.sweep.tracking.base import (
+from sweeper.tracking.base import (
     ARM_TAG,
     BASELINE_KEY_TAG,
     BASELINE_RUN_TAG,
@@ -26,8 +26,8 @@ from sweeper.sweep.tracking.base import (
     data_metrics,
     trial_metrics,
 )
-from sweeper.sweep.tracking.sweeps import list_sweeps, open_sweep, sweep_parents
-from sweeper.sweep.tracking.uris import (
+from sweeper.tracking.sweeps import list_sweeps, open_sweep, sweep_parents
+from sweeper.tracking.uris import (
     artifact_root,
     default_uri,
     sqlite_path,
@@ -45,7 +45,7 @@ __all__ = ["ARM_TAG", "BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "CHAIN_ADDED_TAG",
 def open_store(uri: str) -> Store:
     """The store at `uri` (MLflow: a sqlite file, a tracking server, ...); a sqlite file
     that is there but is no database is refused before MLflow opens it."""
-    from sweeper.sweep.tracking.mlflow_store import MlflowStore
+    from sweeper.tracking.mlflow_store import MlflowStore
 
     check_sqlite(uri)
     return MlflowStore(uri)

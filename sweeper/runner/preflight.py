@@ -15,7 +15,7 @@ from pathlib import Path
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError, one_line
 from sweeper.paths import check_writable_dir
-from sweeper.sweep.spec import SweepSpec
+from sweeper.space.spec import SweepSpec
 from sweeper.trial.jobs import required_data
 
 TIMEOUT_S = 5.0
@@ -175,7 +175,7 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
                    "curves without one")
     if spec.algorithm != "grid":
         return out
-    from sweeper.sweep.space import grid, params_to_settings
+    from sweeper.space.space import grid, params_to_settings
 
     short = over = total = 0
     for point in grid(spec):

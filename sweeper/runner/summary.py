@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.errors import one_line
-from sweeper.sweep.searchers import SETTINGS
-from sweeper.sweep.spec import SweepSpec
+from sweeper.runner.searchers import SETTINGS
+from sweeper.space.spec import SweepSpec
 
 
 def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0

@@ -1,10 +1,10 @@
 """A sweep from start to end, on the driver: `run_sweep` starts one
-(sweeper.sweep.resume continues an interrupted one).
+(sweeper.runner.resume continues an interrupted one).
 
 Before Ray starts or a run opens, everything that can fail fast is checked (storage,
 tracking store, Ray address, model, data, GPUs). The driver then finds the facts every
 trial resolves against once (model identity and shape, tokenizer, data versions), opens
-the sweep's parent run, and runs the Tuner (sweeper.sweep.tune). Without an address Ray
+the sweep's parent run, and runs the Tuner (sweeper.runner.tune). Without an address Ray
 starts locally, bound to 127.0.0.1 only; with `--address` (auto or HOST:PORT) the sweep
 joins an existing cluster, as `ray job submit` does.
 """
@@ -23,18 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeper import tracking
 from sweeper.atomic import no_space
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.errors import ConfigError, SweeperError, one_line
 from sweeper.names import safe_name
-from sweeper.sweep import preflight, tracking, trust
-from sweeper.sweep.ray_env import init_ray
-from sweeper.sweep.space import Resolver
-from sweeper.sweep.spec import SweepSpec, load_spec
-from sweeper.sweep.storage import SweepFolder, is_uri
-from sweeper.sweep.summary import summarize
-from sweeper.sweep.trainable import SweepContext
-from sweeper.sweep.tune import make_tuner
+from sweeper.runner import preflight, trust
+from sweeper.runner.ray_env import init_ray
+from sweeper.runner.storage import SweepFolder, is_uri
+from sweeper.runner.summary import summarize
+from sweeper.runner.trainable import SweepContext
+from sweeper.runner.tune import make_tuner
+from sweeper.space.space import Resolver
+from sweeper.space.spec import SweepSpec, load_spec
 
 STATE_FILE = "sweeper.json"
 
@@ -195,8 +196,8 @@ def _keep(sweep_dir: SweepFolder, tracker: tracking.Tracker, parent: str, name: 
 
 def planned_trials(spec: SweepSpec) -> int:
     """How many trials a grid asks for (every point); 0 for a search, which may end
-    early when it converges (sweeper.sweep.repeats)."""
-    from sweeper.sweep.space import grid
+    early when it converges (sweeper.runner.repeats)."""
+    from sweeper.space.space import grid
 
     return len(grid(spec)) if spec.algorithm == "grid" else 0
 
@@ -265,7 +266,7 @@ def _stop(tracker: tracking.Tracker, context: SweepContext, message: str) -> Non
 
 def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
          sweep_dir: SweepFolder) -> dict[str, Any]:
-    from sweeper.sweep import tune as sweep_tune
+    from sweeper.runner import tune as sweep_tune
 
     started = time.time()
     sweep_tune.FATAL_SEEN.clear()

@@ -3,7 +3,7 @@
 It receives the trial's settings resolved on the driver (`config["settings"]`), restores
 the trial's output folder from its last checkpoint (a retried trial skips finished
 stages), logs into the trial's own child run (found again by key on retry or resume),
-and reports + checkpoints at every stage boundary (sweeper.sweep.hooks).
+and reports + checkpoints at every stage boundary (sweeper.runner.hooks).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweeper import tracking
 from sweeper.atomic import disk_full
 from sweeper.catalog import load_catalog
 from sweeper.errors import SweeperError, one_line
-from sweeper.sweep import tracking
-from sweeper.sweep.baselines import ensure_baseline
-from sweeper.sweep.deferral import WAITING
-from sweeper.sweep.hooks import TuneHooks
-from sweeper.sweep.objective import both, objective
-from sweeper.sweep.runs import design_tags, log_params, log_result, run_tags
-from sweeper.sweep.searchers import SETTINGS
-from sweeper.sweep.space import describe_params
+from sweeper.runner.baselines import ensure_baseline
+from sweeper.runner.deferral import WAITING
+from sweeper.runner.hooks import TuneHooks
+from sweeper.runner.runs import design_tags, log_params, log_result, run_tags
+from sweeper.runner.searchers import SETTINGS
+from sweeper.space.objective import both, objective
+from sweeper.space.space import describe_params
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.resolved import ResolvedTrial
 from sweeper.trial.scores import gains

@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sweeper.sweep.tracking.base import STATUSES, RunRecord
+from sweeper.tracking.base import STATUSES, RunRecord
 
 
 class MemoryStore:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from sweeper.sweep import tracking
+from sweeper import tracking
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
 CURVE_EVERY_S = 30.0
@@ -35,7 +35,7 @@ class TuneHooks:
         self.curve_sent = time.time()
 
     def on_start(self, keys: Any, params: dict[str, Any]) -> None:
-        """Params are logged by the trainable (sweeper.sweep.runs) before the trial runs."""
+        """Params are logged by the trainable (sweeper.runner.runs) before the trial runs."""
 
     def on_log(self, stage: str, step: int, values: dict) -> None:
         """Training-curve points, sent in batches: at most every CURVE_EVERY_S seconds (a

@@ -6,10 +6,11 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from sweeper.sweep import searchers, tracking, trust
-from sweeper.sweep.space import Resolver
-from sweeper.sweep.spec import SweepSpec
-from sweeper.sweep.trainable import SweepContext
+from sweeper import tracking
+from sweeper.runner import searchers, trust
+from sweeper.runner.trainable import SweepContext
+from sweeper.space.space import Resolver
+from sweeper.space.spec import SweepSpec
 
 MAX_FAILURES = 2
 
@@ -17,7 +18,7 @@ MAX_FAILURES = 2
 def _trainable(sweep: SweepContext, spec: SweepSpec):
     from ray import tune
 
-    from sweeper.sweep.trainable import trainable
+    from sweeper.runner.trainable import trainable
 
     def sweeper_trial(config: dict[str, Any]) -> None:
         trainable(config, sweep)
@@ -61,8 +62,8 @@ def _stop_on_fatal():
     class StopOnFatal(tune.Callback):
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                             **info: Any) -> None:
-            from sweeper.sweep import tune as sweep_tune
-            from sweeper.sweep.trainable import FATAL
+            from sweeper.runner import tune as sweep_tune
+            from sweeper.runner.trainable import FATAL
 
             if result.get(FATAL) and "message" not in sweep_tune.FATAL_SEEN:
                 sweep_tune.FATAL_SEEN.update(message=result[FATAL], trial=trial.trial_id)
@@ -74,7 +75,7 @@ def _stop_on_fatal():
 def _scheduler(spec: SweepSpec, cache_root: str):
     from ray.tune.schedulers import ASHAScheduler
 
-    from sweeper.sweep.deferral import DeferWaiting
+    from sweeper.runner.deferral import DeferWaiting
 
     inner = None
     if spec.scheduler:

@@ -6,7 +6,7 @@ lock: concurrent trials with the same key wait for one build, an interrupted bui
 redone), before the trial that needs it reports anything to Tune, so a scheduler never
 stops it half-way. Its MLflow child run is tagged `sweeper.role=baseline` and carries the
 baseline key; every trial's gains are measured against it. It is logged by the same
-recipe as a trial (sweeper.sweep.runs).
+recipe as a trial (sweeper.runner.runs).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 from filelock import FileLock
 
+from sweeper import tracking
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog
-from sweeper.sweep import tracking
-from sweeper.sweep.runs import log_params, log_result, run_tags
+from sweeper.runner.runs import log_params, log_result, run_tags
 from sweeper.trial.environment import Environment
 from sweeper.trial.keys import TrialKeys
 from sweeper.trial.resolved import ResolvedTrial

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sweeper.errors import SweeperError, one_line
-from sweeper.sweep.tracking.base import RunRecord
-from sweeper.sweep.tracking.uris import is_server
+from sweeper.tracking.base import RunRecord
+from sweeper.tracking.uris import is_server
 
 
 def _full_disk(exc: BaseException) -> bool:

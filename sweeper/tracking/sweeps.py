@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from sweeper.errors import SweeperError, one_line
-from sweeper.sweep.tracking.base import (
+from sweeper.tracking.base import (
     PARENT_TAG,
     ROLE_TAG,
     SWEEP_ID_TAG,

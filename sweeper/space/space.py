@@ -14,7 +14,7 @@ from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.digest import seeded
-from sweeper.sweep.spec import SweepSpec
+from sweeper.space.spec import SweepSpec
 from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
 from sweeper.trial.settings import TrialSettings, lookup
 from sweeper.trial.sharing import trainings

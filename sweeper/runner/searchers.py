@@ -2,7 +2,7 @@
 
 - grid: every point of `sweep.space.grid` once, in order (`GridSearch`);
 - optuna / random: Optuna's define-by-run space (TPE or random sampling), each
-  configuration once per seed (`sweeper.sweep.repeats.SeedRepeats`), at most
+  configuration once per seed (`sweeper.runner.repeats.SeedRepeats`), at most
   `max_concurrent` at a time.
 
 Around either, `Resolving` turns each trial's flat parameters into a `ResolvedTrial`
@@ -16,10 +16,10 @@ from typing import Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
-from sweeper.sweep import space
-from sweeper.sweep.repeats import SeedRepeats
-from sweeper.sweep.saved_state import SavedState
-from sweeper.sweep.spec import SweepSpec
+from sweeper.runner.repeats import SeedRepeats
+from sweeper.runner.saved_state import SavedState
+from sweeper.space import space
+from sweeper.space.spec import SweepSpec
 
 SETTINGS = "settings"  # the config key a trial's resolved settings travel under
 

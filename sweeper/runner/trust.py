@@ -18,7 +18,7 @@ from typing import Any
 
 from sweeper.digest import stream_digest
 from sweeper.errors import ConfigError, one_line
-from sweeper.sweep.tracking.sweeps import HEARTBEAT_TAG
+from sweeper.tracking.sweeps import HEARTBEAT_TAG
 
 HASHES_TAG = "sweeper.storage_hashes"  # JSON {file: sha256} of what Tune restores from
 RESTORED = ("tuner.pkl", "*.pkl", "experiment_state-*.json", "search_gen_state-*.json",
@@ -93,7 +93,7 @@ def recorder(location: str, tracking_uri: str, experiment: str, parent_run_id: s
             self.loaded = False
 
         def _tracker(self) -> Any:
-            from sweeper.sweep import tracking
+            from sweeper import tracking
 
             return tracking.Tracker(tracking.open_store(tracking_uri), experiment)
 

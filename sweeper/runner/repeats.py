@@ -16,7 +16,7 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
-from sweeper.sweep.saved_state import SavedState
+from sweeper.runner.saved_state import SavedState
 
 MAX_REPEATS = 20
 SEARCHER_ONLY = ("w_", "count_")  # prefixes of the searcher's own parameters

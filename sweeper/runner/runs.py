@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sweeper import tracking
 from sweeper.catalog import Catalog
-from sweeper.sweep import tracking
 from sweeper.trial.keys import TrialKeys
 from sweeper.trial.params import run_params
 from sweeper.trial.resolved import ResolvedTrial
