@@ -7,7 +7,7 @@ import pytest
 
 from sweeper.errors import ConfigError
 from sweeper import tracking
-from sweeper.runner import driver
+from sweeper.runner import driver, finish
 from sweeper.space.space import Resolver, grid, params_to_settings
 from sweeper.space.spec import parse_spec
 from sweeper.trial.keys import trial_keys
@@ -55,7 +55,7 @@ def test_trials_resolved_by_the_driver_have_the_keys_of_a_trial_resolved_here(ca
     for point in grid(spec):
         here = derive_keys(params_to_settings(spec, point), catalog)
         assert trial_keys(resolver(point), catalog) == here
-    assert driver.planned_trials(spec) == 2
+    assert finish.planned_trials(spec) == 2
 
 
 def test_gpu_trials_resolve_to_bf16_on_the_driver_and_to_the_cpu_when_told(catalog):

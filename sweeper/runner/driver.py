@@ -11,44 +11,27 @@ joins an existing cluster, as `ray job submit` does.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sweeper import tracking
-from sweeper.atomic import no_space
 from sweeper.catalog import Catalog, load_catalog
-from sweeper.errors import ConfigError, SweeperError, one_line
+from sweeper.errors import ConfigError
 from sweeper.names import safe_name
-from sweeper.runner import preflight, trust
+from sweeper.runner import preflight
+from sweeper.runner.context import STATE_FILE, Where, sweep_context
+from sweeper.runner.finish import fit_sweep, keep
 from sweeper.runner.ray_env import init_ray
+from sweeper.runner.stop import StopSignal
 from sweeper.runner.storage import SweepFolder, is_uri
-from sweeper.runner.summary import summarize
-from sweeper.runner.trainable import SweepContext
 from sweeper.runner.tune import make_tuner
 from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec, load_spec
-
-STATE_FILE = "sweeper.json"
-
-
-@dataclass
-class Where:
-    """Where a sweep keeps its things."""
-
-    name: str
-    folder: str  # under the storage: the name, or NAME-<id> for a second sweep of a name
-    storage: str  # a folder (absolute) or a URI
-    uri: str  # tracking store
-    cache: str  # stage cache
 
 
 def git_revision() -> str:
@@ -151,8 +134,9 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     sweep_dir = SweepFolder(where.storage, where.folder)
     try:
         _prior(spec, catalog, tracker, parent, sweep_dir)
-        context = _context(spec, catalog, where, sweep_id, parent)
-        tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)),
+        context = sweep_context(spec, catalog, where, sweep_id, parent)
+        stop = StopSignal(sweep_id)
+        tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)), stop,
                            storage=where.storage, folder=where.folder,
                            location=sweep_dir.location, reuse_workers=reuse_workers)
         state = {"name": where.name, "sweep_id": sweep_id, "folder": where.folder,
@@ -163,7 +147,8 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     except BaseException:  # a failed start leaves no RUNNING parent run
         tracker.finish(parent, "FAILED")
         raise
-    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+    return fit_sweep(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir,
+                     stop=stop)
 
 
 def _prior(spec: SweepSpec, catalog: Catalog, tracker: tracking.Tracker, parent: str,
@@ -177,29 +162,11 @@ def _prior(spec: SweepSpec, catalog: Catalog, tracker: tracking.Tracker, parent:
 
     ranking = sweep_ranking(spec, catalog, cache_root(spec.base_settings().runtime))
     spec.ranking = ranking["scores"]
-    _keep(sweep_dir, tracker, parent, "ranking.json", ranking, folder="ranking")
+    keep(sweep_dir, tracker, parent, "ranking.json", ranking, folder="ranking")
     tracker.set_tags(parent, {"sweeper.prior": "rank"})
     top = ", ".join(list(spec.ranking)[:5])
     print(f"Ranked the pool before training (sweeper rank): {top}, ...; "
           f"{'Optuna starts from it' if spec.prior == 'rank' else 'best-predicted sets first'}")
-
-
-def _keep(sweep_dir: SweepFolder, tracker: tracking.Tracker, parent: str, name: str,
-          data: dict[str, Any], folder: str | None = None) -> None:
-    """A file of the sweep's, as JSON: in its folder and among the parent's artifacts."""
-    text = json.dumps(data, indent=1)
-    sweep_dir.write_text(name, text)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / name).write_text(text)
-        tracker.log_artifacts(parent, Path(tmp) / name, folder)
-
-
-def planned_trials(spec: SweepSpec) -> int:
-    """How many trials a grid asks for (every point); 0 for a search, which may end
-    early when it converges (sweeper.runner.repeats)."""
-    from sweeper.space.space import grid
-
-    return len(grid(spec)) if spec.algorithm == "grid" else 0
 
 
 def _threads(spec: SweepSpec) -> int:
@@ -227,15 +194,6 @@ def _open_parent(tracker: tracking.Tracker, spec: SweepSpec, where: Where, sweep
     return parent
 
 
-def _context(spec: SweepSpec, catalog: Catalog, where: Where, sweep_id: str, parent: str
-             ) -> SweepContext:
-    return SweepContext(name=where.name, sweep_id=sweep_id, tracking_uri=where.uri,
-                        experiment=where.name, parent_run_id=parent, cache_root=where.cache,
-                        objective_languages=tuple(catalog.expand_languages(
-                            [spec.objective_languages])),
-                        objective_metric=spec.objective_metric, selection=spec.selection)
-
-
 def say_objective(spec: SweepSpec, catalog: Catalog) -> None:
     """Tell which targets' dev numbers the objective averages, and which stay out."""
     inside, outside = spec.objective_targets(catalog)
@@ -248,54 +206,3 @@ def say_objective(spec: SweepSpec, catalog: Catalog) -> None:
           "test numbers are reported, never selected on")
     for target, why in outside.items():
         print(f"  {target} stays out of the objective: {why}")
-
-
-def _stop(tracker: tracking.Tracker, context: SweepContext, message: str) -> None:
-    """A sweep stopped by an error that another try would repeat: its parent and every
-    run still RUNNING are marked FAILED with the reason (a resume reopens them)."""
-    try:
-        for run in tracker.children(context.parent_run_id):
-            if run.status == "RUNNING":
-                tracker.set_tags(run.run_id, {"error": f"the sweep stopped: {message}"})
-                tracker.finish(run.run_id, "FAILED")
-        tracker.set_tags(context.parent_run_id, {"error": message})
-        tracker.finish(context.parent_run_id, "FAILED")
-    except SweeperError:  # the store itself is on the full disk: nothing more can be said
-        pass
-
-
-def _fit(tuner: Any, *, spec: SweepSpec, context: SweepContext, tracker: tracking.Tracker,
-         sweep_dir: SweepFolder) -> dict[str, Any]:
-    from sweeper.runner import tune as sweep_tune
-
-    started = time.time()
-    sweep_tune.FATAL_SEEN.clear()
-    try:
-        results = tuner.fit()
-    except OSError as exc:  # Tune's own state files on a full disk
-        _stop(tracker, context, str(no_space(sweep_dir.location)) if exc.errno in (
-            errno.ENOSPC, errno.EDQUOT) else one_line(exc))
-        raise (no_space(sweep_dir.location) if exc.errno in (errno.ENOSPC, errno.EDQUOT)
-               else exc) from None
-    trust.record_now(sweep_dir.location, tracker, context.parent_run_id,
-                     tracker.run(context.parent_run_id).tags)
-    if sweep_tune.FATAL_SEEN:
-        message = sweep_tune.FATAL_SEEN["message"]
-        _stop(tracker, context, message)
-        raise SweeperError(f"{message} (the sweep stopped, nothing retried: fix it, then "
-                           f"`sweeper resume {context.name}`)")
-    summary = summarize(results, spec, time.time() - started, planned_trials(spec))
-    summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
-                   parent_run_id=context.parent_run_id, sweep=context.name)
-    _keep(sweep_dir, tracker, context.parent_run_id, "summary.json", summary)
-    tracker.log_metrics(context.parent_run_id, {
-        "best_objective": summary["best"][0]["objective"] if summary["best"] else float("nan"),
-        "trials_finished": summary["finished"], "trials_errored": summary["errored"],
-        "intermediate_trained": summary["intermediate_trained"],
-        "intermediate_from_cache": summary["intermediate_from_cache"],
-        "wall_seconds": summary["wall_seconds"], "trial_seconds": summary["trial_seconds"]})
-    status = ("KILLED" if summary["unfinished"] else "FAILED" if summary["errored"]
-              else "FINISHED")
-    tracker.finish(context.parent_run_id, status)
-    return summary
-

@@ -17,8 +17,10 @@ from sweeper import tracking
 from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError, SweeperError
 from sweeper.runner import preflight, trust
-from sweeper.runner.driver import STATE_FILE, Where, _context, _fit
+from sweeper.runner.context import STATE_FILE, Where, sweep_context
+from sweeper.runner.finish import fit_sweep
 from sweeper.runner.ray_env import init_ray
+from sweeper.runner.stop import StopSignal
 from sweeper.runner.storage import SweepFolder
 from sweeper.runner.tune import restore_tuner
 from sweeper.space.spec import parse_spec
@@ -64,10 +66,13 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     tracker.start(name=state["name"], key=f"{sweep_id}:sweep", tags={})
     where = Where(state["name"], state.get("folder", state["name"]), state["storage"],
                   state["tracking_uri"], state["cache"])
-    context = _context(spec, catalog, where, sweep_id, state["parent_run_id"])
+    context = sweep_context(spec, catalog, where, sweep_id, state["parent_run_id"])
+    stop = StopSignal(sweep_id)  # the restored Tuner's callback writes the same file
+    stop.clear()
     try:
         tuner = restore_tuner(sweep_dir.location, spec, context)
     except BaseException:  # a failed start leaves the parent as it found it
         tracker.finish(state["parent_run_id"], before if before != "RUNNING" else "KILLED")
         raise
-    return _fit(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir)
+    return fit_sweep(tuner, spec=spec, context=context, tracker=tracker, sweep_dir=sweep_dir,
+                     stop=stop)

@@ -12,7 +12,6 @@ import functools
 import math
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,30 +20,17 @@ from sweeper.atomic import disk_full
 from sweeper.catalog import load_catalog
 from sweeper.errors import SweeperError, one_line
 from sweeper.runner.baselines import ensure_baseline
+from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
 from sweeper.runner.hooks import TuneHooks
 from sweeper.runner.runs import design_tags, log_params, log_result, run_tags
 from sweeper.runner.searchers import SETTINGS
+from sweeper.runner.stop import FATAL
 from sweeper.space.objective import both, objective
 from sweeper.space.space import describe_params
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.resolved import ResolvedTrial
 from sweeper.trial.scores import gains
-
-
-@dataclass(frozen=True)
-class SweepContext:
-    """What every trial of a sweep needs to know (plain data: shipped to workers)."""
-
-    name: str
-    sweep_id: str  # one sweep, whatever its name: tagged on every run it makes
-    tracking_uri: str
-    experiment: str
-    parent_run_id: str
-    cache_root: str
-    objective_languages: tuple[str, ...]  # expanded: the oracle averages their dev scores
-    objective_metric: str  # score or gain
-    selection: str = "english_dev"  # the protocol the objective follows
 
 
 def wait_if_built_elsewhere(cache: Any, entries: list[str]) -> None:
@@ -68,7 +54,6 @@ def _restore(out: Path) -> None:
             shutil.copytree(saved, out, dirs_exist_ok=True)
 
 
-FATAL = "sweeper_fatal"  # a report key: a deterministic error that stops the whole sweep
 FATAL_WAIT_S = 600  # how long a trial that reported one waits to be stopped by the driver
 
 
@@ -93,7 +78,7 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
             tracker.set_tags(state["run_id"], {"error": message})
             tracker.finish(state["run_id"], "FAILED")
         tune.report({"objective": math.nan, "targets_done": 0, FATAL: message})
-        time.sleep(FATAL_WAIT_S)  # the driver stops the sweep now (sweep.tune.StopOnFatal)
+        time.sleep(FATAL_WAIT_S)  # the driver stops the sweep now (sweeper.runner.stop)
         raise
 
 

@@ -3,12 +3,12 @@ failure and checkpoint config, and the callback that closes runs Tune ends for a
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 from sweeper import tracking
 from sweeper.runner import searchers, trust
-from sweeper.runner.trainable import SweepContext
+from sweeper.runner.context import SweepContext
+from sweeper.runner.stop import StopSignal, stop_on_fatal
 from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec
 
@@ -49,29 +49,6 @@ def _close_runs(sweep: SweepContext):
     return CloseRuns()
 
 
-FATAL_SEEN: dict[str, str] = {}  # the driver's record of the error that stopped the sweep
-
-
-def _stop_on_fatal():
-    """A Tune callback on the driver: the first trial that reports a deterministic error
-    (sweep.trainable.FATAL: bad data, a full disk) stops the whole sweep as Ctrl-C does,
-    so that every trial stays resumable and none is retried into the same error. What it
-    saw is kept in FATAL_SEEN (read at run time: the callback is pickled with the Tuner)."""
-    from ray import tune
-
-    class StopOnFatal(tune.Callback):
-        def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
-                            **info: Any) -> None:
-            from sweeper.runner import tune as sweep_tune
-            from sweeper.runner.trainable import FATAL
-
-            if result.get(FATAL) and "message" not in sweep_tune.FATAL_SEEN:
-                sweep_tune.FATAL_SEEN.update(message=result[FATAL], trial=trial.trial_id)
-                signal.raise_signal(signal.SIGINT)  # Tune's own graceful stop
-
-    return StopOnFatal()
-
-
 def _scheduler(spec: SweepSpec, cache_root: str):
     from ray.tune.schedulers import ASHAScheduler
 
@@ -86,10 +63,11 @@ def _scheduler(spec: SweepSpec, cache_root: str):
     return DeferWaiting(inner, cache_root)
 
 
-def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, *, storage: str,
-               folder: str, location: str, reuse_workers: bool = True):
+def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: StopSignal,
+               *, storage: str, folder: str, location: str, reuse_workers: bool = True):
     """The sweep's Tuner; each trial's settings are resolved by `resolver` on the driver.
-    `location`: the sweep's folder in its storage (what `resume` restores from)."""
+    `location`: the sweep's folder in its storage (what `resume` restores from); `stop`:
+    where a trial's fatal error is kept when it stops the sweep (sweeper.runner.stop)."""
     from ray import tune
 
     search_alg, num_samples = searchers.build(spec, resolver)
@@ -104,7 +82,7 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, *, stor
                                     reuse_actors=reuse_workers),
         run_config=tune.RunConfig(
             name=folder, storage_path=storage,
-            callbacks=[_close_runs(sweep), _stop_on_fatal(),
+            callbacks=[_close_runs(sweep), stop_on_fatal(stop),
                        trust.recorder(location, sweep.tracking_uri, sweep.experiment,
                                       sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),

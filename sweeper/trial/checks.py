@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
-from sweeper.trial.fields import check_value
+from sweeper.trial.fields import validate
 from sweeper.trial.settings import TrialSettings
 
 
 def check_settings(settings: TrialSettings, catalog: Catalog) -> TrialSettings:
     """Raise ConfigError naming the first bad setting; returns the settings."""
     for s, value in settings.items():
-        check_value(s, value)
+        validate(s, value)
     if not settings.targets:
         raise ConfigError("a trial needs at least one target (--target)")
     for name in settings.targets:

@@ -1,13 +1,26 @@
 """Setting fields: a dataclass field that carries its `--set` help, its flat name and its
-valid range, and the one reader that coerces a raw value (a `--set` string, a YAML value)
-to the field's type and checks it. Pure module."""
+valid range, and the one reader that turns a raw value (a `--set` string, a YAML value)
+into the field's type. The reading and checking is pydantic's, from the field's type hint
+and its range, as for search-space files and catalog entries. Pure module."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from sweeper import yamlio
 from sweeper.errors import ConfigError
@@ -27,6 +40,53 @@ def doc(text: str, default: Any = dataclasses.MISSING, *, flag: str | None = Non
     return field(default=default, metadata=meta)
 
 
+def _split(value: Any) -> Any:
+    """A list from `a,b` (the `--set` form)."""
+    if isinstance(value, str):
+        return [x.strip() for x in value.split(",") if x.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(x).strip() for x in value if str(x).strip()]
+    return value
+
+
+def _pairs(value: Any) -> Any:
+    """`{task: DIR}` from `task=DIR,task2=DIR2` (the `--set` form)."""
+    if isinstance(value, dict):
+        items = list(value.items())
+    else:
+        items = []
+        for part in (value if isinstance(value, (list, tuple)) else str(value).split(",")):
+            key, sep, folder = str(part).partition("=")
+            if not sep:
+                raise ValueError("expected key=value")
+            items.append((key, folder))
+    out = {str(k).strip(): str(v).strip() for k, v in items}
+    if any(not k or not v for k, v in out.items()):
+        raise ValueError("an empty key or value")
+    return out
+
+
+def _number(value: Any) -> Any:
+    """Numbers are not true/false, and are finite."""
+    if isinstance(value, bool):
+        raise ValueError("a number, not true/false")
+    try:
+        finite = math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return value  # not a number at all: the type's own check says so
+    if not finite:
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    def check(value: Any) -> Any:
+        if value is not None and value not in choices:
+            raise ValueError(f"not one of {', '.join(choices)}")
+        return value
+    return check
+
+
 @dataclass(frozen=True)
 class Setting:
     """One field of one group, under its flat `--set` name."""
@@ -34,6 +94,7 @@ class Setting:
     name: str
     group: str
     field: dataclasses.Field
+    hint: Any = None  # the field's resolved type hint
 
     @property
     def doc(self) -> str:
@@ -47,53 +108,59 @@ class Setting:
     def multi_task(self) -> bool:
         return bool(self.field.metadata.get("multi_task"))
 
-
-def check_value(s: Setting, value: Any) -> None:
-    """Raise ConfigError when `value` is outside setting `s`'s valid range or choices."""
-    m = s.field.metadata
-    if value is None:
-        return
-    if m["choices"] and value not in m["choices"]:
-        raise ConfigError(f"{s.name} '{value}' is not one of {', '.join(m['choices'])}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ConfigError(f"{s.name} must be a finite number (got {value})")
-        low, high = m["low"], m["high"]
-        if low is not None and (value < low or (m["low_open"] and value == low)):
-            raise ConfigError(f"{s.name} must be {'>' if m['low_open'] else '>='} {low:g} "
-                              f"(got {value})")
-        if high is not None and (value > high or (m["high_open"] and value == high)):
-            raise ConfigError(f"{s.name} must be {'<' if m['high_open'] else '<='} {high:g} "
-                              f"(got {value})")
-
-
-def _mapping(value: Any) -> dict[str, str]:
-    """`{task: DIR}`, or `task=DIR,task2=DIR2` (the `--set` form)."""
-    if isinstance(value, dict):
-        items = list(value.items())
-    else:
-        items = []
-        for part in (value if isinstance(value, (list, tuple)) else str(value).split(",")):
-            key, sep, folder = str(part).partition("=")
-            if not sep:
-                raise ValueError
-            items.append((key, folder))
-    out = {str(k).strip(): str(v).strip() for k, v in items}
-    if any(not k or not v for k, v in out.items()):
-        raise ValueError
-    return out
+    @functools.cached_property
+    def adapter(self) -> TypeAdapter:
+        """pydantic's reader of this setting: its type, range and choices."""
+        m, hint = self.field.metadata, self.hint
+        optional = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        bare = [a for a in typing.get_args(hint) if a is not type(None)] if optional else [hint]
+        origin = typing.get_origin(bare[0])
+        steps: list[Any] = []
+        if origin is list:
+            steps.append(BeforeValidator(_split))
+        elif origin is dict:
+            steps.append(BeforeValidator(_pairs))
+        bounds = {("gt" if m["low_open"] else "ge"): m["low"]} if m["low"] is not None else {}
+        if m["high"] is not None:
+            bounds["lt" if m["high_open"] else "le"] = m["high"]
+        if bounds:
+            steps.append(Field(**bounds))
+        if m["choices"]:
+            steps.append(AfterValidator(_one_of(m["choices"])))
+        if bare[0] in (int, float):  # before validators run last-given first
+            steps.append(BeforeValidator(_number))
+        inner = Annotated[(bare[0], *steps)] if steps else bare[0]
+        return TypeAdapter(typing.Optional[inner] if optional else inner,
+                           config=ConfigDict(coerce_numbers_to_str=True))
 
 
-def _positive(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError
-    return value
+def _message(s: Setting, raw: Any, exc: ValidationError) -> str:
+    """pydantic's first complaint as one line naming the setting."""
+    error = exc.errors()[0]
+    kind, ctx, got = error["type"], error.get("ctx") or {}, error.get("input", raw)
+    words = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+             "less_than_equal": "<="}
+    if kind in words:
+        bound = float(next(iter(ctx.values())))
+        return f"{s.name} must be {words[kind]} {bound:g} (got {got})"
+    if kind == "value_error" and "finite" in error["msg"]:
+        return f"{s.name} must be a finite number (got {got})"
+    if kind == "value_error" and "not one of" in error["msg"]:
+        return f"{s.name} '{got}' is {error['msg'].removeprefix('Value error, ')}"
+    return f"setting '{s.name}': cannot read {raw!r} as {s.type}"
+
+
+def validate(s: Setting, value: Any, raw: Any = None) -> Any:
+    """`value` read as setting `s`'s type and checked; a ConfigError naming it otherwise."""
+    try:
+        return s.adapter.validate_python(value)
+    except ValidationError as exc:
+        raise ConfigError(_message(s, value if raw is None else raw, exc)) from None
 
 
 def coerce(s: Setting, raw: Any) -> Any:
-    """`raw` as setting `s`'s type (lists from comma-separated strings, mappings from
-    `key=value` pairs), range-checked; a ConfigError naming the setting otherwise."""
+    """`raw` as setting `s`'s value: a `--set` string is read as a YAML scalar first
+    (`null`, numbers, true/false), then checked by `validate`."""
     ftype = s.type
     value = yamlio.loads(raw, f"setting '{s.name}'") \
         if isinstance(raw, str) and not ftype.startswith("str") else raw
@@ -101,30 +168,4 @@ def coerce(s: Setting, raw: Any) -> Any:
         if "None" not in ftype and not ftype.startswith(("list", "dict")):
             raise ConfigError(f"setting '{s.name}' cannot be empty")
         return [] if ftype.startswith("list") else {} if ftype.startswith("dict") else None
-    try:
-        if ftype.startswith("dict"):
-            value = _mapping(raw if isinstance(raw, str) else value)
-            if ftype == "dict[str, int]":
-                value = {k: _positive(v) for k, v in value.items()}
-        elif ftype.startswith("list"):
-            items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-            value = [str(x).strip() for x in items if str(x).strip()]
-        elif ftype == "bool":
-            if not isinstance(value, bool):
-                raise ValueError
-        elif ftype.startswith("int"):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            value = int(value)
-        elif ftype.startswith("float"):
-            if isinstance(value, bool):
-                raise ValueError
-            value = float(value)
-        else:
-            if isinstance(value, (dict, list)):
-                raise ValueError
-            value = str(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ConfigError(f"setting '{s.name}': cannot read {raw!r} as {ftype}") from None
-    check_value(s, value)
-    return value
+    return validate(s, value, raw)

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator
+
+from pydantic import PositiveInt
 
 from sweeper.errors import ConfigError
 from sweeper.trial.fields import Setting, coerce, doc
@@ -100,8 +103,9 @@ class TargetSettings:
     targets: list[str] = doc("XTREME target tasks evaluated by this trial", [])
     epochs: float | None = doc("target fine-tuning epochs (default: catalog's per target)",
                                None, flag="target_epochs", low=0, low_open=True)
-    batch_size: dict[str, int] = doc("effective batch of some targets, as target=N[,target=N] "
-                                     "(default: batch_size)", {}, flag="target_batch_size")
+    batch_size: dict[str, PositiveInt] = doc("effective batch of some targets, as "
+                                             "target=N[,target=N] (default: batch_size)", {},
+                                             flag="target_batch_size")
 
 
 @dataclass(frozen=True)
@@ -146,11 +150,12 @@ GROUPS: dict[str, type] = {"common": CommonSettings, "intermediate": Intermediat
 def _settings() -> dict[str, Setting]:
     out: dict[str, Setting] = {}
     for group, cls in GROUPS.items():
+        hints = typing.get_type_hints(cls)
         for f in fields(cls):
             name = f.metadata.get("flag") or f.name
             if name in out:
                 raise RuntimeError(f"setting name '{name}' is used twice")
-            out[name] = Setting(name, group, f)
+            out[name] = Setting(name, group, f, hints[f.name])
     return out
 
 
