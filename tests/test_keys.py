@@ -160,8 +160,8 @@ def test_feature_key_covers_entry_language_split_data_tokenizer_and_length(catal
                    {"null_answers": not qa.null_answers}):
         assert cache_key(dataclasses.replace(qa, **change), "en", "train", **base) != key
     # fields that decide how a task is trained, not its rows, leave the features alone
-    assert cache_key(dataclasses.replace(qa, epochs=9.0, role="both"), "en", "train",
-                     **base) == key
+    as_target = dataclasses.replace(qa, epochs=9.0, role="both", category="qa", train_from="en")
+    assert cache_key(as_target, "en", "train", **base) == key
     nli = catalog.task("mnli")
     nli_key = cache_key(nli, "en", "train", **base)
     assert cache_key(nli, "en", "train", **{**base, "doc_stride": 16}) == nli_key

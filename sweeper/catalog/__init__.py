@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sweeper import yamlio
+from sweeper.catalog.entries import parse_task
 from sweeper.catalog.schema import (
     HubSpec,
     Language,
     ProtocolMark,
     Selection,
     TaskSpec,
-    parse_task,
 )
 from sweeper.errors import ConfigError
 from sweeper.names import safe_name

@@ -1,16 +1,21 @@
 """Typed catalog entries: every task and language is data, validated once at load.
 
-Pure module (no torch, ray or mlflow) so listing or validating is instant.
+The types are pydantic dataclasses (as search-space files and trial settings are read
+by pydantic): a wrong type, a value outside its choices or a column its task type does
+not know fails when the entry is built (sweeper.catalog.entries reads the YAML). What
+needs the whole catalog (languages, training sources, selection tasks) is checked
+after, in `sweeper.catalog`. Pure module (no torch, ray or mlflow).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, field_validator, model_validator
+from pydantic.dataclasses import dataclass as checked
 
 from sweeper import tasktypes
-from sweeper.errors import ConfigError
-from sweeper.names import safe_name
 
 ROLES = ("target", "intermediate", "both")
 CATEGORIES = ("classification", "tagging", "qa", "retrieval")
@@ -22,6 +27,20 @@ SKILLS = ("nli", "paraphrase", "sentiment", "topic", "choice", "pos", "ner", "su
 
 DATA = {"data": True}  # TaskSpec fields that decide a task's rows and features
 NOT_IN_KEYS = ("group", "license", "non_commercial")  # can change no result
+STRICT = ConfigDict(extra="forbid")
+
+
+def _tuple(value: Any) -> Any:
+    """A scalar where a list belongs is a one-element list."""
+    return value if isinstance(value, (list, tuple)) else (value,)
+
+
+def _items(value: Any) -> Any:
+    """None, one mapping, or a list of them."""
+    return () if value is None else value if isinstance(value, (list, tuple)) else (value,)
+
+
+Names = Annotated[tuple[str, ...], BeforeValidator(_tuple)]
 
 
 @dataclass(frozen=True)
@@ -37,13 +56,13 @@ class Language:
     tier: str  # low / mid / high, derived from tokens and the tier thresholds
 
 
-@dataclass(frozen=True)
+@checked(frozen=True, config=STRICT)
 class HubSpec:
     """Where on the hub one part of a task lives (ANLI+ reads several under one head)."""
 
     id: str
     config: str | None = None
-    splits: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    splits: dict[str, Names] = field(default_factory=dict)
     filter: dict[str, str] = field(default_factory=dict)  # column == value, templated
     id_prefix: str | None = None  # keep rows whose `id` starts with this, templated
     # a branch, tag or commit; repos whose main branch holds only a loading script (which
@@ -51,7 +70,7 @@ class HubSpec:
     revision: str | None = None
 
 
-@dataclass(frozen=True)
+@checked(frozen=True, config=STRICT)
 class Selection:
     """Where a target's model-selection (dev) numbers come from: a split of the target
     itself (its per-language dev sets), or of another task (`task`, e.g. SQuAD's English
@@ -61,51 +80,92 @@ class Selection:
 
     split: str
     task: str | None = None
-    languages: tuple[str, ...] = ()
+    languages: Names = ()
     exclude: str | None = None
 
 
-@dataclass(frozen=True)
+@checked(frozen=True, config=STRICT)
 class ProtocolMark:
     """Using this task before one of `targets` is not zero-shot transfer."""
 
-    kind: str
-    targets: tuple[str, ...]
+    kind: Literal["translate_train", "in_language"]
+    targets: Names
 
 
-@dataclass(frozen=True)
+def _license(value: Any) -> str:
+    """An SPDX id (no spaces), `unknown`, or `custom: <what>`."""
+    text = str(value).strip()
+    if text == "unknown" or text.startswith("custom: ") or (text and " " not in text):
+        return text
+    raise ValueError(f"license '{text}' is not an SPDX id, 'unknown' or 'custom: <what>'")
+
+
+@checked(frozen=True, config=STRICT)
 class TaskSpec:
     """One catalog task: where its data lives, what it looks like, how it is scored."""
 
     name: str = field(metadata=DATA)
-    role: str
+    role: Literal["target", "intermediate", "both"]
     type: str = field(metadata=DATA)
     metric: str
-    languages: tuple[str, ...]
+    languages: Names
     columns: dict[str, Any] = field(metadata=DATA)
-    hub: tuple[HubSpec, ...] = field(metadata=DATA)  # empty: local files only (e.g. CCGbank)
-    labels: tuple[str, ...] = field(default=(), metadata=DATA)
+    # empty: local files only (e.g. CCGbank)
+    hub: Annotated[tuple[HubSpec, ...], BeforeValidator(_items)] = field(metadata=DATA)
+    labels: Annotated[tuple[str, ...], BeforeValidator(lambda v: tuple(
+        str(x) for x in v or ()))] = field(default=(), metadata=DATA)
     # raw labels are class indices, or names from `labels`
-    label_encoding: str = field(default="index", metadata=DATA)
+    label_encoding: Literal["index", "name"] = field(default="index", metadata=DATA)
     labels_from_data: bool = field(default=False, metadata=DATA)
     category: str | None = None  # XTREME category of a target
     eval_split: str = "validation"  # the split a target's TEST numbers come from
-    selection: Selection | None = None  # a target's dev numbers; None: it has none
+    # a target's dev numbers; None: it has none
+    selection: Annotated[Selection | None, BeforeValidator(lambda v: v or None)] = None
     train_from: str | None = None  # target's English training data: "en" or a task name
     epochs: float | None = None  # target fine-tuning epochs (jiant / XTREME settings)
     max_length: int = 256
-    train_size: int | None = None  # training examples on the hub (dataset cards): cost estimates
-    protocol: tuple[ProtocolMark, ...] = ()  # the targets it is not zero-shot for, and how
+    # training examples on the hub (dataset cards): cost estimates
+    train_size: Annotated[int | None, BeforeValidator(lambda v: v or None)] = None
+    # the targets it is not zero-shot for, and how
+    protocol: Annotated[tuple[ProtocolMark, ...], BeforeValidator(_items)] = ()
     # QA: questions may have no answer (SQuAD v2)
     null_answers: bool = field(default=False, metadata=DATA)
-    sample: dict[str, Any] = field(default_factory=dict, metadata=DATA)  # synthetic generator
+    # the synthetic generator's settings
+    sample: Annotated[dict[str, Any], BeforeValidator(lambda v: v or {})] = field(
+        default_factory=dict, metadata=DATA)
     # a machine translation of this task's English data (X-STILTs' translated variant)
     translation_of: str | None = None
     card: str | None = None  # the dataset card its hub fields were checked against
     # the data's licence as its card states it: an SPDX id, "unknown", or "custom: <what>"
-    license: str = "unknown"
+    license: Annotated[str, BeforeValidator(_license)] = "unknown"
     non_commercial: bool = False  # also when the licence text does not say so (derived data)
     group: str = ""  # the catalog file it came from (targets, english_intermediate, ...)
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in tasktypes.names():
+            raise ValueError(f"type '{value}' is not one of {', '.join(tasktypes.names())}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> "TaskSpec":
+        kind = self.kind
+        if self.metric not in kind.metrics:
+            raise ValueError(f"metric '{self.metric}' is not one of {', '.join(kind.metrics)}")
+        missing = [c for c in kind.columns if c not in self.columns]
+        extra = set(self.columns) - set(kind.columns) - set(kind.optional)
+        if missing or extra:
+            raise ValueError(f"columns for type {kind.name} need {list(kind.columns)} "
+                             f"(missing {missing}, unexpected {sorted(extra)})")
+        if kind.labelled and not self.labels and not self.labels_from_data:
+            raise ValueError(f"type {kind.name} needs a `labels` list")
+        if self.sample.get("skill") not in skills():
+            raise ValueError(f"sample skill '{self.sample.get('skill')}' is not one of "
+                             f"{', '.join(skills())}")
+        if self.is_target:
+            _check_target(self)
+        return self
 
     @property
     def is_target(self) -> bool:
@@ -171,126 +231,10 @@ def skills() -> tuple[str, ...]:
     return SKILLS + tuple(k for k in extra if k not in SKILLS)
 
 
-def _require(entry: dict, key: str, where: str) -> Any:
-    if key not in entry or entry[key] is None:
-        raise ConfigError(f"{where}: missing required field '{key}'")
-    return entry[key]
-
-
-def _choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{where}: {key} '{value}' is not one of {', '.join(allowed)}")
-    return value
-
-
-def _as_tuple(value: Any) -> tuple[str, ...]:
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
-
-
-def parse_hub(raw: Any, where: str) -> tuple[HubSpec, ...]:
-    """`hub:` is null (local only), one source mapping, or a list of them."""
-    if raw is None:
-        return ()
-    items = raw if isinstance(raw, list) else [raw]
-    out = []
-    for item in items:
-        allowed = {"id", "config", "splits", "filter", "id_prefix", "revision"}
-        unknown = set(item) - allowed
-        if unknown:
-            raise ConfigError(f"{where}: unknown hub field(s) {sorted(unknown)}")
-        splits = {k: _as_tuple(v) for k, v in _require(item, "splits", where).items()}
-        out.append(HubSpec(id=_require(item, "id", where), config=item.get("config"),
-                             splits=splits, filter=dict(item.get("filter") or {}),
-                             id_prefix=item.get("id_prefix"), revision=item.get("revision")))
-    return tuple(out)
-
-
-TASK_FIELDS = {f for f in TaskSpec.__dataclass_fields__} - {"group"}
-
-
-def _columns(entry: dict, kind: tasktypes.TaskType, where: str) -> dict[str, Any]:
-    """The entry's column mapping, checked against its type's canonical columns."""
-    columns = dict(_require(entry, "columns", where))
-    missing = [c for c in kind.columns if c not in columns]
-    extra = set(columns) - set(kind.columns) - set(kind.optional)
-    if missing or extra:
-        raise ConfigError(f"{where}: columns for type {kind.name} need {list(kind.columns)}"
-                          f" (missing {missing}, unexpected {sorted(extra)})")
-    return columns
-
-
-def _protocol(entry: dict, where: str) -> tuple[ProtocolMark, ...]:
-    marks = entry.get("protocol") or []
-    marks = marks if isinstance(marks, list) else [marks]
-    return tuple(ProtocolMark(kind=_choice(p.get("kind"), PROTOCOL_KINDS, where, "protocol kind"),
-                              targets=tuple(_require(p, "targets", where)))
-                 for p in marks)
-
-
-def _selection(entry: dict, where: str) -> Selection | None:
-    raw = entry.get("selection")
-    if not raw:
-        return None
-    if not isinstance(raw, dict) or set(raw) - {"split", "task", "languages", "exclude"}:
-        raise ConfigError(f"{where}: selection takes {{split, task, languages, exclude}}")
-    return Selection(split=str(_require(raw, "split", where)), task=raw.get("task"),
-                     languages=tuple(raw.get("languages") or ()), exclude=raw.get("exclude"))
-
-
-def _license(value: Any, where: str) -> str:
-    """An SPDX id (no spaces), `unknown`, or `custom: <what>`."""
-    text = str(value).strip()
-    if text == "unknown" or text.startswith("custom: ") or (text and " " not in text):
-        return text
-    raise ConfigError(f"{where}: license '{text}' is not an SPDX id, 'unknown' or "
-                      "'custom: <what>'")
-
-
-def _check_target(spec: TaskSpec, entry: dict, where: str) -> None:
+def _check_target(spec: TaskSpec) -> None:
     if not spec.kind.evaluates:
-        raise ConfigError(f"{where}: type {spec.type} has no evaluator and cannot be a target")
-    if "selection" not in entry:
-        raise ConfigError(f"{where}: a target needs `selection` (its dev split, another "
-                          "task's split, or null for none)")
+        raise ValueError(f"type {spec.type} has no evaluator and cannot be a target")
     if spec.category not in CATEGORIES:
-        raise ConfigError(f"{where}: a target needs a category in {CATEGORIES}")
+        raise ValueError(f"a target needs a category in {CATEGORIES}")
     if spec.needs_training and not spec.train_from:
-        raise ConfigError(f"{where}: a trained target needs `train_from` (en or a task)")
-
-
-def parse_task(entry: dict, group: str) -> TaskSpec:
-    """Validate one YAML entry into a TaskSpec; unknown fields are errors."""
-    name = safe_name(_require(entry, "name", f"catalog {group}"), f"catalog {group}: task")
-    where = f"catalog task '{name}'"
-    unknown = set(entry) - TASK_FIELDS
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
-    kind = tasktypes.get(_choice(_require(entry, "type", where), tasktypes.names(), where,
-                                 "type"))
-    labels = tuple(str(x) for x in entry.get("labels") or ())
-    if kind.labelled and not labels and not entry.get("labels_from_data"):
-        raise ConfigError(f"{where}: type {kind.name} needs a `labels` list")
-    sample = dict(entry.get("sample") or {})
-    _choice(sample.get("skill"), skills(), where, "sample skill")
-    spec = TaskSpec(
-        name=name, role=_choice(_require(entry, "role", where), ROLES, where, "role"),
-        type=kind.name,
-        metric=_choice(_require(entry, "metric", where), kind.metrics, where, "metric"),
-        languages=tuple(_require(entry, "languages", where)),
-        columns=_columns(entry, kind, where), hub=parse_hub(entry.get("hub"), where),
-        labels=labels,
-        label_encoding=_choice(entry.get("label_encoding", "index"), ("index", "name"), where,
-                               "label_encoding"),
-        labels_from_data=bool(entry.get("labels_from_data", False)),
-        category=entry.get("category"), eval_split=entry.get("eval_split", "validation"),
-        train_from=entry.get("train_from"), epochs=entry.get("epochs"),
-        max_length=int(entry.get("max_length", 256)),
-        train_size=int(entry["train_size"]) if entry.get("train_size") else None,
-        selection=_selection(entry, where), protocol=_protocol(entry, where),
-        null_answers=bool(entry.get("null_answers", False)), sample=sample,
-        translation_of=entry.get("translation_of"), card=entry.get("card"), group=group,
-        license=_license(_require(entry, "license", where), where),
-        non_commercial=bool(entry.get("non_commercial", False)))
-    if spec.is_target:
-        _check_target(spec, entry, where)
-    return spec
+        raise ValueError("a trained target needs `train_from` (en or a task)")
