@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -88,7 +89,7 @@ def test_a_rank_prior_starts_optuna_at_the_top_ranked_sets(tmp_path, catalog):
 
     spec = _spec(tmp_path, catalog, algorithm="optuna", num_samples=4, max_concurrent=3,
                  prior="rank")
-    spec.ranking = SCORES
+    spec = dataclasses.replace(spec, ranking=SCORES)
     search, _ = searchers.build(spec, lambda config: None)
     search.set_search_properties("objective", "max", {})
     first = [search.suggest(f"t{i}") for i in range(2)]
@@ -101,7 +102,7 @@ def test_a_rank_order_runs_a_grid_s_best_predicted_sets_first(tmp_path, catalog)
 
     spec = _spec(tmp_path, catalog, algorithm="grid", order="rank")
     plain = grid(spec)
-    spec.ranking = SCORES
+    spec = dataclasses.replace(spec, ranking=SCORES)
     ranked = grid(spec)
     assert sorted(map(str, plain)) == sorted(map(str, ranked))  # the same points
     assert [p["tasks"] for p in ranked][:3] == ["", "swahili_news", "mnli,swahili_news"]

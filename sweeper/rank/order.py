@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from sweeper.space.params import task_list
+
 
 def enqueued(spec: Any, scores: dict[str, float]) -> list[dict[str, Any]]:
     """Optuna's first trials: per mix and count, the top tasks by predicted score."""
@@ -34,7 +36,7 @@ def enqueued(spec: Any, scores: dict[str, float]) -> list[dict[str, Any]]:
 def ordered(sets: list[dict[str, Any]], scores: dict[str, float]) -> list[dict[str, Any]]:
     """Task-set points best-predicted first (the empty set first: the reference)."""
     def predicted(point: dict[str, Any]) -> float:
-        tasks = [t for t in point["tasks"].split(",") if t]
+        tasks = task_list(point)
         return float(np.mean([scores.get(t, 0.0) for t in tasks])) if tasks else np.inf
 
     return sorted(sets, key=lambda p: -predicted(p))

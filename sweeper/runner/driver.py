@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     parent = _open_parent(tracker, spec, where, sweep_id)
     sweep_dir = SweepFolder(where.storage, where.folder)
     try:
-        _prior(spec, catalog, tracker, parent, sweep_dir)
+        spec = _prior(spec, catalog, tracker, parent, sweep_dir)
         context = sweep_context(spec, catalog, where, sweep_id, parent)
         stop = StopSignal(sweep_id)
         tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)), stop,
@@ -152,21 +153,22 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
 
 
 def _prior(spec: SweepSpec, catalog: Catalog, tracker: tracking.Tracker, parent: str,
-           sweep_dir: SweepFolder) -> None:
+           sweep_dir: SweepFolder) -> SweepSpec:
     """`search.prior` / `search.order: rank`: the pool ranked before any trial, logged
-    with the sweep (its folder and the parent run's `ranking/`), kept in the spec."""
+    with the sweep (its folder and the parent run's `ranking/`); the spec with it."""
     if "rank" not in (spec.prior, spec.order):
-        return
+        return spec
     from sweeper.rank.prior import sweep_ranking
     from sweeper.trial.settings import cache_root
 
     ranking = sweep_ranking(spec, catalog, cache_root(spec.base_settings().runtime))
-    spec.ranking = ranking["scores"]
+    spec = replace(spec, ranking=ranking["scores"])
     keep(sweep_dir, tracker, parent, "ranking.json", ranking, folder="ranking")
     tracker.set_tags(parent, {"sweeper.prior": "rank"})
     top = ", ".join(list(spec.ranking)[:5])
     print(f"Ranked the pool before training (sweeper rank): {top}, ...; "
           f"{'Optuna starts from it' if spec.prior == 'rank' else 'best-predicted sets first'}")
+    return spec
 
 
 def _threads(spec: SweepSpec) -> int:

@@ -175,11 +175,12 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
                    "curves without one")
     if spec.algorithm != "grid":
         return out
+    from sweeper.space.params import task_list
     from sweeper.space.space import grid, params_to_settings
 
     short = over = total = 0
     for point in grid(spec):
-        tasks = [t for t in point["tasks"].split(",") if t]
+        tasks = task_list(point)
         settings = params_to_settings(spec, point)
         phase = settings.intermediate
         sizes = [catalog.task(t).train_size for t in tasks]

@@ -17,9 +17,9 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from sweeper.runner.saved_state import SavedState
+from sweeper.space.params import SEARCHER_ONLY
 
 MAX_REPEATS = 20
-SEARCHER_ONLY = ("w_", "count_")  # prefixes of the searcher's own parameters
 
 
 def config_key(config: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ start leaves the sweep's status as it found it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from sweeper import tracking
@@ -49,8 +50,8 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     sweep_dir = find_sweep(name_or_path, storage)
     state = json.loads(sweep_dir.read_text(STATE_FILE))
     catalog = load_catalog()
-    spec = parse_spec(state["spec_raw"], catalog, state["name"])
-    spec.source_path = state["spec_path"]
+    spec = replace(parse_spec(state["spec_raw"], catalog, state["name"]),
+                   source_path=state["spec_path"])
     if not tune.Tuner.can_restore(sweep_dir.location):
         raise SweeperError(f"{sweep_dir.location} holds no Ray Tune experiment state to "
                            "resume")

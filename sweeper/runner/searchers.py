@@ -19,9 +19,8 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from sweeper.runner.repeats import SeedRepeats
 from sweeper.runner.saved_state import SavedState
 from sweeper.space import space
+from sweeper.space.params import SETTINGS
 from sweeper.space.spec import SweepSpec
-
-SETTINGS = "settings"  # the config key a trial's resolved settings travel under
 
 
 class GridSearch(SavedState):

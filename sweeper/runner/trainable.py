@@ -24,9 +24,9 @@ from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
 from sweeper.runner.hooks import TuneHooks
 from sweeper.runner.runs import design_tags, log_params, log_result, run_tags
-from sweeper.runner.searchers import SETTINGS
 from sweeper.runner.stop import FATAL
 from sweeper.space.objective import both, objective
+from sweeper.space.params import SETTINGS, without_settings
 from sweeper.space.space import describe_params
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.resolved import ResolvedTrial
@@ -91,7 +91,7 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
 
     catalog = load_catalog()
     resolved: ResolvedTrial = config[SETTINGS]
-    params = {k: v for k, v in config.items() if k != SETTINGS}
+    params = without_settings(config)
     context = tune.get_context()
     out = Path(context.get_trial_dir()).resolve() / "trial"
     state["out"] = out

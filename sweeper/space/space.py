@@ -14,6 +14,7 @@ from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.digest import seeded
+from sweeper.space.params import TrialParams, hyperparameters, task_list
 from sweeper.space.spec import SweepSpec
 from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
 from sweeper.trial.settings import TrialSettings, lookup
@@ -31,11 +32,11 @@ def task_sets(spec: SweepSpec) -> list[dict[str, Any]]:
     """Every task set a grid visits, as trial parameters (`mix`, `count`, `tasks`; a chain
     design adds `chain` and the task its trial adds, `added`); the empty set once."""
     if spec.chains:
-        return [{"mix": "chain", "count": k, "tasks": ",".join(order[:k]), "chain": c,
-                 "added": order[k - 1]}
+        return [TrialParams(mix="chain", count=k, tasks=",".join(order[:k]), chain=c,
+                            added=order[k - 1])
                 for c, order in enumerate(spec.chains) for k in range(1, len(order) + 1)]
     if spec.fixed_sets:
-        return [{"mix": "set" if s else "none", "count": len(s), "tasks": ",".join(s)}
+        return [TrialParams(mix="set" if s else "none", count=len(s), tasks=",".join(s))
                 for s in spec.fixed_sets]
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, ...]] = set()
@@ -45,8 +46,8 @@ def task_sets(spec: SweepSpec) -> list[dict[str, Any]]:
                 tasks = choose_tasks(spec.pool[mix], k, draw, mix)
                 if tuple(tasks) not in seen:
                     seen.add(tuple(tasks))
-                    out.append({"mix": mix if k else "none", "count": k,
-                                "tasks": ",".join(tasks)})
+                    out.append(TrialParams(mix=mix if k else "none", count=k,
+                                           tasks=",".join(tasks)))
     return out
 
 
@@ -136,7 +137,7 @@ class DefineByRun:
             else:
                 trial.suggest_float(name, dist.values[0], dist.values[1],
                                     log=dist.kind == "loguniform")
-        return {"mix": mix, "count": len(tasks), "tasks": ",".join(tasks)}
+        return TrialParams(mix=mix, count=len(tasks), tasks=",".join(tasks))
 
 
 define_by_run = DefineByRun
@@ -148,7 +149,7 @@ def params_to_settings(spec: SweepSpec, params: dict[str, Any]) -> TrialSettings
     if params.get("budget") is not None:
         updates.update(spec.arms[params["budget"]])
     return spec.base_settings().replace(
-        intermediate=[t for t in str(params.get("tasks", "")).split(",") if t],
+        intermediate=task_list(params),
         seed=int(params.get("seed", spec.seeds[0])), **updates)
 
 
@@ -169,10 +170,11 @@ class Resolver:
 def describe_params(params: dict[str, Any]) -> str:
     """A short label for tables and run names: '2 english: mnli,qqp | seed 0 | lr=3e-05'."""
     tasks = params.get("tasks") or "(baseline)"
+    shown = hyperparameters(params)
+    if "budget" in params:  # a budget arm
+        shown["budget"] = params["budget"]
     extra = "".join(f" | {k}={v:.3g}" if isinstance(v, float) else f" | {k}={v}"
-                    for k, v in sorted(params.items())
-                    if k not in ("mix", "count", "tasks", "seed", "set", "chain", "added")
-                    and not k.startswith(("w_", "count_")))
+                    for k, v in sorted(shown.items()))
     mix = f"chain {params['chain']}" if params.get("chain") is not None else params.get("mix", "")
     return (f"{params.get('count', 0)} {mix}: {tasks} | "
             f"seed {params.get('seed')}{extra}")

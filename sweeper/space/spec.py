@@ -9,7 +9,7 @@ bad ranges are errors. Pure module: no torch, ray or mlflow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,10 @@ BUDGET_SETTINGS = {"steps": "intermediate_steps", "epochs": "intermediate_epochs
 HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepSpec:
-    """A validated search-space file."""
+    """A validated search-space file (frozen: what a sweep asks does not change once
+    checked; `dataclasses.replace` gives a spec with, say, its ranking)."""
 
     name: str
     description: str
@@ -287,6 +288,4 @@ def load_spec(path: str | Path, catalog: Catalog, overrides: list[str] | None = 
                 raise ConfigError(f"--set {key}: '{'.'.join(parts[:i + 1])}' is not a mapping "
                                   "in the search space")
         node[parts[-1]] = yamlio.loads(value, f"--set {key}")
-    spec = parse_spec(raw, catalog, path.stem)
-    spec.source_path = str(path.resolve())
-    return spec
+    return replace(parse_spec(raw, catalog, path.stem), source_path=str(path.resolve()))
