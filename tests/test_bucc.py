@@ -102,8 +102,9 @@ def test_trials_say_how_bucc_was_mined(tmp_path, catalog, cache_root):
     """The sample data holds a whole release: mined over all sentences, pairs written
     with their ids. The same data without ids (as the hub's gold pairs) is marked."""
     from sweeper.data.sources import SampleSource, write_rows
+    from sweeper.trial.reading import apply_overrides
     from sweeper.trial.run import run_trial
-    from sweeper.trial.settings import TrialSettings, apply_overrides
+    from sweeper.trial.settings import TrialSettings
 
     settings = TrialSettings.build(targets=["bucc2018"], intermediate=[], model="tiny",
                                    data="sample")

@@ -13,7 +13,8 @@ from sweeper.errors import ConfigError
 from sweeper.frozen import freeze
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.params import run_params
-from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
+from sweeper.trial.resolve import resolve
+from sweeper.trial.resolved import Facts, ResolvedTrial
 from sweeper.trial.settings import TINY_LR, TrialSettings
 
 

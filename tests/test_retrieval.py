@@ -14,7 +14,7 @@ from reference import xtreme_utils_retrieve as xtreme  # noqa: E402  (needs fais
 
 from sweeper.tasktypes import _mining as mining
 from sweeper.tasktypes.retrieval import distinct
-from sweeper.trial.resolved import default_retrieval_layer
+from sweeper.trial.resolve import default_retrieval_layer
 
 
 def _side(rng, vectors: np.ndarray, lang: str, repeats: int, offset: int):

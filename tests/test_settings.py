@@ -8,7 +8,8 @@ import pytest
 
 from sweeper.errors import ConfigError
 from sweeper.trial.checks import check_settings
-from sweeper.trial.settings import SETTINGS, TrialSettings, apply_overrides, settings_from_dict
+from sweeper.trial.reading import apply_overrides, settings_from_dict
+from sweeper.trial.settings import SETTINGS, TrialSettings
 
 
 def test_overrides_are_read_as_the_setting_s_type_and_checked(catalog):

@@ -9,8 +9,9 @@ import pytest
 import yaml
 from conftest import run_cli
 
+from sweeper.trial.reading import settings_from_dict
 from sweeper.trial.run import run_trial
-from sweeper.trial.settings import TrialSettings, settings_from_dict
+from sweeper.trial.settings import TrialSettings
 
 pytestmark = pytest.mark.slow
 

@@ -27,7 +27,8 @@ def command(name: str) -> Callable:
 def _trial(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
     from sweeper.trial.checks import check_settings
-    from sweeper.trial.settings import TrialSettings, apply_overrides
+    from sweeper.trial.reading import apply_overrides
+    from sweeper.trial.settings import TrialSettings
 
     settings = TrialSettings.build(targets=args.target, intermediate=args.intermediate,
                                    model=args.model, data=args.data)
@@ -91,8 +92,9 @@ def _rank(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
     from sweeper.rank.ranking import rank
     from sweeper.report.tables import print_ranking
+    from sweeper.trial.settings import RuntimeSettings, cache_root
 
-    cache = Path(args.cache or os.environ.get("SWEEPER_CACHE") or "~/.cache/sweeper").expanduser()
+    cache = cache_root(RuntimeSettings(cache_dir=args.cache))
     ranking = rank(args.target, load_catalog(), languages=args.languages or None,
                    pool=args.pool or None, model=args.model, data=args.data, cache=cache)
     if args.json:

@@ -10,7 +10,6 @@ was computed from), scaling_<target>.png, heatmap_<target>.png, task_values_<tar
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from sweeper.runner.storage import SweepFolder
 def open_sweep_runs(name_or_run: str, tracking_uri: str | None, storage: str
                     ) -> tuple[tracking.Tracker, str]:
     """The tracker and parent run of a sweep, by name (or parent run id)."""
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    uri = tracking.given_uri(tracking_uri)
     folder = SweepFolder(storage, name_or_run)
     if uri is None and folder.exists("sweeper.json"):
         uri = json.loads(folder.read_text("sweeper.json"))["tracking_uri"]

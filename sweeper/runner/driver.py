@@ -12,7 +12,6 @@ joins an existing cluster, as `ray job submit` does.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -45,7 +44,7 @@ def git_revision() -> str:
 
 def space_tasks(spec: SweepSpec, catalog: Catalog) -> list[str]:
     """Every task a trial of the space can read."""
-    from sweeper.trial.resolved import involved_tasks
+    from sweeper.trial.resolve import involved_tasks
 
     pool = [t for tasks in spec.pool.values() for t in tasks] + \
         [t for s in spec.fixed_sets for t in s]
@@ -69,7 +68,7 @@ def _where(spec: SweepSpec, *, name: str | None, storage: str, tracking_uri: str
     folder = f"{name}-{sweep_id[:6]}" if new else name
     remote = is_uri(storage)
     storage = storage if remote else str(Path(storage).resolve())
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    uri = tracking.given_uri(tracking_uri)
     if uri is None:
         if remote or address is not None:
             raise ConfigError(f"with {'a remote --storage' if remote else '--address'}, give "

@@ -16,7 +16,8 @@ from sweeper.catalog import Catalog, load_catalog
 from sweeper.digest import seeded
 from sweeper.space.params import TrialParams, hyperparameters, task_list
 from sweeper.space.spec import SweepSpec
-from sweeper.trial.resolved import Facts, ResolvedTrial, resolve
+from sweeper.trial.resolve import resolve
+from sweeper.trial.resolved import Facts, ResolvedTrial
 from sweeper.trial.settings import TrialSettings, lookup
 from sweeper.trial.sharing import trainings
 

@@ -19,7 +19,8 @@ from sweeper.errors import ConfigError
 from sweeper.space import schema
 from sweeper.space.pools import intermediate_design
 from sweeper.trial.checks import check_settings
-from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
+from sweeper.trial.reading import parse_value
+from sweeper.trial.settings import SETTINGS, TrialSettings, lookup
 
 # Settings a space decides itself; every other trial setting is a hyperparameter.
 # The intermediate budget is spelled once, in the file's `intermediate:` section.

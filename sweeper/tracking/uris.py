@@ -34,11 +34,17 @@ def artifact_root(uri: str, storage: str, remote_storage: bool) -> Path | None:
     return path.parent / "mlartifacts" if path else None
 
 
+def given_uri(uri: str | None) -> str | None:
+    """The tracking store asked for: `uri`, else $MLFLOW_TRACKING_URI (the one place the
+    environment is read for it)."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI")
+
+
 def store_uri(uri: str | None, storage: str | Path) -> str:
     """The tracking store a read-only command reads: `uri`, $MLFLOW_TRACKING_URI, or the
     sqlite file in `storage`. A sqlite file that does not exist is an error (reading must
     not create a store)."""
-    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_uri(Path(storage))
+    uri = given_uri(uri) or default_uri(Path(storage))
     path = sqlite_path(uri)
     if path is not None and not path.is_file():
         raise SweeperError(f"no MLflow store at {path} (give --tracking-uri or --storage)")

@@ -3,7 +3,7 @@ tokenizer, the data source and each task's data version, the device kind.
 
 `open_environment` is called once by `sweeper trial` (for its one trial) and once by a
 sweep's driver (for every task its space can use); the `Facts` it finds are what
-`sweeper.trial.resolved.resolve` turns settings into effective values with. The source
+`sweeper.trial.resolve.resolve` turns settings into effective values with. The source
 and tokenizer stay in the process that opened them.
 """
 
@@ -20,11 +20,13 @@ from sweeper.data.features import tokenizer_fingerprint
 from sweeper.data.sample.tokenizer import tiny_tokenizer_dir
 from sweeper.data.sources import DataSource, check_available, make_source
 from sweeper.errors import SweeperError
+from sweeper.frozen import freeze
 from sweeper.model import encoders
 from sweeper.model.device import pick_device
 from sweeper.trial.checks import check_settings
 from sweeper.trial.jobs import required_data
-from sweeper.trial.resolved import Facts, ResolvedTrial, freeze, involved_tasks
+from sweeper.trial.resolve import involved_tasks
+from sweeper.trial.resolved import Facts, ResolvedTrial
 from sweeper.trial.settings import TrialSettings, cache_root
 
 
@@ -63,7 +65,7 @@ def open_environment(settings: TrialSettings, catalog: Catalog, *, tasks: Iterab
 def resolve_here(settings: TrialSettings, catalog: Catalog) -> tuple[ResolvedTrial, Environment]:
     """One trial's settings resolved on this machine (what `sweeper trial` runs), its data
     checked to be where it will be read from."""
-    from sweeper.trial.resolved import resolve
+    from sweeper.trial.resolve import resolve
 
     check_settings(settings, catalog)
     check_available(required_data(settings, catalog, settings.tasks), data=settings.data,

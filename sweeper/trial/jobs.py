@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sweeper.catalog import Catalog, TaskSpec
-from sweeper.trial.resolved import evaluated_languages
+from sweeper.trial.resolve import evaluated_languages
 from sweeper.trial.settings import TrialSettings
 
 
