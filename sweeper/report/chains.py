@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweeper.report.stats import BOOTSTRAP, MIN_UNITS
+from sweeper.report.bootstrap import BOOTSTRAP
+from sweeper.report.stats import MIN_UNITS
 
 
 def marginals(trials: pd.DataFrame) -> pd.DataFrame:

@@ -1,37 +1,15 @@
-"""The report as text: report.md and the terminal summary, from the analysis
-(sweeper.report.compute.analyse). Every number is printed with its interval, or with the
-reason it has none, and beside the protocol it was made under."""
+"""The report as markdown: report.md, from the analysis (sweeper.report.compute.analyse),
+section by section. Every number is printed with its interval, or with the reason it has
+none (sweeper.report.numbers), and beside the protocol it was made under."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from sweeper.report.numbers import ci, effect_text, metric_text, num
+
 TIERS = ("all", "low", "mid", "high")
-
-
-def _num(value: float | None, sign: bool = True) -> str:
-    return "-" if value is None else (f"{value:+.2f}" if sign else f"{value:.2f}")
-
-
-def _ci(item: dict[str, Any], low: str = "low", high: str = "high") -> str:
-    if item.get(low) is None or item.get(high) is None:
-        return "no interval"
-    return f"[{item[low]:+.2f}, {item[high]:+.2f}]"
-
-
-def effect_text(e: dict[str, Any]) -> str:
-    """'+1.20 [+0.40, +2.00] per log(1+k), adjusted for ...' or why there is none."""
-    if e.get("estimate") is None:
-        return f"no estimate: {e['note']}"
-    text = f"{e['estimate']:+.2f} {_ci(e)} per log(1+k)"
-    if e["adjusted_for"]:
-        text += f", adjusted for {', '.join(e['adjusted_for'])}"
-    elif not e["held_fixed"]:
-        text += ", unadjusted"
-    if e.get("bootstrap"):
-        text += f" (bootstrap check {_ci(e['bootstrap'])})"
-    return text + (f"; {e['note']}" if e.get("note") else "")
 
 
 def _effects(found: dict[str, Any]) -> list[str]:
@@ -79,7 +57,7 @@ def _curves(found: dict[str, Any]) -> list[str]:
                 why = "" if p["low"] is not None else f" ({p['units']} unit(s): needs 3)"
                 lines.append(f"| {tier} | {mix} | {p['k']} | {p['trials']} | {p['units']} | "
                              f"{p['seeds']} | {p['stopped']} | {p['failed']} | "
-                             f"{_num(p['mean'])} | {_ci(p)}"
+                             f"{num(p['mean'])} | {ci(p)}"
                              f"{why if p['mean'] is not None else ''} |")
     return lines + [""]
 
@@ -96,12 +74,12 @@ def _chains(found: dict[str, Any]) -> list[str]:
                           "No DEV numbers to rank on: listed by name, TEST shown."), "",
              "| task | dev value | dev 95% CI | test value | test 95% CI | chains | "
              "mean position |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {v['task']} | {_num(v['dev'])} | {_ci(v, 'dev_low', 'dev_high')} | "
-              f"{_num(v['value'])} | {_ci(v)} | {v['chains']} | {v['mean_position']:.1f} |"
+    lines += [f"| {v['task']} | {num(v['dev'])} | {ci(v, 'dev_low', 'dev_high')} | "
+              f"{num(v['value'])} | {ci(v)} | {v['chains']} | {v['mean_position']:.1f} |"
               for v in chained["values"]]
     lines += ["", "Diminishing returns: the mean marginal TEST gain of the k-th task added:",
               "", "| k | mean marginal gain | 95% CI | chains |", "|---|---|---|---|"]
-    lines += [f"| {p['k']} | {_num(p['mean'])} | {_ci(p)} | {p['n']} |"
+    lines += [f"| {p['k']} | {num(p['mean'])} | {ci(p)} | {p['n']} |"
               for p in chained["profile"]]
     return lines + (["", chained["note"]] if chained["note"] else []) + [""]
 
@@ -117,8 +95,8 @@ def _helped(found: dict[str, Any], selection: str) -> list[str]:
     lines += ["Effect = mean gain of sets with the task minus sets of the same size without "
               "it.", "", f"| task | dev effect | 95% CI | with | without | {other} effect "
               "(beside) | test effect |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {h['task']} | {_num(h['dev'])} | {_ci(h)} | {h['with']} | {h['without']} | "
-              f"{_num(h[other])} | {_num(h['test'])} |" for h in helped["tasks"][:15]]
+    lines += [f"| {h['task']} | {num(h['dev'])} | {ci(h)} | {h['with']} | {h['without']} | "
+              f"{num(h[other])} | {num(h['test'])} |" for h in helped["tasks"][:15]]
     return lines + [""]
 
 
@@ -135,9 +113,9 @@ def _selected(found: dict[str, Any]) -> list[str]:
         if "trial_id" not in p:
             lines.append(f"| {label} | {p.get('note', '-')} | - | - | - | - |")
             continue
-        lines.append(f"| {label} | {p['tasks'] or '(none)'} | {_num(p['dev'], False)} | "
-                     f"{_num(p['test'], False)} | {_num(p['test_low'], False)} | "
-                     f"{_num(p['test_gain'])} |")
+        lines.append(f"| {label} | {p['tasks'] or '(none)'} | {num(p['dev'], False)} | "
+                     f"{num(p['test'], False)} | {num(p['test_low'], False)} | "
+                     f"{num(p['test_gain'])} |")
     return lines + [""]
 
 
@@ -149,17 +127,19 @@ def _apart(analysis: dict[str, Any]) -> list[str]:
                   "| target | protocol | trials | languages | mean TEST gain | 95% CI |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {a['target']} | {a['protocol']} | {a['trials']} | "
-                  f"{','.join(a['languages'])} | {_num(a['mean_gain'])} | {_ci(a)} |"
+                  f"{','.join(a['languages'])} | {num(a['mean_gain'])} | {ci(a)} |"
                   for a in analysis["apart"]] + [""]
     if analysis["not_comparable"]:
         lines += ["## Not comparable with XTREME", ""]
         lines += [f"- {a['target']}: {a['why']}; {a['trials']} trials, mean TEST gain "
-                  f"{_num(a['mean_gain'])} {_ci(a)}" for a in analysis["not_comparable"]]
+                  f"{num(a['mean_gain'])} {ci(a)}" for a in analysis["not_comparable"]]
         lines.append("")
     return lines
 
 
 def markdown(analysis: dict[str, Any], title: str, figures: list[Path]) -> str:
+    """report.md's text: the protocols, each target's sections and figures, what was kept
+    apart, the ranking's grades, the data's licences and the caveats."""
     p = analysis["protocols"]
     lines = [f"# Sweep report: {title}", ""]
     if analysis["synthetic"]:
@@ -190,13 +170,6 @@ def markdown(analysis: dict[str, Any], title: str, figures: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _graded(metric: dict[str, Any]) -> str:
-    low, high, value = metric["low"], metric["high"], metric["estimate"]
-    if value is None or value != value:  # NaN: no spread to correlate
-        return "-"
-    return f"{_num(value)}" + (f" [{low:.2f}, {high:.2f}]" if low is not None
-                                             else "")
-
 
 def _ranking(analysis: dict[str, Any]) -> list[str]:
     """The ranking logged before the sweep, graded on what it measured."""
@@ -217,44 +190,9 @@ def _ranking(analysis: dict[str, Any]) -> list[str]:
                       "|---|---|---|---|---|"]
             for name, m in part.items():
                 if isinstance(m, dict):
-                    lines.append(f"| {name} | {_graded(m['spearman'])} | {_graded(m['kendall'])} "
-                                 f"| {_graded(m[f'ndcg@{k}'])} | {_graded(m[f'regret@{k}'])} |")
+                    lines.append(f"| {name} | {metric_text(m['spearman'])} | "
+                                 f"{metric_text(m['kendall'])} | {metric_text(m[f'ndcg@{k}'])} "
+                                 f"| {metric_text(m[f'regret@{k}'])} |")
             notes = {m["note"] for m in part.values() if isinstance(m, dict) and "note" in m}
             lines += [""] + [f"_{n}_" for n in sorted(notes)] + [""]
     return lines + [""]
-
-
-def terminal(analysis: dict[str, Any], title: str) -> str:
-    """A few lines per target: the count effects of the low tier and of all languages."""
-    tag = "  [SYNTHETIC sample data]" if analysis["synthetic"] else ""
-    t = analysis["trials"]
-    lines = [f"Sweep {title}: {t['finished']} trials finished, {t['stopped']} stopped, "
-             f"{t['failed']} failed, {t['running']} running{tag}"]
-    for target, found in analysis["targets"].items():
-        lines.append(f"\n{target}: TEST gain per log(1+k)")
-        for tier in ("low", "all"):
-            for mix, e in found["effects"].get(tier, {}).items():
-                lines.append(f"  {tier:<4} {mix:<12} {effect_text(e['adjusted'])}")
-            chained = found["chains"].get(tier)
-            if chained:
-                lines.append(f"  {tier:<4} {'chains':<12} "
-                             f"{effect_text(chained['count_effect']['adjusted'])}")
-        chained = next(iter(found["chains"].values()), None)
-        if chained and chained["values"]:
-            how = f"ranked on {chained['ranked_on']}" if chained["ranked_on"] else "by name"
-            lines.append(f"  task values over chains ({how}; test value beside): " + ", ".join(
-                f"{v['task']} dev {_num(v['dev'])} test {_num(v['value'])} {_ci(v)}"
-                for v in chained["values"][:4]))
-        top = [h for h in found["helped"]["tasks"] if h["dev"] is not None][:3]
-        if top:
-            lines.append(f"  ranked on {found['helped']['ranked_on']}: " + ", ".join(
-                f"{h['task']} (dev {h['dev']:+.1f}, test {_num(h['test'])})" for h in top))
-    for target, found in (analysis.get("ranking") or {}).get("targets", {}).items():
-        for split in ("dev", "test"):
-            combined = found.get(split, {}).get("combined")
-            if combined:
-                lines.append(f"  ranking before the sweep, {target} {split}: Spearman "
-                             f"{_graded(combined['spearman'])}, Regret@3 "
-                             f"{_graded(combined['regret@3'])}")
-    lines += [f"  note: {n}" for n in analysis["notes"]]
-    return "\n".join(lines)

@@ -20,7 +20,7 @@ from sweeper.catalog import load_catalog
 from sweeper.errors import ConfigError
 from sweeper.names import safe_name
 from sweeper.paths import check_writable_dir
-from sweeper.report import figures, markdown
+from sweeper.report import figures, markdown, terminal
 from sweeper.report.compute import analyse
 from sweeper.report.results import from_runs, read_table, write_table
 from sweeper.runner.storage import SweepFolder
@@ -111,7 +111,7 @@ def run_report(name_or_run: str | None = None, tracking_uri: str | None = None,
     if as_json:
         print(json.dumps(analysis, indent=1, default=str))
     else:
-        print(markdown.terminal(analysis, title))
+        print(terminal.terminal(analysis, title))
         if out_dir is not None:
             print(f"\nwrote {out_dir / 'report.md'}, analysis.json, results.parquet and "
                   f"{len(pictures)} figures" + (f"; logged to run {parent} under report/"

@@ -11,7 +11,8 @@ chain within a seed: a set that recurs under other settings is one unit) and the
 interval uses Student's t with G - 1 degrees of freedom. Nothing is estimated from fewer
 than MIN_UNITS units or MIN_COUNTS distinct task counts, a zero-width interval is never
 given, and a design in which the count cannot be told apart from the covariates says so
-instead of guessing. Pure: numpy, pandas, statsmodels.
+instead of guessing. The design matrix is built in sweeper.report.design, the bootstrap
+check drawn in sweeper.report.bootstrap. Pure: numpy, pandas, statsmodels.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-BOOTSTRAP = 1000
+from sweeper.report.bootstrap import BOOTSTRAP, Resampler, slope, slope_interval
+from sweeper.report.design import design, separable
+
 MIN_UNITS = 3  # fewer independent units than this: no interval
 MIN_COUNTS = 3  # fewer distinct task counts than this: no slope
 SEPARABLE_R2 = 0.99  # log(1+k) explained this well by the covariates: not separable
-FIXED_SPREAD = math.log(1.05)  # a covariate within 5% everywhere is held fixed (batch rounding)
 COVARIATES = {"distinct_examples": "log distinct examples", "examples_seen": "log examples seen"}
 
 
@@ -54,62 +56,6 @@ def _no(note: str, units: int, counts: int, **kw: Any) -> Effect:
     return Effect(None, None, None, units=units, counts=counts, note=note, **kw)
 
 
-def _dummies(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    parts = [pd.get_dummies(frame[c].astype(str), prefix=c, drop_first=True, dtype=float)
-             for c in columns if frame[c].nunique() > 1]
-    return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-
-
-def _r2(target: np.ndarray, rest: np.ndarray) -> float:
-    """R² of `target` regressed on the columns of `rest` (1.0: a constant target)."""
-    fitted = rest @ np.linalg.lstsq(rest, target, rcond=None)[0]
-    total = float(np.sum((target - target.mean()) ** 2))
-    return 1.0 - float(np.sum((target - fitted) ** 2)) / total if total > 0 else 1.0
-
-
-def _covariates(frame: pd.DataFrame, wanted: list[str], base: np.ndarray
-                ) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """The log covariates that vary beyond `base` (the constant and fixed effects) and
-    beyond each other; what was held fixed by the design, redundant with a covariate
-    already in (examples seen = passes x distinct examples), or unavailable."""
-    cols: dict[str, np.ndarray] = {}
-    info: dict[str, list[str]] = {"held_fixed": [], "redundant": [], "missing": []}
-    for c in wanted:
-        values = pd.to_numeric(frame[c], errors="coerce") if c in frame else None
-        if values is None or values.isna().any() or (values <= 0).any():
-            info["missing"].append(c)
-            continue
-        logged = np.log(values.to_numpy(float))
-        if np.ptp(logged) < FIXED_SPREAD or _r2(logged, base) > 1 - 1e-9:
-            info["held_fixed"].append(c)
-        elif cols and _r2(logged, np.column_stack([base] + list(cols.values()))) > 1 - 1e-6:
-            info["redundant"].append(c)
-        else:
-            cols[c] = logged
-    return cols, info
-
-
-def design(frame: pd.DataFrame, covariates: list[str], effects: list[str],
-           quadratic: bool = False) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
-    """The regression's matrix: constant, log(1 + k) [and its square], the covariates
-    that vary, fixed-effect dummies; its column names; what was left out and why."""
-    x = np.log1p(frame["k"].to_numpy(float))
-    dummies = _dummies(frame, effects).to_numpy()
-    base = np.column_stack([np.ones(len(frame)), dummies])
-    cov, info = _covariates(frame, covariates, base)
-    parts = [np.ones(len(frame)), x] + ([x ** 2] if quadratic else []) + list(cov.values())
-    matrix = np.column_stack(parts + [dummies])
-    head = ["const", "log1p_k"] + (["log1p_k_sq"] if quadratic else []) + list(cov)
-    return matrix, head, info
-
-
-def _separable(matrix: np.ndarray, n_cov: int) -> float:
-    """R² of log(1 + k) on everything else in the design (1.0: not separable)."""
-    if n_cov == 0:
-        return 0.0
-    return _r2(matrix[:, 1], np.delete(matrix, 1, axis=1))
-
-
 def count_effect(frame: pd.DataFrame, *, covariates: list[str] | None = None,
                  effects: tuple[str, ...] = ("seed",), boot: bool = True,
                  rng: np.random.Generator | None = None) -> Effect:
@@ -126,7 +72,7 @@ def count_effect(frame: pd.DataFrame, *, covariates: list[str] | None = None,
     matrix, head, info = design(frame, wanted, [e for e in effects if e in frame])
     adjusted = [c for c in wanted if c in head]
     kw = {"adjusted_for": adjusted, "held_fixed": info["held_fixed"] + info["redundant"]}
-    r2 = _separable(matrix, len(adjusted))
+    r2 = separable(matrix, len(adjusted))
     if r2 > SEPARABLE_R2:
         return _no(f"the design cannot separate the number of tasks from "
                    f"{', '.join(COVARIATES[c] for c in adjusted)} (they move together: "
@@ -145,7 +91,7 @@ def count_effect(frame: pd.DataFrame, *, covariates: list[str] | None = None,
     effect = Effect(estimate, low, high, units=units, counts=counts, **kw)
     effect.note = _adjustment_note(info)
     if boot:
-        effect.bootstrap = _bootstrap(frame, matrix, 1, rng or np.random.default_rng(0))
+        effect.bootstrap = slope_interval(frame, matrix, 1, rng or np.random.default_rng(0))
     return effect
 
 
@@ -161,55 +107,6 @@ def _adjustment_note(info: dict[str, list[str]]) -> str | None:
         notes.append("not adjusted for " + ", ".join(COVARIATES[c] for c in info["missing"])
                      + ": the column is empty")
     return "; ".join(notes) or None
-
-
-def _slope(matrix: np.ndarray, y: np.ndarray, column: int) -> float | None:
-    """The least-squares coefficient of `column`, or None where the design cannot pin it
-    down. A resample may leave out a whole fixed-effect group (its dummy all zeros, or the
-    dummies then spanning the constant): the coefficient is still unique when its unit
-    vector lies in the row space of the design, and the minimum-norm solution gives it."""
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-    rank = int(np.sum(singular > singular[0] * 1e-10))
-    row_space = vt[:rank]
-    if abs(float(row_space[:, column] @ row_space[:, column]) - 1.0) > 1e-8:
-        return None
-    return float(np.linalg.lstsq(matrix, y, rcond=None)[0][column])
-
-
-class Resampler:
-    """Hierarchical resamples of a frame's rows: seeds with replacement, then units within
-    each drawn seed with replacement (every row of a drawn unit). Built once per frame."""
-
-    def __init__(self, frame: pd.DataFrame):
-        seeds = pd.factorize(frame["seed"])[0]
-        units = pd.factorize(frame["unit"])[0]
-        self.by_seed = []
-        for s in range(seeds.max() + 1 if len(seeds) else 0):
-            mine = np.flatnonzero(seeds == s)
-            self.by_seed.append([mine[units[mine] == u] for u in np.unique(units[mine])])
-
-    def draw(self, rng: np.random.Generator) -> np.ndarray:
-        picked = []
-        for s in rng.integers(0, len(self.by_seed), size=len(self.by_seed)):
-            units = self.by_seed[s]
-            picked.extend(units[u] for u in rng.integers(0, len(units), size=len(units)))
-        return np.concatenate(picked)
-
-
-def _bootstrap(frame: pd.DataFrame, matrix: np.ndarray, column: int,
-               rng: np.random.Generator) -> dict[str, float] | None:
-    y = frame["y"].to_numpy(float)
-    resampler = Resampler(frame)
-    draws = []
-    for _ in range(BOOTSTRAP):
-        rows = resampler.draw(rng)
-        slope = _slope(matrix[rows], y[rows], column)
-        if slope is not None:
-            draws.append(slope)
-    if len(draws) < BOOTSTRAP // 2:
-        return None
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return {"low": float(low), "high": float(high)} if high - low > 1e-12 else None
 
 
 def mean_interval(frame: pd.DataFrame, rng: np.random.Generator
@@ -271,7 +168,7 @@ def peak(frame: pd.DataFrame, *, covariates: list[str], effects: tuple[str, ...]
     vertices, resampler = 0, Resampler(frame)
     for _ in range(BOOTSTRAP):
         rows = resampler.draw(rng)
-        b1, c2 = _slope(matrix[rows], y[rows], 1), _slope(matrix[rows], y[rows], 2)
+        b1, c2 = slope(matrix[rows], y[rows], 1), slope(matrix[rows], y[rows], 2)
         vertices += bool(b1 is not None and c2 is not None and c2 < 0
                          and lo_x < -b1 / (2 * c2) < hi_x)
     if vertices < 0.8 * BOOTSTRAP:

@@ -1,5 +1,6 @@
 """A trial's metrics.json content, scored from its XTREME export by the scorer that
-`sweeper score` uses (so the two can never disagree)."""
+`sweeper score` uses (so the two can never disagree), with the caveat of a target whose
+numbers differ in kind from XTREME's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from sweeper.catalog import Catalog
 from sweeper.scoring import xtreme
+from sweeper.tasktypes.retrieval import GOLD_ONLY
 from sweeper.trial.resolved import ResolvedTrial
 
 
@@ -127,4 +129,16 @@ def gains(result: dict[str, Any], baseline: dict[str, Any], catalog: Catalog
                 tiers.setdefault(catalog.tier(lang), []).append(g)
             for tier, values in tiers.items():
                 out[f"gain.{split}.{task}.tier.{tier}"] = sum(values) / len(values)
+    return out
+
+
+def not_comparable(training: dict[str, Any]) -> dict[str, str]:
+    """Targets whose numbers differ in kind from XTREME's, and why (from what their
+    evaluators reported: BUCC mined over gold pairs only, say)."""
+    out = {}
+    for name, stage in training.items():
+        infos = [info for langs in (stage.get("evaluation") or {}).values()
+                 for info in langs.values()] if isinstance(stage, dict) else []
+        if any(info.get("mining") == "gold_pairs_only" for info in infos):
+            out[name] = GOLD_ONLY
     return out
