@@ -19,7 +19,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from sweeper.runner.repeats import SeedRepeats
 from sweeper.runner.saved_state import SavedState
 from sweeper.space import space
-from sweeper.space.params import SETTINGS
+from sweeper.space.params import RESOLVED
 from sweeper.space.spec import SweepSpec
 
 
@@ -57,7 +57,7 @@ class Resolving(SavedState):
         config = self.inner.suggest(trial_id)
         if not isinstance(config, dict):
             return config
-        return {**config, SETTINGS: self.resolve(config)}
+        return {**config, RESOLVED: self.resolve(config)}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         self.inner.on_trial_result(trial_id, result)

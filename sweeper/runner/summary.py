@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.errors import one_line
-from sweeper.space.params import without_settings
+from sweeper.space.params import without_resolved
 from sweeper.space.spec import SweepSpec
 
 
@@ -16,7 +16,7 @@ def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0
     the searcher never started (an interrupted sweep) count as unfinished."""
     rows, errors = [], []
     for r in results:
-        params = without_settings(r.config or {})
+        params = without_resolved(r.config or {})
         metrics = r.metrics or {}
         if r.error is not None:
             errors.append({"tasks": params.get("tasks", ""),

@@ -26,7 +26,7 @@ from sweeper.runner.hooks import TuneHooks
 from sweeper.runner.runs import design_tags, log_params, log_result, run_tags
 from sweeper.runner.stop import FATAL
 from sweeper.space.objective import both, objective
-from sweeper.space.params import SETTINGS, without_settings
+from sweeper.space.params import RESOLVED, without_resolved
 from sweeper.space.space import describe_params
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.resolved import ResolvedTrial
@@ -90,8 +90,8 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
     from sweeper.trial.run import run_trial
 
     catalog = load_catalog()
-    resolved: ResolvedTrial = config[SETTINGS]
-    params = without_settings(config)
+    resolved: ResolvedTrial = config[RESOLVED]
+    params = without_resolved(config)
     context = tune.get_context()
     out = Path(context.get_trial_dir()).resolve() / "trial"
     state["out"] = out

@@ -4,7 +4,7 @@ trial's run all see, defined here once.
 Its design keys say which tasks a trial trains and where it sits in the design; every
 other key is a searched hyperparameter under its setting's flat name (`lr`), except the
 searcher's own bookkeeping (`w_<task>`, `count_<mix>`: Optuna's task weights and counts)
-and `settings`, under which the trial's resolved settings travel (added on the driver,
+and `settings` (RESOLVED), under which the trial's ResolvedTrial travels (added on the driver,
 sweeper.runner.searchers). `space.params_to_settings` turns them into trial settings.
 Pure module.
 """
@@ -28,7 +28,7 @@ class TrialParams(TypedDict, total=False):
 
 
 DESIGN_KEYS = frozenset(TrialParams.__annotations__)
-SETTINGS = "settings"  # the config key a trial's resolved settings travel under
+RESOLVED = "settings"  # the config key a trial's ResolvedTrial travels under (on the driver)
 SEARCHER_ONLY = ("w_", "count_")  # prefixes of the searcher's own parameters
 
 
@@ -40,9 +40,9 @@ def task_list(params: dict[str, Any]) -> list[str]:
 def hyperparameters(params: dict[str, Any]) -> dict[str, Any]:
     """The searched settings among a trial's parameters."""
     return {k: v for k, v in params.items()
-            if k not in DESIGN_KEYS and k != SETTINGS and not k.startswith(SEARCHER_ONLY)}
+            if k not in DESIGN_KEYS and k != RESOLVED and not k.startswith(SEARCHER_ONLY)}
 
 
-def without_settings(config: dict[str, Any]) -> dict[str, Any]:
+def without_resolved(config: dict[str, Any]) -> dict[str, Any]:
     """A Tune config's parameters, the resolved settings left out."""
-    return {k: v for k, v in config.items() if k != SETTINGS}
+    return {k: v for k, v in config.items() if k != RESOLVED}
