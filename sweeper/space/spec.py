@@ -17,6 +17,8 @@ from sweeper import yamlio
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.space import schema
+from sweeper.space.fidelity import Ladder
+from sweeper.space.fidelity_schema import spec_ladder
 from sweeper.space.pools import intermediate_design
 from sweeper.trial.checks import check_settings
 from sweeper.trial.settings import SETTINGS, TrialSettings, lookup, parse_value
@@ -63,6 +65,7 @@ class SweepSpec:
     prior: str = "none"  # rank: Optuna's first trials from the ranking (sweeper.rank.prior)
     order: str = "space"  # rank: a grid's best-predicted task sets first
     ranking: dict[str, float] = field(default_factory=dict)  # task -> predicted score
+    fidelity: Ladder | None = None  # rungs from cheap to full (sweeper.space.fidelity)
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -248,6 +251,7 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     check_settings(spec.base_settings(), catalog)
     for name, settings in arms.items():
         _checked_settings(spec.base_settings(), settings, f"{where} budget '{name}'", catalog)
+    spec.fidelity = spec_ladder(f.fidelity, spec, catalog, where)
     inside, outside = spec.objective_targets(catalog)
     if not inside and (algorithm != "grid" or scheduler is not None):
         raise ConfigError(f"{where}: no target has dev numbers for the objective "
