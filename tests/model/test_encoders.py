@@ -1,0 +1,50 @@
+"""The offline `small` encoder: the tiny model's tokenizer, a wider and deeper XLM-R
+shape, random init; larger than tiny, its own identity, and the size the fidelity
+ladder orders it by."""
+
+from __future__ import annotations
+
+import torch
+
+from sweeper.model import encoders
+from sweeper.space.fidelity import SHAPES, encoder_size
+from sweeper.trial.environment import load_tokenizer
+
+
+def _parameters(model: torch.nn.Module, embeddings: bool) -> int:
+    return sum(p.numel() for name, p in model.named_parameters()
+               if embeddings or not name.startswith("embeddings."))
+
+
+def test_small_loads_offline_and_is_larger_than_tiny(catalog, cache_root):
+    tokenizer = load_tokenizer("small", catalog, cache_root)
+    assert len(tokenizer) == len(load_tokenizer("tiny", catalog, cache_root))
+    tiny = encoders.load_encoder("tiny", tokenizer, seed=0)
+    small = encoders.load_encoder("small", tokenizer, seed=0)
+    assert small.config.hidden_size > tiny.config.hidden_size
+    assert small.config.num_hidden_layers > tiny.config.num_hidden_layers
+    assert _parameters(small, True) > 2 * _parameters(tiny, True)
+    batch = tokenizer(["a short sentence", "another"], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = small(**batch).last_hidden_state
+    assert out.shape[-1] == 128 and torch.isfinite(out).all()
+    again = encoders.load_encoder("small", tokenizer, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(small.parameters(), again.parameters()))
+
+
+def test_the_ladder_orders_the_offline_encoders_by_their_real_size(catalog, cache_root):
+    tokenizer = load_tokenizer("tiny", catalog, cache_root)
+    for name in ("tiny", "small"):
+        model = encoders.load_encoder(name, tokenizer, seed=0)
+        assert encoder_size(name) == _parameters(model, embeddings=False), name
+        shape = encoders.OFFLINE[name]
+        assert SHAPES[name] == (shape["hidden_size"], shape["num_hidden_layers"],
+                                shape["intermediate_size"])
+
+
+def test_small_has_its_own_identity_shape_and_no_pretrained_head():
+    assert encoders.model_identity("small").startswith("small:v1:")
+    assert encoders.model_identity("tiny") == \
+        f"tiny:v{encoders.TINY_VERSION}:{encoders.digest(encoders.TINY_SHAPE, 12)}"
+    assert encoders.shape("small") == (4, 512) and encoders.shape("tiny") == (2, 512)
+    assert encoders.pretrained_lm_head("small") is None
