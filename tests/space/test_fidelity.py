@@ -3,7 +3,11 @@ audit, what a rung changes in a trial's settings, and which ladders are refused.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from conftest import ROOT
 
 from sweeper.errors import ConfigError
 from sweeper.space.fidelity import (
@@ -125,3 +129,13 @@ def test_a_decreasing_budget_share_or_epochs_or_more_languages_are_refused():
             check_ladder(Ladder((rung, up)))
     with pytest.raises(ConfigError, match="promotes nowhere"):
         check_ladder(Ladder((_ladder().rungs[0], Rung("full", "small", promote=Promote(top=1)))))
+
+
+def test_the_ladder_modules_load_no_torch_ray_or_mlflow():
+    code = ("import sys; import sweeper.space.fidelity, sweeper.space.fidelity_schema, "
+            "sweeper.space.fidelity_cost; "
+            "heavy = [m for m in ('torch', 'ray', 'mlflow', 'transformers') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
