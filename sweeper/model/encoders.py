@@ -34,8 +34,8 @@ TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                   intermediate_size=128, max_position_embeddings=514)
 SMALL = "small"
 SMALL_VERSION = "1"
-SMALL_SHAPE = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
-                   intermediate_size=512, max_position_embeddings=514)
+SMALL_SHAPE = dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                   intermediate_size=1024, max_position_embeddings=514)  # the benches' small
 OFFLINE = {TINY: TINY_SHAPE, SMALL: SMALL_SHAPE}  # random-init encoders on the tiny tokenizer
 
 

@@ -25,7 +25,7 @@ RUNG_SETTINGS = frozenset({"model", "intermediate_steps", "intermediate_epochs",
                            "examples_total", "eval_languages", "target_epochs"})
 # (hidden size, layers, feed-forward size) of the encoders a ladder can order by size;
 # tiny and small are sweeper.model.encoders' offline shapes
-SHAPES = {"tiny": (64, 2, 128), "small": (128, 4, 512),
+SHAPES = {"tiny": (64, 2, 128), "small": (256, 4, 1024),
           "xlm-roberta-base": (768, 12, 3072), "FacebookAI/xlm-roberta-base": (768, 12, 3072),
           "xlm-roberta-large": (1024, 24, 4096), "FacebookAI/xlm-roberta-large": (1024, 24, 4096)}
 EPS = 1e-9  # shares are decimals: 0.1 * 30 must give 3, not 4

@@ -27,7 +27,7 @@ def test_small_loads_offline_and_is_larger_than_tiny(catalog, cache_root):
     batch = tokenizer(["a short sentence", "another"], return_tensors="pt", padding=True)
     with torch.no_grad():
         out = small(**batch).last_hidden_state
-    assert out.shape[-1] == 128 and torch.isfinite(out).all()
+    assert out.shape[-1] == 256 and torch.isfinite(out).all()
     again = encoders.load_encoder("small", tokenizer, seed=0)
     assert all(torch.equal(a, b) for a, b in zip(small.parameters(), again.parameters()))
 
