@@ -91,8 +91,9 @@ def check_address(address: str | None) -> None:
 
 
 def check_model(model: str) -> None:
-    """tiny; a local folder with a config; or a hub id this machine can load."""
-    if model == "tiny":
+    """tiny or small (offline shapes); a local folder with a config; or a hub id this
+    machine can load."""
+    if model in ("tiny", "small"):
         return
     path = Path(model)
     if path.exists():

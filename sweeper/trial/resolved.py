@@ -234,7 +234,7 @@ def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> Resolved
     training = settings.training
     device = settings.runtime.device if settings.runtime.device != "auto" else facts.device
     lr = training.lr if training.lr is not None else (
-        TINY_LR if settings.model == "tiny" else DEFAULT_LR)
+        TINY_LR if settings.model in ("tiny", "small") else DEFAULT_LR)  # random init
     targets = [catalog.task(t) for t in settings.targets]
     trained = [t for t in targets if t.needs_training]
     epochs = {t.name: target_epochs(settings, t) for t in trained}

@@ -4,11 +4,16 @@ ladder orders it by."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 import torch
+from conftest import run_cli
 
 from sweeper.model import encoders
 from sweeper.space.fidelity import SHAPES, encoder_size
 from sweeper.trial.environment import load_tokenizer
+from sweeper.trial.settings import TINY_LR
 
 
 def _parameters(model: torch.nn.Module, embeddings: bool) -> int:
@@ -48,3 +53,19 @@ def test_small_has_its_own_identity_shape_and_no_pretrained_head():
         f"tiny:v{encoders.TINY_VERSION}:{encoders.digest(encoders.TINY_SHAPE, 12)}"
     assert encoders.shape("small") == (4, 512) and encoders.shape("tiny") == (2, 512)
     assert encoders.pretrained_lm_head("small") is None
+
+
+@pytest.mark.slow
+def test_a_trial_runs_offline_on_small(tmp_path):
+    """The whole trial on `small`: no hub asked, the tiny tokenizer, the random-init
+    learning rate, a score per language."""
+    out = tmp_path / "trial"
+    done = run_cli("trial", "--target", "xnli", "--intermediate", "sst2", "--model", "small",
+                   "--out", str(out), "--set", "examples_total=200", "--set",
+                   "intermediate_epochs=1", "--set", "target_epochs=1", "--set",
+                   "max_train_examples=200", "--set", "max_eval_examples=50", "--set",
+                   "eval_languages=en,sw")
+    assert done.returncode == 0, done.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == "small" and metrics["settings"]["lr"] == TINY_LR
+    assert set(metrics["test"]["zero_shot"]["xnli"]) == {"en", "sw"}
