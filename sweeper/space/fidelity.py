@@ -107,8 +107,9 @@ def audit_count(rule: Audit, passed_over: int) -> int:
 def promote(rule: Promote, scores: Mapping[str, float], mode: str = "max",
             intervals: Mapping[str, tuple[float, float]] | None = None) -> list[str]:
     """The sets a rung promotes, best first, from their dev objective (`mode`: max or
-    min). Under `within_interval` a set without an interval counts as its point; ties
-    are broken by name so the answer never depends on dict order."""
+    min). Under `within_interval` a set without an interval counts as its point, and
+    `min` fills up with the next best by the objective; ties are broken by name so the
+    answer never depends on dict order."""
     if mode not in ("max", "min"):
         raise ConfigError(f"objective mode '{mode}': expected max or min")
     sign = 1.0 if mode == "max" else -1.0
@@ -123,7 +124,9 @@ def promote(rule: Promote, scores: Mapping[str, float], mode: str = "max",
         inside = [s for s in order if spans[s][1] >= best[0]]
     else:
         inside = [s for s in order if spans[s][0] <= best[1]]
-    return order[:_clamp(len(inside), rule, len(order))]
+    chosen = inside[:rule.max] if rule.max is not None else inside
+    fill = [s for s in order if s not in chosen][:max(0, rule.min - len(chosen))]
+    return [s for s in order if s in chosen or s in fill]
 
 
 def audit(rule: Audit, passed_over: Sequence[str], rung: str, seed: int = 0) -> list[str]:

@@ -57,6 +57,12 @@ def test_within_interval_promotes_every_set_overlapping_the_best():
         ["best", "close"]
     # without intervals a set is its point: only the best, then `min` fills up
     assert promote(Promote(within_interval=True, min=2), scores) == ["best", "close"]
+    # overlap decides, not the point: a narrow runner-up stays, a wide lower set goes up
+    narrow = {"best": 70.0, "narrow": 68.0, "wide": 66.0}
+    bounds = {"best": (69.5, 70.5), "narrow": (67.5, 68.5), "wide": (60.0, 72.0)}
+    assert promote(Promote(within_interval=True), narrow, intervals=bounds) == ["best", "wide"]
+    assert promote(Promote(within_interval=True, min=3), narrow, intervals=bounds) == \
+        ["best", "narrow", "wide"]
     low = {"best": (59.0, 61.0), "far": (65.0, 70.0)}
     assert promote(Promote(within_interval=True), {"best": 60.0, "far": 67.0}, mode="min",
                    intervals=low) == ["best"]
