@@ -58,6 +58,7 @@ class LadderAudit:
     pairs: list[Agreement]
     regret_at_1: float | None
     regret_at_3: float | None
+    screened_out: float | None = None  # at any rung: 1 - prod(1 - each pair's)
     cost: dict[str, float] = field(default_factory=dict)  # share of the full grid's
     trusted: bool | None = None
     verdict: str = ""
@@ -173,11 +174,15 @@ def audit_ladder(frame: pd.DataFrame, rungs: Sequence[str], *, mode: str = "max"
     missing = [c for c in COLUMNS if c not in frame]
     if missing:
         raise ValueError(f"fidelity table lacks column(s) {missing}")
+    if frame.duplicated(["set", "rung"]).any():
+        raise ValueError("fidelity table: one row per set and rung (a set's seeds averaged)")
     rng = rng or np.random.default_rng(0)
     sign = 1.0 if mode == "max" else -1.0
     pairs = [_pair(frame, lo, hi, sign, rng) for lo, hi in zip(rungs, rungs[1:])]
     full = frame[frame["rung"] == rungs[-1]]
+    kept = [1.0 - p.screened_out for p in pairs if p.screened_out is not None]
     report = LadderAudit(pairs, regret(full, 1, sign), regret(full, 3, sign),
+                         1.0 - float(np.prod(kept)) if len(kept) == len(pairs) else None,
                          cost_saved(*cost) if cost else {})
     report.trusted, report.verdict = verdict(pairs)
     return report

@@ -108,7 +108,28 @@ def test_the_cost_saved_is_read_against_the_full_grid():
     assert report.as_dict()["cost"] == report.cost
 
 
-def test_a_table_without_its_columns_is_refused():
+def test_a_table_without_its_columns_or_with_a_set_twice_is_refused():
     with pytest.raises(ValueError, match="audited"):
         audit_ladder(pd.DataFrame({"set": [], "rung": [], "objective": [], "test": []}),
                      ["screen", "full"])
+    table = _table(*_noisy(0.9))
+    with pytest.raises(ValueError, match="one row per set and rung"):
+        audit_ladder(pd.concat([table, table.head(1)]), ["screen", "full"])
+
+
+def test_three_rungs_give_two_pairs_and_a_ladder_wide_screened_out():
+    cheap, full = _noisy(0.6, n=60, seed=5)
+    mid = {s: (cheap[s] + full[s]) / 2 for s in cheap}
+    first = _table(cheap, mid, top=0.5)  # screen -> "full" here is the middle rung
+    middle = first[first["rung"] == "full"].assign(rung="mid")
+    reached = set(middle["set"])
+    rows = first[first["rung"] == "screen"]
+    up = promote(Promote(top=0.5), {s: mid[s] for s in reached})
+    extra = audit(Audit(), [s for s in reached if s not in up], "mid")
+    top = pd.DataFrame([{"set": s, "rung": "full", "objective": full[s],
+                         "test": full[s] + 1.0, "audited": s in extra} for s in up + extra])
+    report = audit_ladder(pd.concat([rows, middle, top]), ["screen", "mid", "full"])
+    assert [(p.low, p.high) for p in report.pairs] == [("screen", "mid"), ("mid", "full")]
+    assert report.pairs[1].passed_over == len(reached) - len(up)
+    each = [p.screened_out for p in report.pairs]
+    assert report.screened_out == pytest.approx(1 - (1 - each[0]) * (1 - each[1]))
