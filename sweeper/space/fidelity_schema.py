@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, m
 from sweeper.errors import ConfigError
 from sweeper.space.fidelity import Audit, Ladder, Promote, Rung, at_rung, check_ladder
 from sweeper.trial.checks import check_settings
+from sweeper.trial.settings import target_epochs
 
 if TYPE_CHECKING:
     from sweeper.catalog import Catalog
@@ -154,4 +155,21 @@ def spec_ladder(block: FidelityBlock | None, spec: "SweepSpec", catalog: "Catalo
             check_settings(at_rung(rung, spec.base_settings()), catalog)
         except ConfigError as exc:
             raise ConfigError(f"{here}: {exc}") from None
+    _epochs_rise(ladder, spec, catalog, where)
     return ladder
+
+
+def _epochs_rise(ladder: Ladder, spec: "SweepSpec", catalog: "Catalog", where: str) -> None:
+    """Each trained target's fine-tuning epochs (a rung's own, else the space's or the
+    catalog's default) never fall from one rung to the next."""
+    base = spec.base_settings()
+    trained = [catalog.task(t) for t in spec.targets if catalog.task(t).needs_training]
+    epochs = [{t.name: target_epochs(at_rung(r, base), t) for t in trained}
+              for r in ladder.rungs]
+    for (rung, mine), (nxt, theirs) in zip(zip(ladder.rungs, epochs),
+                                          zip(ladder.rungs[1:], epochs[1:])):
+        for name in mine:
+            if mine[name] > theirs[name] + 1e-9:
+                raise ConfigError(f"{where}: fidelity rung '{rung.name}' is not cheaper than "
+                                  f"'{nxt.name}': {mine[name]:g} target epochs of {name} "
+                                  f"against {theirs[name]:g}")

@@ -68,6 +68,8 @@ def test_a_rung_takes_the_space_encoder_where_it_names_none(tmp_path, catalog):
      "rung 'screen': its languages leave the objective no dev numbers"),
     ([{**SCREEN, "languages": ["xx"]}, FULL], None, "unknown language or language group 'xx'"),
     ([{**SCREEN, "name": "full"}, FULL], None, "rung names repeat"),
+    ([{**SCREEN, "target_epochs": 50}, FULL], None,
+     "rung 'screen' is not cheaper than 'full': 50 target epochs of xnli against"),
 ])
 def test_a_bad_ladder_ends_in_one_line_and_exit_2(tmp_path, rungs, audit, words):
     done = run_cli("validate", str(_file(tmp_path, rungs=rungs, audit=audit)))
