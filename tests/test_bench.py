@@ -1,5 +1,6 @@
 """The benchmarks stay runnable: a short run of the training-throughput comparison over
-every task type writes what the README reads (both loops' rates, the ratios)."""
+every task type writes what the README reads (both loops' rates, the ratios); the
+fidelity ladder on simulated truth meets its goals."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import sys
 import pytest
 from conftest import ROOT
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_train_throughput_compares_every_task_type(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run(
@@ -32,6 +32,7 @@ def test_train_throughput_compares_every_task_type(tmp_path):
         assert "too few repetitions" in done.stdout  # one repetition: no spread claimed
 
 
+@pytest.mark.slow
 def test_the_gpu_check_dry_runs_on_the_cpu_and_feeds_the_cost_table(tmp_path):
     """bench/gpu_check.py, the tiny shape on the CPU: every section runs, every number the
     README and the cost table read is there; then sweep_cost reads its results.json."""
@@ -65,8 +66,32 @@ def test_the_gpu_check_dry_runs_on_the_cpu_and_feeds_the_cost_table(tmp_path):
         h200.stdout[-2000:] + h200.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_the_micro_batch_benchmark_prints_its_ratio():
     done = subprocess.run([sys.executable, "bench/micro_batch.py", "--shapes", "tiny",
                            "--reps", "1", "--steps", "3", "--length", "32"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "| tiny |" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_fidelity_ladder_meets_its_goals_on_simulated_truth():
+    """At rho 0.9 the ladder's choice is within half a point of the best set at a quarter
+    of the grid's cost or less; at rho 0.3 the audit's interval refuses the screening."""
+    done = subprocess.run([sys.executable, "bench/fidelity_ladder.py", "--replications", "100",
+                           "--audits", "3", "--json"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = {r["rho"]: r for r in json.loads(done.stdout)}
+    assert sorted(results) == [0.3, 0.6, 0.9]
+    for r in results.values():
+        assert {"rho", "regret_at_1", "screened_out", "cost_share",
+                "audit_says_trusted"} <= set(r)
+        assert 0 <= r["screened_out"] <= 1 and r["regret_at_1"] >= 0
+    assert results[0.9]["regret_at_1"] <= 0.5 and results[0.9]["cost_share"] <= 0.25
+    assert results[0.3]["audit_says_trusted"] is False
+    low, _ = results[0.3]["spearman_interval"]
+    assert low < 0.5  # the interval reaches below the trust threshold
+    # a weaker cheap rung screens the best set out more often and costs more points
+    assert results[0.9]["screened_out"] < results[0.6]["screened_out"] < \
+        results[0.3]["screened_out"]
+    assert results[0.9]["regret_at_1"] < results[0.3]["regret_at_1"]

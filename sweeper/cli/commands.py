@@ -125,7 +125,9 @@ def _validate(args: argparse.Namespace) -> int:
     check_data(spec, catalog)  # every task the space can draw is in its source
     c = cost(spec, catalog)
     if args.list:
-        for line in describe_space(spec):
+        from sweeper.space.fidelity_cost import describe_ladder
+
+        for line in describe_space(spec) + describe_ladder(spec, catalog):
             print(line)
     for line in data_caveats(spec, catalog) + design_warnings(spec, catalog):
         print(f"warning: {line}", file=sys.stderr)

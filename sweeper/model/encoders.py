@@ -1,9 +1,11 @@
-"""Encoders: any Hugging Face encoder by hub id or local path, or `tiny`.
+"""Encoders: any Hugging Face encoder by hub id or local path, or `tiny` / `small`.
 
 `tiny` is an XLM-R-architecture model built from a config (random init); its
 SentencePiece-style Unigram tokenizer is trained on the synthetic sample's lexicon
-(sweeper.data.sample.tokenizer), so the whole pipeline runs offline on a CPU. Weights
-are saved and loaded as safetensors.
+(sweeper.data.sample.tokenizer), so the whole pipeline runs offline on a CPU. `small`
+is the same with a wider and deeper shape and the same tokenizer: a fidelity ladder
+can change the encoder (tiny -> small) without the hub. Weights are saved and loaded
+as safetensors.
 """
 
 from __future__ import annotations
@@ -25,19 +27,24 @@ from transformers import (
 from sweeper.digest import digest
 from sweeper.errors import ConfigError, one_line
 from sweeper.hub import hub_commit
-
-TINY = "tiny"
-TINY_VERSION = "5"
-TINY_SHAPE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                  intermediate_size=128, max_position_embeddings=514)
+from sweeper.model.offline import (  # noqa: F401 (importers read the shapes here too)
+    OFFLINE,
+    SMALL,
+    SMALL_SHAPE,
+    SMALL_VERSION,
+    TINY,
+    TINY_SHAPE,
+    TINY_VERSION,
+)
 
 
 def load_tokenizer(model: str, tiny_dir: Path | None = None) -> PreTrainedTokenizerBase:
     """The tokenizer of `model` (hub id or local path); for `tiny`, the one trained on the
-    synthetic sample's lexicon, in `tiny_dir` (sweeper.data.sample.tokenizer)."""
-    if model == TINY and tiny_dir is None:
+    synthetic sample's lexicon, in `tiny_dir` (sweeper.data.sample.tokenizer); `small`
+    shares it."""
+    if model in OFFLINE and tiny_dir is None:
         raise ValueError("the tiny model's tokenizer folder is needed")
-    path = tiny_dir if model == TINY else model
+    path = tiny_dir if model in OFFLINE else model
     try:
         return AutoTokenizer.from_pretrained(str(path))
     except Exception as exc:
@@ -45,11 +52,12 @@ def load_tokenizer(model: str, tiny_dir: Path | None = None) -> PreTrainedTokeni
             from None
 
 
-def _tiny_config(tokenizer: PreTrainedTokenizerBase, attn: str = "sdpa") -> XLMRobertaConfig:
+def _tiny_config(tokenizer: PreTrainedTokenizerBase, attn: str = "sdpa",
+                 model: str = TINY) -> XLMRobertaConfig:
     return XLMRobertaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
                             bos_token_id=tokenizer.bos_token_id,
                             eos_token_id=tokenizer.eos_token_id, type_vocab_size=1,
-                            attn_implementation=attn, **TINY_SHAPE)
+                            attn_implementation=attn, **OFFLINE[model])
 
 
 def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
@@ -59,9 +67,9 @@ def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
     read once instead of the pretrained ones they replace."""
     if saved is not None:
         return _from_pretrained(str(Path(saved) / "encoder"), attn)
-    if model == TINY:
+    if model in OFFLINE:
         torch.manual_seed(seed)
-        return XLMRobertaModel(_tiny_config(tokenizer, attn), add_pooling_layer=False)
+        return XLMRobertaModel(_tiny_config(tokenizer, attn, model), add_pooling_layer=False)
     try:
         return _from_pretrained(model, attn)
     except Exception as exc:
@@ -83,6 +91,8 @@ def model_identity(model: str) -> str:
     local folder's content (file names, sizes and bytes), or a hub id at its commit."""
     if model == TINY:
         return f"tiny:v{TINY_VERSION}:{digest(TINY_SHAPE, 12)}"
+    if model == SMALL:
+        return f"small:v{SMALL_VERSION}:{digest(SMALL_SHAPE, 12)}"
     path = Path(model)
     if path.is_dir():
         files = sorted(p for p in path.resolve().rglob("*") if p.is_file())
@@ -108,8 +118,8 @@ def shape(model: str) -> tuple[int, int]:
     """(transformer layers, longest input in tokens) of `model`: the retrieval layer's
     default and every task's max length depend on them. XLM-R's positions start after
     the padding index, so it takes two fewer tokens than it has positions."""
-    if model == TINY:
-        return TINY_SHAPE["num_hidden_layers"], TINY_SHAPE["max_position_embeddings"] - 2
+    if model in OFFLINE:
+        return OFFLINE[model]["num_hidden_layers"], OFFLINE[model]["max_position_embeddings"] - 2
     try:
         config = AutoConfig.from_pretrained(model)
     except Exception as exc:
@@ -124,7 +134,7 @@ def pretrained_lm_head(model: str) -> dict[str, torch.Tensor] | None:
     """The masked-LM head weights of `model`'s checkpoint (dense, layer norm and bias; the
     decoder is the input embeddings), as X-STILTs continued MLM with XLM-R's own head
     (jiant's from_transformers_with_mlm); None for `tiny` or a checkpoint without one."""
-    if not model or model == TINY:
+    if not model or model in OFFLINE:
         return None
     from transformers import AutoModelForMaskedLM
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError, one_line
+from sweeper.model.offline import is_offline
 from sweeper.paths import check_writable_dir
 from sweeper.space.spec import SweepSpec
 from sweeper.trial.jobs import required_data
@@ -91,8 +92,9 @@ def check_address(address: str | None) -> None:
 
 
 def check_model(model: str) -> None:
-    """tiny; a local folder with a config; or a hub id this machine can load."""
-    if model == "tiny":
+    """tiny or small (offline shapes); a local folder with a config; or a hub id this
+    machine can load."""
+    if is_offline(model):
         return
     path = Path(model)
     if path.exists():
@@ -164,8 +166,9 @@ def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
 
 def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
     """What will run but weaken the answer: a scheduler under scaling curves (the curves
-    rest on the trials it kept), sets too small for their share of the data budget, and
-    budgets the pass limit cuts short (from the catalog's train sizes: hub data)."""
+    rest on the trials it kept), a fidelity ladder (not run yet), sets too small for their
+    share of the data budget, and budgets the pass limit cuts short (from the catalog's
+    train sizes: hub data)."""
     out = []
     curves = bool(spec.chains) or any(len([c for c in cs if c]) >= 2
                                       for cs in spec.counts.values())
@@ -173,6 +176,9 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
         out.append("a scheduler stops trials early: the scaling curves then rest on the "
                    "trials it kept (the report counts the stopped ones per point); draw "
                    "curves without one")
+    if spec.fidelity is not None:
+        out.append("the fidelity ladder is checked and costed, but sweeps do not run rungs "
+                   "yet: every trial runs at the space's own settings")
     if spec.algorithm != "grid":
         return out
     from sweeper.space.params import task_list

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from sweeper.errors import ConfigError
+from sweeper.space.fidelity_schema import FidelityBlock
 
 MIXES = ("english", "non_english", "mixed")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a sweep name is a folder name
@@ -219,6 +220,7 @@ class SpaceFile(Strict):
                      Field(min_length=1)] = [0]
     search: Search = Search()
     resources: Resources = Resources()
+    fidelity: FidelityBlock | None = None  # rungs from cheap to full (sweeper.space.fidelity)
 
     @field_validator("hyperparameters", mode="before")
     @classmethod

@@ -16,7 +16,10 @@ from typing import Any
 from sweeper import yamlio
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
+from sweeper.model.offline import is_offline
 from sweeper.space import schema
+from sweeper.space.fidelity import Ladder
+from sweeper.space.fidelity_schema import spec_ladder
 from sweeper.space.pools import intermediate_design
 from sweeper.trial.checks import check_settings
 from sweeper.trial.reading import parse_value
@@ -65,6 +68,7 @@ class SweepSpec:
     prior: str = "none"  # rank: Optuna's first trials from the ranking (sweeper.rank.prior)
     order: str = "space"  # rank: a grid's best-predicted task sets first
     ranking: dict[str, float] = field(default_factory=dict)  # task -> predicted score
+    fidelity: Ladder | None = None  # rungs from cheap to full (sweeper.space.fidelity)
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -227,7 +231,7 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
         bad = [k for k, d in searched.items() if d.kind != "choice"]
         if bad:
             raise ConfigError(f"{where}: grid search needs `choice` hyperparameters, not {bad}")
-    res_default = {"cpu": 1.0, "gpu": 0.0} if f.model == "tiny" else {"cpu": 4.0, "gpu": 1.0}
+    res_default = {"cpu": 1.0, "gpu": 0.0} if is_offline(f.model) else {"cpu": 4.0, "gpu": 1.0}
     resources = {**res_default, **{k: v for k, v in f.resources.model_dump().items()
                                    if v is not None}}
     spec = SweepSpec(
@@ -250,6 +254,7 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     check_settings(spec.base_settings(), catalog)
     for name, settings in arms.items():
         _checked_settings(spec.base_settings(), settings, f"{where} budget '{name}'", catalog)
+    spec = replace(spec, fidelity=spec_ladder(f.fidelity, spec, catalog, where))
     inside, outside = spec.objective_targets(catalog)
     if not inside and (algorithm != "grid" or scheduler is not None):
         raise ConfigError(f"{where}: no target has dev numbers for the objective "

@@ -40,8 +40,9 @@ class Environment:
 
 
 def load_tokenizer(model: str, catalog: Catalog, cache: str | Path) -> PreTrainedTokenizerBase:
-    """The tokenizer of `model`; the tiny model's is trained on the sample lexicon."""
-    tiny = tiny_tokenizer_dir(catalog, cache) if model == encoders.TINY else None
+    """The tokenizer of `model`; the tiny (and small) model's is trained on the sample
+    lexicon."""
+    tiny = tiny_tokenizer_dir(catalog, cache) if model in encoders.OFFLINE else None
     return encoders.load_tokenizer(model, tiny)
 
 

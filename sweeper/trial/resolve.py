@@ -14,6 +14,7 @@ from typing import Any
 from sweeper.catalog import Catalog, TaskSpec
 from sweeper.errors import ConfigError
 from sweeper.frozen import freeze
+from sweeper.model.offline import is_offline
 from sweeper.trial.checks import check_settings
 from sweeper.trial.resolved import Facts, Intermediate, Optimisation, ResolvedTrial
 from sweeper.trial.settings import (
@@ -118,7 +119,7 @@ def resolve(settings: TrialSettings, catalog: Catalog, facts: Facts) -> Resolved
     training = settings.training
     device = settings.runtime.device if settings.runtime.device != "auto" else facts.device
     lr = training.lr if training.lr is not None else (
-        TINY_LR if settings.model == "tiny" else DEFAULT_LR)
+        TINY_LR if is_offline(settings.model) else DEFAULT_LR)  # random init
     targets = [catalog.task(t) for t in settings.targets]
     trained = [t for t in targets if t.needs_training]
     epochs = {t.name: target_epochs(settings, t) for t in trained}
