@@ -128,6 +128,35 @@ def test_task_types_see_the_trial_only_through_their_protocols():
                     if m.startswith(("sweeper.trial", "sweeper.sweep", "sweeper.data"))}, module
 
 
+def _docstrings(tree: ast.AST) -> set[int]:
+    """ids of the docstring constants of a module, its classes and functions."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def test_no_module_outside_the_task_types_names_a_type():
+    """Facts about a type live on its TaskType; others ask `tasktypes.get(name).<fact>`,
+    so a string equal to a type's name outside sweeper/tasktypes/ is a fact leaking."""
+    from sweeper import tasktypes
+
+    names = set(tasktypes.names())
+    found = []
+    for module, path in sorted(MODULES.items()):
+        if module.startswith("sweeper.tasktypes"):
+            continue
+        tree = ast.parse(path.read_text())
+        docs = _docstrings(tree)
+        found += [f"{module}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and node.value in names and id(node) not in docs]
+    assert not found, "type names outside sweeper/tasktypes/: " + "; ".join(found)
+
+
 def test_models_and_the_search_space_do_not_import_the_sample_generator():
     for module in ["sweeper.space.space"] + [m for m in MODULES if m.startswith("sweeper.model")]:
         assert not {m for m in _reach(module, GRAPH) if m.startswith("sweeper.data")}, module
