@@ -110,6 +110,10 @@ def test_its_rows_features_head_and_loss_run_on_a_tiny_batch(added, cache_root):
 
 @pytest.mark.slow
 def test_a_tiny_trial_trains_it_before_tatoeba(added, tmp_path):
+    from sweeper import tracking
+    from sweeper.runner.runs import log_result
+    from sweeper.tracking.memory import MemoryStore
+    from sweeper.trial.environment import resolve_here
     from sweeper.trial.run import run_trial
     from sweeper.trial.settings import TrialSettings
 
@@ -122,3 +126,11 @@ def test_a_tiny_trial_trains_it_before_tatoeba(added, tmp_path):
     assert history and all(point["loss"] == point["loss"] for point in history)
     assert result["intermediate"] == [TASK]
     assert result["test"]["summary"]["tatoeba"]["avg_metric"] >= 0
+    catalog = load_catalog()
+    kind = catalog.task("tatoeba").kind  # the target type's protocol note, kept as a tag
+    note = kind.protocol(resolve_here(settings, catalog)[0])
+    assert "pooling over layer" in note and result["protocols"][kind.name] == note
+    tracker = tracking.Tracker(MemoryStore(), "toy")
+    run = tracker.start("trial", "k", {})
+    log_result(tracker, run, result, tmp_path / "trial")
+    assert tracker.run(run).tags[f"{kind.name}_protocol"] == note
