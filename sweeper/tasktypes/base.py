@@ -189,6 +189,11 @@ class TaskType:
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:
         raise NotImplementedError(f"task type '{self.name}' has no evaluator")
 
+    def caveat(self, reports: list[dict]) -> str:
+        """Why its numbers differ in kind from XTREME's, read from what `evaluate` returned
+        per language and split ("": they do not); recorded beside the numbers."""
+        return ""
+
     def score(self, task: TaskEntry, lang: str, predictions: Path, labels: Path
               ) -> dict[str, float]:
         """XTREME's metric over one language's prediction and label files."""

@@ -164,6 +164,10 @@ class Retrieval(TaskType):
                 "ratio margin over the candidates, read_sent2id); Tatoeba as "
                 "similarity_search (no de-duplication)")
 
+    def caveat(self, reports: list[dict]) -> str:
+        """BUCC mined over its gold pairs only (the hub's configs) is not XTREME's task."""
+        return GOLD_ONLY if any(r.get("mining") == "gold_pairs_only" for r in reports) else ""
+
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:
         """Embed the split, retrieve, and write predictions and gold labels."""
         from sweeper.tasktypes import _mining as mining

@@ -30,7 +30,6 @@ from sweeper.digest import stage_seed
 from sweeper.model.device import check_precision, pick_device
 from sweeper.model.encoders import load_encoder
 from sweeper.model.heads import MultiTaskModel
-from sweeper.tasktypes.retrieval import GOLD_ONLY
 from sweeper.trial import keys as trial_keys
 from sweeper.trial import sharing
 from sweeper.trial.environment import Environment, reopen, resolve_here
@@ -152,15 +151,16 @@ def _run_intermediate(ctx: TrialContext, stage_dir: Path, cache: StageCache | No
     return info
 
 
-def not_comparable(training: dict[str, Any]) -> dict[str, str]:
-    """Targets whose numbers differ in kind from XTREME's, and why (from what their
-    evaluators reported: BUCC mined over gold pairs only, say)."""
+def not_comparable(training: dict[str, Any], catalog: Catalog) -> dict[str, str]:
+    """Targets whose numbers differ in kind from XTREME's, and why (their type reads what
+    their evaluators reported: BUCC mined over gold pairs only, say)."""
     out = {}
     for name, stage in training.items():
         infos = [info for langs in (stage.get("evaluation") or {}).values()
                  for info in langs.values()] if isinstance(stage, dict) else []
-        if any(info.get("mining") == "gold_pairs_only" for info in infos):
-            out[name] = GOLD_ONLY
+        why = catalog.task(name).kind.caveat(infos) if infos else ""
+        if why:
+            out[name] = why
     return out
 
 
@@ -288,7 +288,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
     result = score_trial(out, resolved, catalog)
     result.update(training=training, timings=timings, settings=run_params(resolved, catalog),
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
-    caveats = not_comparable(training)
+    caveats = not_comparable(training, catalog)
     if caveats:
         result["not_comparable_with_xtreme"] = caveats
         for target, why in caveats.items():
