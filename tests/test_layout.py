@@ -128,15 +128,24 @@ def test_task_types_see_the_trial_only_through_their_protocols():
                     if m.startswith(("sweeper.trial", "sweeper.sweep", "sweeper.data"))}, module
 
 
-def _docstrings(tree: ast.AST) -> set[int]:
-    """ids of the docstring constants of a module, its classes and functions."""
-    out = set()
+def _type_names_in(source: str, names: set[str]) -> list[str]:
+    """`line: 'name'` for each string constant of `source` equal to one of `names`,
+    docstrings (of the module, its classes and functions) aside."""
+    tree = ast.parse(source)
+    docs = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.body[0] if node.body else None
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-                out.add(id(first.value))
-    return out
+                docs.add(id(first.value))
+    return [f"{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in names and id(node) not in docs]
+
+
+def test_the_type_name_scan_finds_a_name_in_code_but_not_in_a_docstring():
+    source = 'def f(t):\n    """qa, say."""\n    return t.type == "qa" or "qa_x"\n'
+    assert _type_names_in(source, {"qa"}) == ["3: 'qa'"]
 
 
 def test_no_module_outside_the_task_types_names_a_type():
@@ -145,15 +154,9 @@ def test_no_module_outside_the_task_types_names_a_type():
     from sweeper import tasktypes
 
     names = set(tasktypes.names())
-    found = []
-    for module, path in sorted(MODULES.items()):
-        if module.startswith("sweeper.tasktypes"):
-            continue
-        tree = ast.parse(path.read_text())
-        docs = _docstrings(tree)
-        found += [f"{module}:{node.lineno}: {node.value!r}" for node in ast.walk(tree)
-                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
-                  and node.value in names and id(node) not in docs]
+    found = [f"{module}:{hit}" for module, path in sorted(MODULES.items())
+             if not module.startswith("sweeper.tasktypes")
+             for hit in _type_names_in(path.read_text(), names)]
     assert not found, "type names outside sweeper/tasktypes/: " + "; ".join(found)
 
 

@@ -69,6 +69,20 @@ def added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TaskSpec]
     assert NAME not in tasktypes.names() and TASK not in load_catalog().tasks
 
 
+def test_a_type_that_does_not_say_its_family_is_refused(tmp_path, monkeypatch):
+    code, _ = _readme_blocks()
+    (tmp_path / f"{NAME}.py").write_text(code.replace('    family = "sentence"', ""))
+    monkeypatch.setattr(tasktypes, "__path__", [*tasktypes.__path__, str(tmp_path)])
+    _forget()
+    try:
+        with pytest.raises(RuntimeError, match=f"task type '{NAME}' does not say its family"):
+            tasktypes.registry()
+    finally:
+        monkeypatch.undo()
+        _forget()
+    assert NAME not in tasktypes.names()
+
+
 def test_the_catalog_loads_the_added_type_and_sweeper_tasks_lists_it(added):
     assert NAME in tasktypes.names() and added.kind is tasktypes.get(NAME)
     assert added.type == NAME and added.metric == "pearson" and added.is_intermediate
