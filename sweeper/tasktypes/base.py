@@ -114,6 +114,7 @@ class TaskType:
     evaluates: ClassVar[bool] = True  # can be a target (has an evaluator)
     export: ClassVar[str] = "tsv"  # file type of its XTREME submission files
     train_columns: ClassVar[tuple[str, ...]] = ("input_ids", "label")
+    text_ids: ClassVar[str] = "input_ids"  # the feature column the ranking samples text from
     loss_items: ClassVar[str] = "examples"  # what the loss sums over: examples or tokens
     uses_doc_stride: ClassVar[bool] = False  # features depend on the QA doc stride
     # its test items are translation pairs (retrieval): training on a translation and

@@ -141,6 +141,7 @@ class Retrieval(TaskType):
     labelled = False
     trains = False
     train_columns = ()
+    text_ids = "src_ids"  # the non-English side
     scores_translations = True
 
     def normalize(self, task: TaskEntry, batch: dict[str, list], tag_names: list[str]
