@@ -128,6 +128,38 @@ def test_task_types_see_the_trial_only_through_their_protocols():
                     if m.startswith(("sweeper.trial", "sweeper.sweep", "sweeper.data"))}, module
 
 
+def _type_names_in(source: str, names: set[str]) -> list[str]:
+    """`line: 'name'` for each string constant of `source` equal to one of `names`,
+    docstrings (of the module, its classes and functions) aside."""
+    tree = ast.parse(source)
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docs.add(id(first.value))
+    return [f"{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in names and id(node) not in docs]
+
+
+def test_the_type_name_scan_finds_a_name_in_code_but_not_in_a_docstring():
+    source = 'def f(t):\n    """qa, say."""\n    return t.type == "qa" or "qa_x"\n'
+    assert _type_names_in(source, {"qa"}) == ["3: 'qa'"]
+
+
+def test_no_module_outside_the_task_types_names_a_type():
+    """Facts about a type live on its TaskType; others ask `tasktypes.get(name).<fact>`,
+    so a string equal to a type's name outside sweeper/tasktypes/ is a fact leaking."""
+    from sweeper import tasktypes
+
+    names = set(tasktypes.names())
+    found = [f"{module}:{hit}" for module, path in sorted(MODULES.items())
+             if not module.startswith("sweeper.tasktypes")
+             for hit in _type_names_in(path.read_text(), names)]
+    assert not found, "type names outside sweeper/tasktypes/: " + "; ".join(found)
+
+
 def test_models_and_the_search_space_do_not_import_the_sample_generator():
     for module in ["sweeper.space.space"] + [m for m in MODULES if m.startswith("sweeper.model")]:
         assert not {m for m in _reach(module, GRAPH) if m.startswith("sweeper.data")}, module

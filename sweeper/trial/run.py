@@ -122,7 +122,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
     result = score_trial(out, resolved, catalog)
     result.update(training=training, timings=timings, settings=run_params(resolved, catalog),
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
-    caveats = not_comparable(training)
+    caveats = not_comparable(training, catalog)
     if caveats:
         result["not_comparable_with_xtreme"] = caveats
         for target, why in caveats.items():
