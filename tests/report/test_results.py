@@ -1,5 +1,5 @@
 """The results table and `sweeper report` on a hand-built tracking store whose gains are
-known (the statistics on simulated tables: tests/test_stats.py).
+known (the statistics on simulated tables: tests/report/test_stats.py).
 
 The store holds what a sweep logs: baseline runs (role=baseline) per baseline key, trials
 with TEST and DEV metrics (dev numbers chosen so that reading them would give other
