@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sweeper.runner.searchers import SETTINGS
 from sweeper.runner.summary import summarize
+from sweeper.space.params import SETTINGS
 from sweeper.space.spec import parse_spec
 
 

@@ -1,20 +1,20 @@
 """The trainable's pieces that run outside a Tune session: a trial needing an entry that
-another trial builds says so (for the scheduler to pause it); the sweep's context ships
-to workers; an error another try may not repeat is raised for Tune to retry. A whole
-trial under Tune is an end-to-end sweep (tests/test_sweep.py)."""
+another trial builds says so (for the scheduler to pause it); an error another try may
+not repeat is raised for Tune to retry. A whole trial under Tune is an end-to-end sweep
+(tests/test_sweep.py)."""
 
 from __future__ import annotations
 
 import math
-import pickle
 
 import pytest
 from filelock import FileLock
 from ray import tune
 
 from sweeper.cache import StageCache
+from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
-from sweeper.runner.trainable import SweepContext, trainable, wait_if_built_elsewhere
+from sweeper.runner.trainable import trainable, wait_if_built_elsewhere
 
 
 @pytest.fixture()
@@ -47,12 +47,6 @@ def test_a_trial_reports_the_first_entry_another_trial_is_building(tmp_path, rep
     assert math.isnan(waiting["objective"])
     wait_if_built_elsewhere(cache, ["baseline-busy"])  # its builder is gone
     assert len(reports) == 1
-
-
-def test_the_sweep_s_context_is_plain_data(tmp_path):
-    context = _context(str(tmp_path))
-    assert pickle.loads(pickle.dumps(context)) == context
-    assert context.selection == "english_dev"  # the strict protocol unless told
 
 
 def test_an_error_another_try_may_not_repeat_is_raised_for_tune_to_retry(tmp_path, reports):
