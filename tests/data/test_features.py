@@ -14,7 +14,8 @@ def test_missing_column_names_the_task(tmp_path, catalog):
     write_rows([{"premise": "a", "label": 0}], tmp_path / "mnli" / "en" / "train.parquet")
     from sweeper.data.features import load_examples
 
-    with pytest.raises(DataError, match="train.parquet: column 'hypothesis' \\(mnli's text_b\\) is missing"):
+    with pytest.raises(DataError, match="train.parquet: column 'hypothesis' "
+                                        "\\(mnli's text_b\\) is missing"):
         load_examples(catalog.task("mnli"), "en", "train", LocalSource(tmp_path))
 
 
@@ -24,10 +25,11 @@ def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
     tok = load_tokenizer("tiny", catalog, cache_root)
     source = SampleSource(catalog, cache_root)
     task = catalog.task("sst2")
-    first = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=64, cache_root=cache_root)
-    again = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=64, cache_root=cache_root)
+    kw = dict(source=source, tokenizer=tok, cache_root=cache_root)
+    first = load_features(task, "en", "train", max_length=64, **kw)
+    again = load_features(task, "en", "train", max_length=64, **kw)
     assert first.cache_files[0]["filename"] == again.cache_files[0]["filename"]
-    shorter = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=8, cache_root=cache_root)
+    shorter = load_features(task, "en", "train", max_length=8, **kw)
     assert shorter.cache_files[0]["filename"] != first.cache_files[0]["filename"]
     assert max(shorter["length"]) <= 8 < max(first["length"])
 

@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 import sweeper
+from sweeper import tracking
 from sweeper.cli import main
 from sweeper.report.columns import COLUMNS, OPTIONAL
 from sweeper.report.compute import analyse
 from sweeper.report.results import from_runs, read_table
-from sweeper import tracking
 from sweeper.tracking.memory import MemoryStore
 
 G = {k: 3 * math.log1p(k) for k in (1, 2, 4)}  # low-tier (sw) gains: exactly 3 log(1 + k)
