@@ -35,7 +35,8 @@ CHANGES = {
     "max_seq_len": 64, "max_train_examples": 100, "doc_stride": 64, "precision": "bf16",
     "targets": ["xnli", "tatoeba"], "target_epochs": 1.0, "target_batch_size": {"xnli": 16},
     "eval_languages": ["en", "sw"], "max_eval_examples": 50, "retrieval_layer": 2,
-    "retrieval_pooling": "cls", "device": "cpu", "cache_dir": None, "threads": 1, "micro_batch": "4", "compile": True,
+    "retrieval_pooling": "cls", "device": "cpu", "cache_dir": None, "threads": 1,
+    "micro_batch": "4", "compile": True,
 }
 MOVES = {"common": {"intermediate", "baseline"}, "training": {"intermediate", "baseline"},
          "intermediate": {"intermediate"}, "target": {"baseline"},

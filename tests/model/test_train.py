@@ -1,5 +1,6 @@
 """The training loop: the micro-batch changes no number (the loss is normalised over the
-whole effective batch), a step makes no host sync, the pass limit bounds repetition."""
+whole effective batch), a step makes no host sync, the pass limit bounds repetition,
+the task sampler weighs tasks as asked."""
 
 from __future__ import annotations
 
@@ -128,3 +129,12 @@ def test_a_compiled_encoder_trains_to_the_same_numbers(catalog, cache_root, tok)
         losses.append([p["loss"] for p in done.history])
     assert len(losses[0]) == 4
     assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+
+
+def test_task_sampling_weights():
+    assert task_weights([100, 300], "proportional", 2) == [0.25, 0.75]
+    assert task_weights([100, 300], "uniform", 2) == [0.5, 0.5]
+    w = task_weights([100, 400], "temperature", 2)
+    assert w == pytest.approx([1 / 3, 2 / 3])
+    with pytest.raises(ValueError):
+        task_weights([1], "zipf", 2)

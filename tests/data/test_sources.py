@@ -1,4 +1,5 @@
-"""Data sources: the hub code path on a hub-style folder, local directories, the cache."""
+"""Data sources: the hub code path on a hub-style folder, local directories, a task from
+its own folder beside another source."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sweeper.data.export import export
-from sweeper.data.features import load_features
 from sweeper.data.sample import generator as sample
-from sweeper.data.sources import HubSource, LocalSource, SampleSource, write_rows
+from sweeper.data.sources import HubSource, write_rows
 from sweeper.errors import DataError
 
 
@@ -81,44 +80,6 @@ def test_unreachable_hub_is_one_line(catalog):
         HubSource(catalog).load(catalog.task("mnli"), "en", "test")
 
 
-def test_export_then_read_locally(tmp_path, catalog, cache_root):
-    n = export(catalog, ["xnli", "mnli"], out=tmp_path / "data", source="sample",
-               languages=["en", "sw"], splits=["train", "validation", "test"])
-    assert n == 4 + 2  # xnli: en,sw x validation,test; mnli: en x train,validation
-    local = LocalSource(tmp_path / "data")
-    sampled = SampleSource(catalog, cache_root)
-    for task, lang, split in (("xnli", "sw", "test"), ("mnli", "en", "train")):
-        spec = catalog.task(task)
-        assert local.load(spec, lang, split).to_list() == sampled.load(spec, lang, split).to_list()
-    with pytest.raises(DataError, match="missing split.*xnli/de/test"):
-        local.load(catalog.task("xnli"), "de", "test")
-    (tmp_path / "data" / "xnli" / "en" / "test.parquet").write_text("not parquet")
-    with pytest.raises(DataError, match="malformed data file"):
-        local.load(catalog.task("xnli"), "en", "test")
-
-
-def test_missing_column_names_the_task(tmp_path, catalog):
-    write_rows([{"premise": "a", "label": 0}], tmp_path / "mnli" / "en" / "train.parquet")
-    from sweeper.data.features import load_examples
-
-    with pytest.raises(DataError, match="train.parquet: column 'hypothesis' \\(mnli's text_b\\) is missing"):
-        load_examples(catalog.task("mnli"), "en", "train", LocalSource(tmp_path))
-
-
-def test_tokenized_splits_are_cached_and_keyed(catalog, cache_root):
-    from sweeper.trial.environment import load_tokenizer
-
-    tok = load_tokenizer("tiny", catalog, cache_root)
-    source = SampleSource(catalog, cache_root)
-    task = catalog.task("sst2")
-    first = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=64, cache_root=cache_root)
-    again = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=64, cache_root=cache_root)
-    assert first.cache_files[0]["filename"] == again.cache_files[0]["filename"]
-    shorter = load_features(task, "en", "train", source=source, tokenizer=tok, max_length=8, cache_root=cache_root)
-    assert shorter.cache_files[0]["filename"] != first.cache_files[0]["filename"]
-    assert max(shorter["length"]) <= 8 < max(first["length"])
-
-
 def test_mlm_tasks_read_running_text_and_stay_out_of_the_labelled_pools(catalog):
     from sweeper.space.spec import parse_spec
 
@@ -158,23 +119,3 @@ def test_per_task_local_folders_beside_another_source(tmp_path, catalog, cache_r
     (tmp_path / "ccg" / "en" / "train.parquet").unlink()
     with pytest.raises(DataError, match="missing split.*ccg/en/train"):
         check_data(spec, catalog)
-
-
-def test_normalised_examples_are_cached_like_features(tmp_path, catalog):
-    """Gold labels come from normalised rows: built once per data version, then read from
-    the cache (the source is not read again), and equal to a fresh normalisation."""
-    from sweeper.data.features import load_examples
-
-    source = SampleSource(catalog, tmp_path / "cache")
-    reads: list[tuple] = []
-    real = source.load
-    source.load = lambda task, lang, split: reads.append((task.name, lang, split)) or real(
-        task, lang, split)
-    task = catalog.task("panx")
-    first = load_examples(task, "sw", "test", source, tmp_path / "cache")
-    assert reads.count(("panx", "sw", "test")) == 1
-    again = load_examples(task, "sw", "test", source, tmp_path / "cache")
-    assert reads.count(("panx", "sw", "test")) == 1  # served by the cache
-    fresh = load_examples(task, "sw", "test", source)
-    assert again.to_list() == first.to_list() == fresh.to_list()
-    assert list((tmp_path / "cache" / "examples").glob("panx-sw-test-*"))

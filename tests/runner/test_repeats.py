@@ -7,8 +7,8 @@ import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from sweeper.space import space
 from sweeper.runner.repeats import MAX_REPEATS, SeedRepeats
+from sweeper.space import space
 from sweeper.space.spec import parse_spec
 
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import optuna
 import pytest
+from conftest import ROOT
 
 from sweeper.space import space
 from sweeper.space.spec import load_spec, parse_spec
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 COUNTS = {  # a counts design: 0, 1 or 2 tasks, English vs non-English, two target epochs
     "name": "counts", "model": "tiny", "data": "sample", "targets": ["xnli", "tatoeba"],

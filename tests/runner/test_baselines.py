@@ -3,8 +3,8 @@ trial's run (on the in-memory store: the logic, not the database)."""
 
 from __future__ import annotations
 
-from sweeper.cache import StageCache
 from sweeper import tracking
+from sweeper.cache import StageCache
 from sweeper.runner.baselines import ensure_baseline
 from sweeper.tracking.memory import MemoryStore
 from sweeper.trial.environment import resolve_here

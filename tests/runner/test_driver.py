@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sweeper.errors import ConfigError
 from sweeper import tracking
+from sweeper.errors import ConfigError
 from sweeper.runner import driver, finish
 from sweeper.space.space import Resolver, grid, params_to_settings
 from sweeper.space.spec import parse_spec

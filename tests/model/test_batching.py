@@ -1,15 +1,13 @@
-"""Dynamic padding, length-grouped batches and the task sampler."""
+"""Dynamic padding and length-grouped batches."""
 
 from __future__ import annotations
 
 import random
 
 import datasets
-import pytest
 import torch
 
 from sweeper.model.batching import Columns, length_grouped, pad
-from sweeper.model.train import task_weights
 
 
 def test_length_grouped_batches_cover_everything_once():
@@ -69,12 +67,3 @@ def test_gathered_batches_equal_row_by_row_padding():
         seen += len(idx)
     assert seen == 150
     assert torch.equal(pad(ids[:5], 0), padded_by_rows(ids[:5], 0))
-
-
-def test_task_sampling_weights():
-    assert task_weights([100, 300], "proportional", 2) == [0.25, 0.75]
-    assert task_weights([100, 300], "uniform", 2) == [0.5, 0.5]
-    w = task_weights([100, 400], "temperature", 2)
-    assert w == pytest.approx([1 / 3, 2 / 3])
-    with pytest.raises(ValueError):
-        task_weights([1], "zipf", 2)

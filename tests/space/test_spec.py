@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
+from conftest import ROOT
 
 from sweeper.errors import ConfigError
 from sweeper.space.spec import load_spec, parse_spec
 
-SPACES = sorted((Path(__file__).resolve().parent.parent / "search_spaces").glob("*.yaml"))
+SPACES = sorted((ROOT / "search_spaces").glob("*.yaml"))
 BASE = {"model": "tiny", "data": "sample", "targets": ["xnli"],
         "intermediate": {"pool": ["mnli", "qqp"], "counts": [0, 1]}}
 

@@ -69,7 +69,8 @@ def test_every_shipped_space_validates_and_hub_bucc_is_flagged(tmp_path):
 
 
 @pytest.mark.parametrize("args, needles", [
-    (["trial", "--target", "xnlii", "--model", "tiny", "--out", "{tmp}/o"], ["unknown task 'xnlii'"]),
+    (["trial", "--target", "xnlii", "--model", "tiny", "--out", "{tmp}/o"],
+     ["unknown task 'xnlii'"]),
     (["trial", "--target", "xnli", "--model", "tiny", "--out", "{tmp}/o", "--set",
       "eval_languages=xx"], ["unknown language", "'xx'"]),
     (["trial", "--target", "xnli", "--intermediate", "pawsx", "--model", "tiny", "--out",

@@ -1,5 +1,5 @@
 """The results table and `sweeper report` on a hand-built tracking store whose gains are
-known (the statistics on simulated tables: tests/test_stats.py).
+known (the statistics on simulated tables: tests/report/test_stats.py).
 
 The store holds what a sweep logs: baseline runs (role=baseline) per baseline key, trials
 with TEST and DEV metrics (dev numbers chosen so that reading them would give other
@@ -17,13 +17,12 @@ import pandas as pd
 import pytest
 
 import sweeper
+from sweeper import tracking
 from sweeper.cli import main
 from sweeper.report.columns import COLUMNS, OPTIONAL
 from sweeper.report.compute import analyse
 from sweeper.report.results import from_runs, read_table
-from sweeper import tracking
 from sweeper.tracking.memory import MemoryStore
-from sweeper.trial.params import mix_of
 
 G = {k: 3 * math.log1p(k) for k in (1, 2, 4)}  # low-tier (sw) gains: exactly 3 log(1 + k)
 BASE = {"0": (50.0, 40.0), "1": (52.0, 42.0), "2": (51.0, 41.0)}  # seed -> (en, sw)
@@ -170,12 +169,6 @@ def test_the_analysis_of_the_store(store, catalog):
     assert licences["xnli"]["non_commercial"] and not licences["mnli"]["non_commercial"]
     assert any("1 trial(s) stopped" in n and "1 failed" in n for n in analysis["notes"])
     assert any("no baseline" in n for n in analysis["notes"])
-
-
-def test_mix_label_from_composition(catalog):
-    assert mix_of(["mnli", "qqp"], catalog) == "english"
-    assert mix_of(["xnli_de"], catalog) == "non_english"
-    assert mix_of(["mnli", "klue_nli"], catalog) == "mixed"
 
 
 def test_results_and_report_commands(tmp_path, capsys):

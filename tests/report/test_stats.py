@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats as scipy_stats
 from conftest import run_cli
+from scipy import stats as scipy_stats
 from simtables import POOL, simulate
 
 from sweeper.report.compute import analyse, tier_frame
