@@ -14,7 +14,13 @@ from sweeper.data.features import load_features
 from sweeper.data.sources import make_source
 from sweeper.model.encoders import TINY_SHAPE
 from sweeper.model.heads import MultiTaskModel
-from sweeper.model.train import TrainArgs, TrainTask, optimizer_steps, task_weights, train
+from sweeper.model.train import (
+    TrainArgs,
+    TrainTask,
+    optimizer_steps,
+    task_weights,
+    train,
+)
 from sweeper.trial.environment import load_tokenizer
 
 

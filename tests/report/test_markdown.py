@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from sweeper.report.markdown import effect_text, markdown, terminal
+from sweeper.report.markdown import effect_text, markdown
+from sweeper.report.terminal import terminal
 
 
 def _table_rows(lines: list[str], heading: str) -> list[str]:

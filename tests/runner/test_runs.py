@@ -14,7 +14,8 @@ from sweeper.runner.runs import design_tags, log_params, log_result, run_tags
 from sweeper.tracking.memory import MemoryStore
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.params import run_params
-from sweeper.trial.resolved import Facts, resolve
+from sweeper.trial.resolve import resolve
+from sweeper.trial.resolved import Facts
 from sweeper.trial.settings import TrialSettings
 
 

@@ -33,9 +33,9 @@ def test_a_grid_runs_every_point_once_in_order_each_resolved(catalog, tmp_path):
     configs = [search.suggest(f"t{i}") for i in range(n)]
     assert search.suggest("extra") == Searcher.FINISHED
     points = grid(spec)
-    assert [{k: v for k, v in c.items() if k != searchers.SETTINGS} for c in configs] == points
+    assert [{k: v for k, v in c.items() if k != searchers.RESOLVED} for c in configs] == points
     for config in configs:
-        resolved = config[searchers.SETTINGS]
+        resolved = config[searchers.RESOLVED]
         assert isinstance(resolved, ResolvedTrial) and resolved.runtime.threads == 3
         assert list(resolved.tasks) == sorted(t for t in config["tasks"].split(",") if t)
         assert resolved.training.lr == config["lr"] and resolved.seed == config["seed"]
@@ -46,7 +46,7 @@ def test_a_grid_runs_every_point_once_in_order_each_resolved(catalog, tmp_path):
         half.suggest(f"t{i}")
     half.save(str(tmp_path / "state.pkl"))
     again.restore(str(tmp_path / "state.pkl"))
-    assert {k: v for k, v in again.suggest("next").items() if k != searchers.SETTINGS} == \
+    assert {k: v for k, v in again.suggest("next").items() if k != searchers.RESOLVED} == \
         points[3]
 
 
@@ -58,7 +58,7 @@ def test_optuna_configurations_arrive_resolved(catalog):
     search, n = searchers.build(spec, Resolver(spec, _facts(catalog)))
     search.set_search_properties("objective", "max", {})
     config = search.suggest("t0")
-    resolved = config[searchers.SETTINGS]
+    resolved = config[searchers.RESOLVED]
     assert n == 4 and resolved.training.lr == config["lr"]
     assert len(resolved.tasks) == config["count"]
     assert pickle.loads(pickle.dumps(resolved)) == resolved

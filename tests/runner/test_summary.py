@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from sweeper.runner.summary import summarize
-from sweeper.space.params import SETTINGS
+from sweeper.space.params import RESOLVED
 from sweeper.space.spec import parse_spec
 
 
@@ -30,7 +30,7 @@ def _spec(catalog, **search):
 
 def _done(tasks: str, objective: float, *, targets: int = 2, cached: int = 0,
           key: str = "", node: str = "n1", seconds: float = 10.0) -> _Result:
-    return _Result({"tasks": tasks, "seed": 0, SETTINGS: object()},
+    return _Result({"tasks": tasks, "seed": 0, RESOLVED: object()},
                    {"objective": objective, "targets_done": targets, "node": node,
                     "intermediate_cached": cached, "intermediate_key": key or tasks,
                     "trial_seconds": seconds})
