@@ -10,7 +10,11 @@ micro-batch changes no number but rounding. No per-step host syncs: item counts 
 from the host-side batch, the padding mask is built on the host, losses stay on the
 device and are read every `log_every` steps. `max_passes` bounds how often a task's
 examples are seen: a set too small for its step budget trains less, and the loop says
-what it did (examples drawn and passes per task, optimizer steps).
+what it did (examples drawn and passes per task, optimizer steps). With length buckets
+(`length_buckets`, sweeper.model.buckets) every batch of a stage is padded to one of a
+few widths; each log point carries the stage's padding share so far (padded tokens over
+all tokens computed) and, where the model's speed levers compile or capture
+(sweeper.model.levers), the seconds that took.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from sweeper.model import buckets
 from sweeper.model.batching import Columns, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
@@ -63,6 +68,8 @@ class TrainArgs:
     precision: str = "fp32"  # fp32 | bf16 (autocast)
     max_passes: float | None = None  # at most this many passes over any task's examples
     log_every: int = 20
+    # padding: 'off' (dynamic), 'auto' (widths from the stage's lengths) or fixed widths
+    length_buckets: str | tuple[int, ...] = "off"
 
 
 @dataclass
@@ -74,6 +81,15 @@ class TrainResult:
     planned_steps: int = 0
     drawn: dict[str, int] = field(default_factory=dict)  # task -> examples drawn
     distinct: dict[str, int] = field(default_factory=dict)  # task -> examples it holds
+    widths: tuple[int, ...] = ()  # the length buckets batches were padded to (): dynamic
+    computed_tokens: int = 0  # tokens of every padded batch, padding included
+    real_tokens: int = 0  # of which not padding
+    compile_s: float = 0.0  # seconds spent compiling or capturing (sweeper.model.levers)
+
+    @property
+    def padding_share(self) -> float:
+        """Padded tokens over all tokens computed, over the whole stage."""
+        return buckets.share(self.computed_tokens, self.real_tokens)
 
     def data(self) -> dict[str, Any]:
         """Examples drawn, distinct examples and passes, per task and in total."""
@@ -143,6 +159,8 @@ class _Stream:
         self.columns = Columns(task.data, list(task.kind.train_columns), pin, attention)
         self.items = self.columns.items(task.kind.loss_items)  # per row: what the loss counts
         self.order: Iterator[list[int]] = iter(())
+        self.widths: tuple[int, ...] = ()  # length buckets (): dynamic padding
+        self.computed = self.real = 0  # tokens gathered, padding included / not
 
     def next(self) -> list[int]:
         for idx in self.order:
@@ -153,8 +171,33 @@ class _Stream:
     def micro_batches(self, idx: list[int]) -> Iterator[dict[str, torch.Tensor]]:
         size = self.args.micro_batch or len(idx)
         for start in range(0, len(idx), size):
-            yield self.task.kind.prepare(self.columns.batch(idx[start:start + size],
-                                                            self.pad_id))
+            part = idx[start:start + size]
+            batch = self.columns.batch(part, self.pad_id, self.widths)
+            self.computed += batch["input_ids"].numel()
+            self.real += self.columns.tokens(part)
+            yield self.task.kind.prepare(batch)
+
+
+def _set_widths(streams: list[_Stream], args: TrainArgs) -> tuple[int, ...]:
+    """The stage's length buckets, from every task's example lengths pooled."""
+    widths = buckets.widths_for(args.length_buckets,
+                                [n for s in streams for n in s.columns.lengths])
+    for stream in streams:
+        stream.widths = widths
+    return widths
+
+
+def _point(step: int, loss: float, lr: float, streams: list[_Stream], result: TrainResult,
+           levers: Any) -> dict[str, float]:
+    """A log point: the loss since the last one, the learning rate, the stage's padding
+    share so far and (where a speed lever compiled or captured) the seconds it took."""
+    result.computed_tokens = sum(s.computed for s in streams)
+    result.real_tokens = sum(s.real for s in streams)
+    point = {"step": step, "loss": loss, "lr": lr, "padding_share": result.padding_share}
+    if levers is not None and levers.seconds:
+        result.compile_s = levers.seconds
+        point["compile_s"] = levers.seconds
+    return point
 
 
 def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
@@ -171,7 +214,9 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
     streams = [_Stream(t, args, pad_id, random.Random(args.seed * 1000 + i),
                        device.type == "cuda", attention) for i, t in enumerate(tasks)]
     result = TrainResult(planned_steps=planned, drawn={t.name: 0 for t in tasks},
-                         distinct={t.name: n for t, n in zip(tasks, sizes)})
+                         distinct={t.name: n for t, n in zip(tasks, sizes)},
+                         widths=_set_widths(streams, args))
+    levers = getattr(model, "levers", None)
     model.train()
     running, counted = torch.zeros((), device=device), 0
     bar = tqdm(total=opt_steps, desc=desc, unit="step", mininterval=2.0, leave=False)
@@ -194,8 +239,8 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
         optimizer.zero_grad(set_to_none=True)
         bar.update(1)
         if step % args.log_every == 0 or step == opt_steps:
-            point = {"step": step, "loss": float(running) / counted,
-                     "lr": schedule.get_last_lr()[0]}
+            point = _point(step, float(running) / counted, schedule.get_last_lr()[0], streams,
+                           result, levers)
             result.history.append(point)
             bar.set_postfix(loss=f"{point['loss']:.3f}")
             if on_log:

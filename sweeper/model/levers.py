@@ -1,0 +1,143 @@
+"""Speed levers of the training step on a GPU: the encoder's forward and backward
+captured as CUDA graphs, one per batch shape, and the encoder's layers compiled one by one.
+
+Eager PyTorch spends most of an XLM-R Large step launching kernels (bench/results/
+h200.json: the GPU busy 44% of a step). A CUDA graph replays a whole captured forward
+and backward with one launch; compiling a layer fuses its small kernels, and one
+compiled layer serves all of them (regional compilation: whole-model compile with
+dynamic shapes did not finish in 190 s). Both need few distinct shapes: length buckets
+(sweeper.model.buckets) give them. Both are runtime settings (in no key): they change
+no number but float rounding and the dropout stream (captures run warm-up passes).
+
+- `cuda_graphs`: `auto` (GRAPHS_BY_DEFAULT on a GPU, until a lease measures them
+  faster; off on a CPU), `on`, `off`. Applies to an eager encoder only.
+- `compile`: `off`, `layers` (torch.compile's default mode) or `layers+graphs`
+  (`reduce-overhead`: the compiled layers replayed as CUDA graphs); `true`/`false` are
+  read as `layers`/`off`.
+
+Where a lever cannot run (a CPU, a failed capture) the step runs eagerly and the
+reason is said once. The seconds spent compiling or capturing are counted: the first
+pass at each new shape, where both happen.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from sweeper.errors import one_line
+from sweeper.model.lever_settings import COMPILE, compile_mode, graphs_mode
+
+GRAPHS_BY_DEFAULT = False  # `auto` on a GPU: off until bench/gpu_levers.py finds it faster
+GRAPH_LIMIT = 16  # shapes captured at most; later ones run eagerly
+
+
+class _Encode(nn.Module):
+    """The encoder as a module of tensors only (what a graph captures)."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        return self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+
+
+class Levers:
+    """How the encoder runs in training: eagerly, or through per-shape CUDA graphs; its
+    layers compiled or not. `say`: where the one-time fallback messages go; `backend`:
+    torch.compile's (inductor; `eager` checks the path without a C compiler)."""
+
+    def __init__(self, encoder: nn.Module, *, cuda_graphs: str = "off", compile: Any = "off",
+                 device: torch.device | None = None,
+                 say: Callable[[str], None] | None = None, backend: str = "inductor"):
+        self.encoder, self.device = encoder, device or next(encoder.parameters()).device
+        self.say = say or (lambda text: print(text, file=sys.stderr, flush=True))
+        self.compile, self.seconds, self.notes = compile_mode(compile), 0.0, []
+        self.graphed: dict[tuple, Callable[..., torch.Tensor]] = {}
+        self.seen: set[tuple] = set()
+        self.pool: Any = None
+        mode = graphs_mode(cuda_graphs)
+        self.graphs = mode == "on" or (mode == "auto" and GRAPHS_BY_DEFAULT
+                                       and self.device.type == "cuda")
+        if self.graphs and self.device.type != "cuda":
+            self._fallback("cuda_graphs=on: the device is a CPU")
+        elif self.graphs and self.compile != "off":
+            self._fallback(f"cuda_graphs=on: ignored with compile={self.compile} (use "
+                           "compile=layers+graphs for graphs of compiled layers)")
+        if self.compile != "off":
+            self._compile_layers(backend)
+
+    @property
+    def active(self) -> bool:
+        return self.graphs or self.compile != "off"
+
+    def _fallback(self, why: str) -> None:
+        """Eager steps from now on, said once."""
+        self.graphs = False
+        self.notes.append(why)
+        self.say(f"{why}; training steps run eagerly")
+
+    def _compile_layers(self, backend: str = "inductor") -> None:
+        """Each encoder layer through torch.compile, in place (the weights and their
+        names unchanged), static shapes: one compiled code serves every layer."""
+        layers = getattr(getattr(self.encoder, "encoder", None), "layer", None)
+        if layers is None:
+            self.say(f"compile={self.compile}: the encoder has no `encoder.layer` list; "
+                     "it runs eagerly")
+            self.compile = "off"
+            return
+        for layer in layers:
+            layer.compile(backend=backend, mode=COMPILE[self.compile], dynamic=False)
+
+    def encode(self, input_ids: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The encoder's last hidden states of a training batch."""
+        key = (tuple(input_ids.shape), None if mask is None else tuple(mask.shape))
+        first = key not in self.seen
+        began = time.perf_counter()
+        out = self._run(input_ids, mask, key)
+        if first and self.active:  # where compiling and capturing happen
+            self.seen.add(key)
+            self.seconds += time.perf_counter() - began
+        return out
+
+    def _run(self, input_ids: torch.Tensor, mask: torch.Tensor | None, key: tuple
+             ) -> torch.Tensor:
+        fn = self.graphed.get(key) if self.graphs else None
+        if fn is None and self.graphs and len(self.graphed) < GRAPH_LIMIT:
+            fn = self._capture(input_ids, mask, key)
+        if fn is None:
+            return self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        return fn(input_ids) if mask is None else fn(input_ids, mask)
+
+    def _capture(self, input_ids: torch.Tensor, mask: torch.Tensor | None, key: tuple
+                 ) -> Callable[..., torch.Tensor] | None:
+        """The encoder's forward and backward at this shape, as CUDA graphs (under the
+        autocast in force, its weight-cast cache off, as capture needs)."""
+        sample = (input_ids.clone(),) if mask is None else (input_ids.clone(), mask.clone())
+        kind = self.device.type
+        try:
+            self.pool = self.pool or torch.cuda.graph_pool_handle()
+            with torch.autocast(kind, dtype=torch.get_autocast_dtype(kind),
+                                enabled=torch.is_autocast_enabled(kind), cache_enabled=False):
+                fn = torch.cuda.make_graphed_callables(_Encode(self.encoder), sample,
+                                                       pool=self.pool)
+        except Exception as exc:  # a capture that fails leaves eager steps, said once
+            self._fallback(f"cuda_graphs: capture failed at shape {key[0]} "
+                           f"({one_line(exc, 200)})")
+            return None
+        self.graphed[key] = fn
+        return fn
+
+
+def build(encoder: nn.Module, runtime: Any, device: torch.device,
+          say: Callable[[str], None] | None = None) -> Levers | None:
+    """The levers a trial's runtime settings ask for (None: plain eager steps)."""
+    levers = Levers(encoder, cuda_graphs=getattr(runtime, "cuda_graphs", "off"),
+                    compile=getattr(runtime, "compile", "off"), device=device, say=say)
+    return levers if levers.active else None
