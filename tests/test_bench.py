@@ -65,6 +65,25 @@ def test_the_gpu_check_dry_runs_on_the_cpu_and_feeds_the_cost_table(tmp_path):
         h200.stdout[-2000:] + h200.stderr[-2000:]
 
 
+def test_the_levers_check_dry_runs_every_eager_variant_on_the_cpu(tmp_path):
+    """bench/gpu_levers.py --dry-run: the tiny shape, the eager variants measured (their
+    losses with dropout off those of the bare loop), the others saying they need CUDA."""
+    done = subprocess.run([sys.executable, "bench/gpu_levers.py", "--out", str(tmp_path),
+                           "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    levers = json.loads((tmp_path / "levers.json").read_text())["levers"]
+    for name in ("train", "bare", "buckets", "bf16_copies", "upper_bound"):
+        assert levers[name]["step_ms"] > 0 and levers[name]["busy_ms"] > 0, name
+    for name in ("train", "buckets"):  # the same numbers as the bare loop, dropout off
+        assert levers[name]["max_rel_loss_diff"] < 1e-4, name
+    assert levers["bf16_copies"]["max_rel_loss_diff"] < 0.05  # bf16 weights: rounding
+    for name in ("graphs", "whole_step", "compiled", "compiled_graphs"):
+        assert levers[name] == {"skipped": "needs CUDA"}
+        assert f"{name}: needs CUDA" in done.stdout
+    assert levers["best_over_train"] > 0 and levers["train"]["over_train"] == 1.0
+    assert levers["widths"] == sorted(levers["widths"]) and levers["widths"][-1] == 64
+
+
 def test_the_micro_batch_benchmark_prints_its_ratio():
     done = subprocess.run([sys.executable, "bench/micro_batch.py", "--shapes", "tiny",
                            "--reps", "1", "--steps", "3", "--length", "32"], cwd=ROOT,

@@ -92,6 +92,10 @@ class Levers:
                      "it runs eagerly")
             self.compile = "off"
             return
+        config = torch._dynamo.config  # a shape per bucket and micro-batch size: more
+        for name in ("recompile_limit", "cache_size_limit"):  # than the default 8 kept
+            if hasattr(config, name):
+                setattr(config, name, max(getattr(config, name), 64))
         for layer in layers:
             layer.compile(backend=backend, mode=COMPILE[self.compile], dynamic=False)
 
