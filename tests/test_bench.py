@@ -84,6 +84,20 @@ def test_the_levers_check_dry_runs_every_eager_variant_on_the_cpu(tmp_path):
     assert levers["widths"] == sorted(levers["widths"]) and levers["widths"][-1] == 64
 
 
+def test_the_gpu_trial_script_dry_runs_a_trial_twice_and_compares(tmp_path):
+    """bench/gpu_trial.py --dry-run: the tiny trial run twice on the CPU (the second where
+    a lease runs CUDA) through `sweeper trial`; equal numbers are within the tolerance."""
+    done = subprocess.run([sys.executable, "bench/gpu_trial.py", "--out", str(tmp_path),
+                           "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    tiny = json.loads((tmp_path / "gpu_trial.json").read_text())["tiny"]
+    assert tiny["cpu_vs_cuda"]["within_tolerance"]
+    assert set(tiny["cpu_vs_cuda"]["dev_points_diff"]) == {"xnli", "panx"}
+    for run in ("cpu_fp32", "cuda_fp32"):
+        assert tiny[run]["rc"] == 0 and tiny[run]["timings"]["total_s"] > 0
+        assert 0 <= tiny[run]["padding_share"]["intermediate"] < 1
+
+
 def test_the_micro_batch_benchmark_prints_its_ratio():
     done = subprocess.run([sys.executable, "bench/micro_batch.py", "--shapes", "tiny",
                            "--reps", "1", "--steps", "3", "--length", "32"], cwd=ROOT,

@@ -10,11 +10,9 @@ micro-batch changes no number but rounding. No per-step host syncs: item counts 
 from the host-side batch, the padding mask is built on the host, losses stay on the
 device and are read every `log_every` steps. `max_passes` bounds how often a task's
 examples are seen: a set too small for its step budget trains less, and the loop says
-what it did (examples drawn and passes per task, optimizer steps). With length buckets
-(`length_buckets`, sweeper.model.buckets) every batch of a stage is padded to one of a
-few widths; each log point carries the stage's padding share so far (padded tokens over
-all tokens computed) and, where the model's speed levers compile or capture
-(sweeper.model.levers), the seconds that took.
+what it did (examples drawn and passes per task, optimizer steps). Log points carry the
+stage's padding share so far (length buckets: sweeper.model.buckets) and the seconds
+the model's speed levers spent compiling or capturing (sweeper.model.levers).
 """
 
 from __future__ import annotations
@@ -178,19 +176,10 @@ class _Stream:
             yield self.task.kind.prepare(batch)
 
 
-def _set_widths(streams: list[_Stream], args: TrainArgs) -> tuple[int, ...]:
-    """The stage's length buckets, from every task's example lengths pooled."""
-    widths = buckets.widths_for(args.length_buckets,
-                                [n for s in streams for n in s.columns.lengths])
-    for stream in streams:
-        stream.widths = widths
-    return widths
-
-
 def _point(step: int, loss: float, lr: float, streams: list[_Stream], result: TrainResult,
            levers: Any) -> dict[str, float]:
-    """A log point: the loss since the last one, the learning rate, the stage's padding
-    share so far and (where a speed lever compiled or captured) the seconds it took."""
+    """A log point: loss since the last one, learning rate, the stage's padding share
+    so far, seconds spent compiling or capturing (if any)."""
     result.computed_tokens = sum(s.computed for s in streams)
     result.real_tokens = sum(s.real for s in streams)
     point = {"step": step, "loss": loss, "lr": lr, "padding_share": result.padding_share}
@@ -215,7 +204,10 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
                        device.type == "cuda", attention) for i, t in enumerate(tasks)]
     result = TrainResult(planned_steps=planned, drawn={t.name: 0 for t in tasks},
                          distinct={t.name: n for t, n in zip(tasks, sizes)},
-                         widths=_set_widths(streams, args))
+                         widths=buckets.widths_for(args.length_buckets, [
+                             n for s in streams for n in s.columns.lengths]))  # pooled
+    for stream in streams:
+        stream.widths = result.widths
     levers = getattr(model, "levers", None)
     model.train()
     running, counted = torch.zeros((), device=device), 0
