@@ -82,6 +82,11 @@ def test_the_levers_check_dry_runs_every_eager_variant_on_the_cpu(tmp_path):
         assert f"{name}: needs CUDA" in done.stdout
     assert levers["best_over_train"] > 0 and levers["train"]["over_train"] == 1.0
     assert levers["widths"] == sorted(levers["widths"]) and levers["widths"][-1] == 64
+    cost = subprocess.run([sys.executable, "bench/sweep_cost.py", "search_spaces/xstilts.yaml",
+                           "--levers", str(tmp_path / "levers.json")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert cost.returncode == 0 and "| xstilts | 12 |" in cost.stdout, cost.stderr[-2000:]
+    assert "bench/gpu_levers.py" in cost.stdout
 
 
 def test_the_gpu_trial_script_dry_runs_a_trial_twice_and_compares(tmp_path):
