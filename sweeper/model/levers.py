@@ -112,6 +112,8 @@ class Levers:
 
     def _run(self, input_ids: torch.Tensor, mask: torch.Tensor | None, key: tuple
              ) -> torch.Tensor:
+        if self.compile == "layers+graphs":  # the compiled layers' graphs: a new step
+            torch.compiler.cudagraph_mark_step_begin()
         fn = self.graphed.get(key) if self.graphs else None
         if fn is None and self.graphs and len(self.graphed) < GRAPH_LIMIT:
             fn = self._capture(input_ids, mask, key)
