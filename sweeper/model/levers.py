@@ -10,7 +10,9 @@ dynamic shapes did not finish in 190 s). Both need few distinct shapes: length b
 no number but float rounding and the dropout stream (captures run warm-up passes).
 
 - `cuda_graphs`: `auto` (GRAPHS_BY_DEFAULT on a GPU, until a lease measures them
-  faster; off on a CPU), `on`, `off`. Applies to an eager encoder only.
+  faster; off on a CPU), `on`, `off`. Applies to an eager encoder only: the whole step
+  captured (sweeper.model.whole_step) where the effective batch is one micro-batch,
+  else the encoder's forward and backward per shape.
 - `compile`: `off`, `layers` (torch.compile's default mode) or `layers+graphs`
   (`reduce-overhead`: the compiled layers replayed as CUDA graphs); `true`/`false` are
   read as `layers`/`off`.
@@ -31,6 +33,7 @@ from torch import nn
 
 from sweeper.errors import one_line
 from sweeper.model.lever_settings import COMPILE, compile_mode, graphs_mode
+from sweeper.model.whole_step import WholeStep
 
 GRAPHS_BY_DEFAULT = False  # `auto` on a GPU: off until bench/gpu_levers.py finds it faster
 GRAPH_LIMIT = 16  # shapes captured at most; later ones run eagerly
@@ -72,6 +75,42 @@ class Levers:
                            "compile=layers+graphs for graphs of compiled layers)")
         if self.compile != "off":
             self._compile_layers(backend)
+        self.whole = self.graphs  # the whole step captured where it holds (whole_step)
+        self.stepper: WholeStep | None = None
+
+    @property
+    def total_s(self) -> float:
+        """Seconds spent compiling and capturing, the whole step's captures included."""
+        return self.seconds + (self.stepper.seconds if self.stepper is not None else 0.0)
+
+    def whole_step(self, model: nn.Module, optimizer: Any, args: Any, heads: list[str]
+                   ) -> WholeStep | None:
+        """The whole step captured per batch shape, for `cuda_graphs=on` where it holds
+        (one task, its effective batch in one micro-batch; else the encoder's passes are
+        captured alone), over the loop's optimizer groups less the other tasks' heads
+        (the eager step skips what has no gradient). On a CPU (only where a test sets
+        `whole`) the same step runs uncaptured."""
+        why = "" if self.whole else "off"
+        if not why and len(heads) != 1:
+            why = "a multi-task phase draws a head per step"
+        elif not why and args.micro_batch and args.micro_batch < args.batch_size:
+            why = "the effective batch runs in micro-batches"
+        if why:
+            if why != "off" and why not in self.notes:
+                self.notes.append(why)
+                self.say(f"cuda_graphs=on: {why}; the encoder's passes are captured, not "
+                         "the whole step")
+            self.graphs = self.whole and self.device.type == "cuda"
+            return None
+        mine = {id(p) for p in [*model.encoder.parameters(), *model.heads[heads[0]].parameters()]}
+        groups = [{**g, "params": [p for p in g["params"] if id(p) in mine]}
+                  for g in optimizer.param_groups]
+        self.graphs = False  # inside the whole step's graph: no graph of its own
+        optimizer._opt_called = True  # never stepped: its schedule sets the rate read here
+        self.stepper = WholeStep(model, groups, max_grad_norm=args.max_grad_norm,
+                                 precision=args.precision, device=self.device,
+                                 capture=self.device.type == "cuda", say=self.say)
+        return self.stepper
 
     @property
     def active(self) -> bool:

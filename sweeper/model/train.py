@@ -17,7 +17,6 @@ the model's speed levers spent compiling or capturing (sweeper.model.levers).
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -31,6 +30,7 @@ from sweeper.model import buckets
 from sweeper.model.batching import Columns, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
+from sweeper.model.plan import optimizer_steps, task_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
@@ -103,34 +103,6 @@ class TrainResult:
                 "steps": self.steps, "planned_steps": self.planned_steps}
 
 
-def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[float]:
-    """Probability of drawing each task's next batch."""
-    if sampling == "uniform":
-        raw = [1.0] * len(sizes)
-    elif sampling == "temperature":
-        raw = [n ** (1.0 / temperature) for n in sizes]
-    elif sampling == "proportional":
-        raw = [float(n) for n in sizes]
-    else:
-        raise ValueError(f"unknown task sampling '{sampling}'")
-    total = sum(raw)
-    return [x / total for x in raw]
-
-
-def optimizer_steps(sizes: list[int], weights: list[float], args: TrainArgs) -> tuple[int, int]:
-    """(planned, allowed) optimizer steps: `max_steps`, else `epochs` passes over the
-    summed sizes; allowed: as many as the pass limit lets the first task reach it."""
-    if args.max_steps:
-        planned = args.max_steps
-    else:
-        planned = max(1, math.ceil((args.epochs or 0) * sum(sizes) / args.batch_size))
-    if not args.max_passes:
-        return planned, planned
-    limit = min(args.max_passes * n / (w * args.batch_size) for n, w in zip(sizes, weights)
-                if w > 0)
-    return planned, max(1, min(planned, int(limit)))
-
-
 def make_optimizer(model: nn.Module, args: TrainArgs, opt_steps: int) -> tuple[Any, Any]:
     """AdamW (no decay on biases and norms) with 10% linear warmup, then linear decay."""
     no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
@@ -183,10 +155,25 @@ def _point(step: int, loss: float, lr: float, streams: list[_Stream], result: Tr
     result.computed_tokens = sum(s.computed for s in streams)
     result.real_tokens = sum(s.real for s in streams)
     point = {"step": step, "loss": loss, "lr": lr, "padding_share": result.padding_share}
-    if levers is not None and levers.seconds:
-        result.compile_s = levers.seconds
-        point["compile_s"] = levers.seconds
+    if levers is not None and levers.total_s:
+        result.compile_s = point["compile_s"] = levers.total_s
     return point
+
+
+def _eager_step(model: MultiTaskModel, optimizer: Any, stream: _Stream, head: str,
+                idx: list[int], items: int, running: torch.Tensor, device: torch.device) -> None:
+    """One optimizer step over the micro-batches of rows `idx`; their summed losses are
+    added to `running` (on the device: no sync)."""
+    kind, args = stream.task.kind, stream.args
+    for batch in stream.micro_batches(idx):
+        batch = to_device(batch, device)
+        with autocast(device, args.precision):
+            loss = kind.loss(kind.outputs(model, head, batch), batch)
+        (loss / items).backward()
+        running += loss.detach()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad_id: int,
@@ -209,6 +196,8 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
     for stream in streams:
         stream.widths = result.widths
     levers = getattr(model, "levers", None)
+    whole = levers.whole_step(model, optimizer, args, [t.name for t in tasks]) \
+        if levers is not None else None
     model.train()
     running, counted = torch.zeros((), device=device), 0
     bar = tqdm(total=opt_steps, desc=desc, unit="step", mininterval=2.0, leave=False)
@@ -217,18 +206,14 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
         stream, kind = streams[i], tasks[i].kind
         idx = stream.next()
         items = max(1, int(stream.items[idx].sum()))  # on the host: no sync
-        for batch in stream.micro_batches(idx):
-            batch = to_device(batch, device)
-            with autocast(device, args.precision):
-                loss = kind.loss(kind.outputs(model, tasks[i].name, batch), batch)
-            (loss / items).backward()
-            running += loss.detach()
+        if whole is not None:  # the whole step captured (sweeper.model.whole_step)
+            batch = to_device(next(stream.micro_batches(idx)), device)
+            running += whole.step(kind, tasks[i].name, batch, items, schedule.get_last_lr()[0])
+        else:
+            _eager_step(model, optimizer, stream, tasks[i].name, idx, items, running, device)
         counted += items
         result.drawn[tasks[i].name] += len(idx)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
-        optimizer.step()
         schedule.step()
-        optimizer.zero_grad(set_to_none=True)
         bar.update(1)
         if step % args.log_every == 0 or step == opt_steps:
             point = _point(step, float(running) / counted, schedule.get_last_lr()[0], streams,
@@ -240,6 +225,7 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
             running.zero_()
             counted = 0
     bar.close()
+    model.zero_grad(set_to_none=True)  # a captured whole step keeps its gradients
     model.eval()
     result.steps = opt_steps
     return result
