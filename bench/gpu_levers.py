@@ -11,8 +11,9 @@ variant (the order today's `train()` draws with its seed):
 - buckets: bare, batches padded to the `auto` length buckets (sweeper.model.buckets);
 - graphs: buckets, the encoder's forward and backward captured per bucket
   (sweeper.model.levers, cuda_graphs=on);
-- whole_step: buckets, the whole step captured per bucket: forward, backward, clipping
-  and AdamW(fused, capturable) with the learning rate as a device tensor;
+- whole_step: buckets, the whole step captured per bucket (sweeper.model.whole_step:
+  forward, backward, clipping and AdamW(fused, capturable) with the learning rate as a
+  device tensor; uncaptured on a CPU);
 - compiled / compiled_graphs: buckets, each encoder layer compiled (sweeper.model.levers,
   compile=layers: default mode; layers+graphs: reduce-overhead);
 - bf16_copies: buckets, forward and backward on bf16 copies of the weights (no autocast
@@ -53,7 +54,7 @@ from sweeper.model.batching import Columns, to_device  # noqa: E402
 from sweeper.model.train import TrainArgs, TrainTask, train  # noqa: E402
 
 HEAD = "pair_classification"
-CUDA_ONLY = {"graphs", "whole_step", "compiled", "compiled_graphs"}
+CUDA_ONLY = {"graphs", "compiled", "compiled_graphs"}  # whole_step: uncaptured on a CPU
 LIMITS = {"train": 45, "bare": 25, "buckets": 25, "graphs": 45, "whole_step": 45,
           "compiled": 80, "compiled_graphs": 80, "bf16_copies": 25, "upper_bound": 20}
 PARITY_STEPS = 5

@@ -8,7 +8,6 @@ warm-up and decay over `total` steps) and foreach clipping at 1.0, as train() do
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 from sweeper.model.device import autocast
 from sweeper.model.levers import Levers
 from sweeper.model.train import TrainArgs, make_optimizer
+from sweeper.model.whole_step import WholeStep
 
 HEAD = "pair_classification"
 LR = 1e-5
@@ -109,85 +109,31 @@ class Bf16Copies(Eager):
         return loss.detach() / self.s.batch
 
 
-class WholeStep(Eager):
-    """The whole step captured once per batch shape: gradients zeroed, forward, backward,
-    clipping and AdamW(fused, capturable) with the learning rate a device tensor the host
-    fills before each replay (the schedule's value), so a step is one launch."""
+class Whole(Eager):
+    """The whole step captured per bucket (sweeper.model.whole_step: forward, backward,
+    clipping and AdamW(fused, capturable) with the learning rate a device tensor); on a
+    CPU the same step uncaptured."""
 
     def __init__(self, s: Setup, total: int):
         super().__init__(s, total)
-        self.total, self.k = total, 0
-        self.lr = torch.tensor(LR, device=s.device)
-        groups = [{"params": g["params"], "weight_decay": g["weight_decay"]}
-                  for g in self.opt.param_groups]
-        self.opt = torch.optim.AdamW(groups, lr=self.lr, eps=1e-8, fused=True,
-                                     capturable=True)
-        self.grads = []
-        for p in self.params:
-            p.grad = torch.zeros_like(p)
-            self.grads.append(p.grad)
-        self.lr.fill_(0.0)  # the optimizer's state made before capture: a step that moves
-        self.opt.step()  # nothing (zero gradients, learning rate 0), its count reset
-        for state in self.opt.state.values():
-            state["step"].zero_()
-        self.graphs: dict[tuple, tuple[Any, dict[str, Any], torch.Tensor]] = {}
-        self.pool = torch.cuda.graph_pool_handle()
-
-    def factor(self, k: int) -> float:
-        """transformers' linear schedule with 10% warm-up, at step k."""
-        warm = int(0.1 * self.total)
-        if k < warm:
-            return k / max(1, warm)
-        return max(0.0, (self.total - k) / max(1, self.total - warm))
-
-    def body(self, b: dict[str, Any], items: torch.Tensor, update: bool) -> torch.Tensor:
-        torch._foreach_zero_(self.grads)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.s.precision == "bf16",
-                            cache_enabled=False):
-            loss = self.s.kind.loss(self.s.kind.outputs(self.s.model, HEAD, b), b)
-        (loss / items).backward()
-        if update:
-            torch.nn.utils.clip_grad_norm_(self.params, 1.0, foreach=True)
-            self.opt.step()
-        return loss.detach() / items
-
-    def capture(self, b: dict[str, Any]) -> tuple[Any, dict[str, Any], torch.Tensor]:
-        began = time.perf_counter()
-        static = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in b.items()}
-        items = torch.tensor(float(self.s.batch), device=self.s.device)
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up: forward and backward, no update
-            for _ in range(2):
-                self.body(static, items, update=False)
-            torch._foreach_zero_(self.grads)
-        torch.cuda.current_stream().wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool):
-            loss = self.body(static, items, update=True)
-        torch.cuda.synchronize()
-        self.seconds += time.perf_counter() - began
-        return graph, static, loss
+        self.whole = WholeStep(s.model, self.opt.param_groups, max_grad_norm=1.0,
+                               precision=s.precision, device=s.device,
+                               capture=s.device.type == "cuda", say=self.notes.append)
+        self.opt._opt_called = True  # never stepped: its schedule sets the rate
 
     def step(self, b: dict[str, Any]) -> torch.Tensor:
-        key = (tuple(b["input_ids"].shape), b.get("attention_mask") is None)
-        if key not in self.graphs:
-            self.graphs[key] = self.capture(b)
-        graph, static, loss = self.graphs[key]
-        for name, value in b.items():
-            if isinstance(value, torch.Tensor):
-                static[name].copy_(value, non_blocking=True)
-        self.lr.fill_(LR * self.factor(self.k))
-        self.k += 1
-        graph.replay()
-        return loss.clone()
+        loss = self.whole.step(self.s.kind, HEAD, b, self.s.batch,
+                               self.schedule.get_last_lr()[0])
+        self.schedule.step()
+        self.seconds = self.whole.seconds
+        return loss / self.s.batch
 
 
 STEPPERS = {
     "bare": lambda s, total: Eager(s, total),
     "buckets": lambda s, total: Eager(s, total),
     "graphs": lambda s, total: Eager(s, total, cuda_graphs="on"),
-    "whole_step": WholeStep,
+    "whole_step": Whole,
     "compiled": lambda s, total: Eager(s, total, compile="layers"),
     "compiled_graphs": lambda s, total: Eager(s, total, compile="layers+graphs"),
     "bf16_copies": Bf16Copies,
