@@ -138,8 +138,9 @@ class RuntimeSettings:
                        "shapes: one compiled layer serves all) or 'layers+graphs' (compiled "
                        "in reduce-overhead mode); true/false read as layers/off", "off")
     cuda_graphs: str = doc("'auto' (off until measured faster on a GPU; off on a CPU), "
-                           "'on' (the encoder's forward and backward captured per batch "
-                           "shape; eager, said once, where capture fails) or 'off'", "auto")
+                           "'on' (the whole step captured per batch shape where a stage "
+                           "trains one task in one micro-batch, else the encoder's passes; "
+                           "eager, said once, where capture fails) or 'off'", "auto")
     length_buckets: str | None = doc("pad training batches to the smallest of a few widths: "
                                      "'auto' (quartiles and maximum of the stage's lengths), "
                                      "'off' (each batch its own) or W1,W2,...; default: auto "
