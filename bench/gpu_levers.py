@@ -147,39 +147,42 @@ def timed(s: Setup, step: Callable[[dict[str, Any]], Any], batches: list[dict]) 
     return (time.perf_counter() - began) / len(batches)
 
 
-def run_variant(s: Setup, name: str, parity_ref: list[float] | None) -> dict[str, Any]:
-    """Parity (dropout off, 5 steps from the starting weights), then timing, profile and
-    memory with dropout on, for one variant."""
+def run_variant(s: Setup, name: str, parity_ref: list[float] | None,
+                out: dict[str, Any]) -> None:
+    """Timing, profile and memory with dropout on, then parity (dropout off, 5 steps from
+    the starting weights), for one variant, into `out` as they come (a variant cut off by
+    its time limit, a compiled one compiling again for dropout off, keeps its timing)."""
     full = name == "upper_bound"
     widths = () if name == "bare" else ((s.length,) if full else s.widths)
     batches = staged(s, widths, full)
+    out["widths"] = list(widths) or "dynamic"
     s.model.load_state_dict(s.start)
-    set_dropout(s.model, 0.0)
-    began = time.perf_counter()
-    stepper = STEPPERS[name](s, PARITY_STEPS)  # the schedule train() runs over 5 steps
-    losses = [float(stepper.step(b)) for b in batches[:PARITY_STEPS]]
-    parity_s = time.perf_counter() - began
     set_dropout(s.model, 0.1)
-    del stepper
-    stepper = STEPPERS[name](s, 10**6)  # a fresh optimizer; captures and compiles anew
+    stepper = STEPPERS[name](s, 10**6)
     if s.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(s.device)
     began = time.perf_counter()
     step_s = timed(s, stepper.step, batches[PARITY_STEPS:])
-    out = {"step_ms": step_s * 1e3, "examples_per_s": s.batch / step_s,
-           "setup_s": time.perf_counter() - began - 2 * step_s * (len(batches) - PARITY_STEPS),
-           "parity_phase_s": parity_s, "losses_dropout_off": losses,
-           "tflops": flops(s, batches, full) / step_s / 1e12,
-           "busy_ms": busy_ms(s, stepper.step, batches[PARITY_STEPS:]),
-           "widths": list(widths) or "dynamic", "notes": getattr(stepper, "notes", [])}
+    out.update(step_ms=step_s * 1e3, examples_per_s=s.batch / step_s,
+               setup_s=time.perf_counter() - began - 2 * step_s * (len(batches) - PARITY_STEPS),
+               tflops=flops(s, batches, full) / step_s / 1e12,
+               busy_ms=busy_ms(s, stepper.step, batches[PARITY_STEPS:]),
+               notes=getattr(stepper, "notes", []))
     if getattr(stepper, "seconds", 0.0):
         out["compile_or_capture_s"] = stepper.seconds
     if s.device.type == "cuda":
         out["peak_memory_gib"] = torch.cuda.max_memory_allocated(s.device) / 2**30
+    del stepper
+    s.model.load_state_dict(s.start)
+    set_dropout(s.model, 0.0)
+    began = time.perf_counter()
+    stepper = STEPPERS[name](s, PARITY_STEPS)  # the schedule train() runs over 5 steps
+    out["losses_dropout_off"] = [float(stepper.step(b)) for b in batches[:PARITY_STEPS]]
+    out["parity_phase_s"] = time.perf_counter() - began
+    set_dropout(s.model, 0.1)
     if parity_ref is not None and not full:
         out["max_rel_loss_diff"] = max(abs(a - b) / max(abs(b), 1e-12)
-                                       for a, b in zip(losses, parity_ref))
-    return out
+                                       for a, b in zip(out["losses_dropout_off"], parity_ref))
 
 
 def run_train(s: Setup) -> dict[str, Any]:
@@ -263,12 +266,15 @@ def section_levers(check: LeverCheck) -> dict[str, Any]:
             out[name] = {"skipped": "needs CUDA"}
             print(f"{name}: needs CUDA (the dry run runs the eager variants only)")
             continue
+        out[name] = {}
         try:
             with gc._time_limit(limit * (4 if s.dry else 1)):
-                out[name] = run_train(s) if name == "train" else \
-                    run_variant(s, name, out.get("bare", {}).get("losses_dropout_off"))
-        except Exception as exc:  # one variant failing keeps the others
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+                if name == "train":
+                    out[name] = run_train(s)
+                else:
+                    run_variant(s, name, out["bare"].get("losses_dropout_off"), out[name])
+        except Exception as exc:  # one variant failing keeps the others (and its timing)
+            out[name]["error"] = f"{type(exc).__name__}: {exc}"[:500]
         out[name]["seconds"] = time.time() - began
         check.save()
     summarise(out, check.results.get("peak", {}).get("tflops"))

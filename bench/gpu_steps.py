@@ -44,8 +44,10 @@ class Setup:
 
 
 def _plain(model: Any) -> None:
-    """The model's layers eager again (a compiled variant compiles them in place)."""
+    """The model's layers eager again (a compiled variant compiles them in place), no
+    gradient left (a captured whole step keeps its own)."""
     model.use_levers(None)
+    model.zero_grad(set_to_none=True)
     for layer in getattr(getattr(model.encoder, "encoder", None), "layer", []):
         layer._compiled_call_impl = None
     torch._dynamo.reset()
