@@ -171,7 +171,7 @@ class Levers:
             with torch.autocast(kind, dtype=torch.get_autocast_dtype(kind),
                                 enabled=torch.is_autocast_enabled(kind), cache_enabled=False):
                 fn = torch.cuda.make_graphed_callables(_Encode(self.encoder), sample,
-                                                       pool=self.pool)
+                                                       pool=self.pool, allow_unused_input=True)
         except Exception as exc:  # a capture that fails leaves eager steps, said once
             self._fallback(f"cuda_graphs: capture failed at shape {key[0]} "
                            f"({one_line(exc, 200)})")

@@ -24,6 +24,7 @@ from torch import nn
 from sweeper.errors import one_line
 
 WARMUP_PASSES = 2  # forward and backward on a side stream before a capture
+GRAPH_LIMIT = 16  # shapes captured at most (masked LM: a shape per count of masks)
 
 
 class WholeStep:
@@ -95,7 +96,7 @@ class WholeStep:
         self.items.fill_(float(items))
         key = (head, batch.get("attention_mask") is None,
                *(tuple(v.shape) for v in batch.values() if isinstance(v, torch.Tensor)))
-        if self.capture_on and key not in self.graphs:
+        if self.capture_on and key not in self.graphs and len(self.graphs) < GRAPH_LIMIT:
             captured = self._capture(kind, head, batch)
             if captured is not None:
                 self.graphs[key] = captured
