@@ -37,6 +37,20 @@ def _rng_kept() -> Iterator[None]:
             torch.cuda.set_rng_state_all(cuda)
 
 
+@contextlib.contextmanager
+def _eager(model: Any) -> Iterator[None]:
+    """The probe's passes run eagerly: no CUDA graph is captured for its dummy batches
+    (sweeper.model.levers)."""
+    levers = getattr(model, "levers", None)
+    if levers is not None:
+        model.use_levers(None)
+    try:
+        yield
+    finally:
+        if levers is not None:
+            model.use_levers(levers)
+
+
 def _fits(step: Callable[[int], None], size: int, device: torch.device) -> bool:
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats(device)
@@ -98,7 +112,7 @@ def micro_batch(asked: str, *, model: Any, kind: Any, head: str, batch_size: int
     from sweeper.model.device import autocast
 
     def step(size: int) -> None:
-        with _rng_kept():
+        with _rng_kept(), _eager(model):
             batch = _dummy(kind, size, length, device)
             with autocast(device, precision):
                 kind.loss(kind.outputs(model, head, batch), batch).backward()

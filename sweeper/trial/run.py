@@ -24,6 +24,7 @@ import yaml
 from sweeper import atomic
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
+from sweeper.model import levers
 from sweeper.model.device import check_precision, pick_device
 from sweeper.model.encoders import load_encoder
 from sweeper.model.heads import MultiTaskModel
@@ -69,8 +70,7 @@ def _context(resolved: ResolvedTrial, env: Environment, catalog: Catalog, out: P
     saved = finished_intermediate(stage_dir, cache, key)
     model = MultiTaskModel(load_encoder(resolved.model, env.tokenizer, resolved.seed,
                                         saved=saved)).to(device)
-    if resolved.runtime.compile:
-        model.compile_encoder()
+    model.use_levers(levers.build(model.encoder, resolved.runtime, device))
     ctx = TrialContext(settings=resolved, catalog=catalog, source=env.source,
                        tokenizer=env.tokenizer, device=device,
                        precision=resolved.training.precision, out_dir=out, model=model,

@@ -36,7 +36,7 @@ CHANGES = {
     "targets": ["xnli", "tatoeba"], "target_epochs": 1.0, "target_batch_size": {"xnli": 16},
     "eval_languages": ["en", "sw"], "max_eval_examples": 50, "retrieval_layer": 2,
     "retrieval_pooling": "cls", "device": "cpu", "cache_dir": None, "threads": 1,
-    "micro_batch": "4", "compile": True,
+    "micro_batch": "4", "compile": True, "cuda_graphs": "on", "length_buckets": "64,128",
 }
 MOVES = {"common": {"intermediate", "baseline"}, "training": {"intermediate", "baseline"},
          "intermediate": {"intermediate"}, "target": {"baseline"},
