@@ -192,7 +192,7 @@ def run_train(s: Setup) -> dict[str, Any]:
     def run(steps: int, dropout: float, log: int = 10**6) -> tuple[float, Any]:
         s.model.load_state_dict(s.start)
         set_dropout(s.model, dropout)
-        args = TrainArgs(epochs=None, max_steps=steps, batch_size=s.batch, lr=1e-5,
+        args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=s.batch, lr=1e-5,
                          precision=s.precision, log_every=log, seed=s.seed)
         gc.sync(s.device)
         began = time.perf_counter()

@@ -60,7 +60,7 @@ class Eager:
         self.s, self.notes, self.seconds = s, [], 0.0
         _plain(s.model)
         s.model.train()
-        args = TrainArgs(epochs=None, max_steps=total, batch_size=s.batch, lr=LR)
+        args = TrainArgs.of(epochs=None, max_steps=total, batch_size=s.batch, lr=LR)
         self.opt, self.schedule = make_optimizer(s.model, args, total)
         self.params = list(s.model.parameters())
         self.levers = Levers(s.model.encoder, device=s.device, say=self.notes.append,

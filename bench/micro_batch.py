@@ -27,7 +27,7 @@ from sweeper.model.train import TrainArgs, TrainTask, train  # noqa: E402
 
 def examples_per_s(model, table, micro: int | None, steps: int) -> float:
     kind = tasktypes.get("pair_classification")
-    args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-4, micro_batch=micro,
+    args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=32, lr=1e-4, micro_batch=micro,
                      log_every=10**6)
     began = time.perf_counter()
     train(model, [TrainTask("pair_classification", kind, table, "x")], args, pad_id=PAD,

@@ -47,7 +47,7 @@ def intermediate_examples(s: TrialSettings, catalog: Catalog) -> float:
         return 0.0
     weights = task_weights(sizes, phase.sampling if len(sizes) > 1 else "proportional",
                            phase.temperature)
-    args = TrainArgs(epochs=phase.epochs if phase.steps is None else None,
+    args = TrainArgs.of(epochs=phase.epochs if phase.steps is None else None,
                      max_steps=phase.steps, batch_size=train.batch_size, lr=1.0,
                      max_passes=phase.max_passes)
     return optimizer_steps(sizes, weights, args)[1] * train.batch_size

@@ -30,6 +30,7 @@ from sweeper.model import buckets
 from sweeper.model.batching import Columns, to_device
 from sweeper.model.device import autocast
 from sweeper.model.heads import MultiTaskModel
+from sweeper.model.optimisation import Optimisation
 from sweeper.model.plan import optimizer_steps, task_weights
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,24 +51,37 @@ class TrainTask:
 
 @dataclass
 class TrainArgs:
-    """Optimisation settings shared by both phases (jiant's X-STILTs defaults)."""
+    """One phase's loop: the trial's optimiser settings as resolved (`opt`, read as they
+    are: lr, weight decay, warmup, precision) and what this phase adds."""
 
     epochs: float | None  # passes over the summed training sets (None: max_steps decides)
     batch_size: int  # the effective batch: examples per optimizer step
-    lr: float
+    opt: Optimisation
     max_steps: int | None = None  # optimizer steps in all (replaces epochs when set)
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
     micro_batch: int | None = None  # examples per forward/backward (None: the whole batch)
     max_grad_norm: float = 1.0
     sampling: str = "proportional"  # proportional | uniform | temperature
     temperature: float = 2.0
     seed: int = 0
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
     max_passes: float | None = None  # at most this many passes over any task's examples
     log_every: int = 20
     # padding: 'off' (dynamic), 'auto' (widths from the stage's lengths) or fixed widths
     length_buckets: str | tuple[int, ...] = "off"
+
+
+    lr = property(lambda self: self.opt.lr)
+    weight_decay = property(lambda self: self.opt.weight_decay)
+    warmup_ratio = property(lambda self: self.opt.warmup_ratio)
+    precision = property(lambda self: self.opt.precision)  # fp32 | bf16 (autocast)
+
+    @classmethod
+    def of(cls, *, lr: float, weight_decay: float = 0.01, warmup_ratio: float = 0.1,
+           precision: str = "fp32", **loop: Any) -> "TrainArgs":
+        """A loop outside a trial (tests, benchmarks): jiant's X-STILTs defaults."""
+        opt = Optimisation(lr=lr, batch_size=loop["batch_size"], weight_decay=weight_decay,
+                           warmup_ratio=warmup_ratio, max_train_examples=None,
+                           precision=precision)
+        return cls(opt=opt, **loop)
 
 
 @dataclass

@@ -89,7 +89,7 @@ def test_buckets_give_the_numbers_of_dynamic_padding(task, catalog, cache_root, 
     runs = {}
     for asked in ("off", "auto", (72,)):
         model = copy.deepcopy(start)
-        args = TrainArgs(epochs=2, batch_size=16, lr=3e-3, micro_batch=8, seed=1,
+        args = TrainArgs.of(epochs=2, batch_size=16, lr=3e-3, micro_batch=8, seed=1,
                          log_every=1, length_buckets=asked)
         done = train(model, [TrainTask("t", spec.kind, train_ds)], args,
                      pad_id=tok.pad_token_id, device=CPU)

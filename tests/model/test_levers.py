@@ -61,7 +61,7 @@ def setup(catalog, cache_root):
 
 def _losses(model: MultiTaskModel, setup) -> list[float]:
     tok, spec, ds, _ = setup
-    args = TrainArgs(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1,
+    args = TrainArgs.of(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1,
                      length_buckets=(40, 64))
     done = train(model, [TrainTask("t", spec.kind, ds)], args, pad_id=tok.pad_token_id,
                  device=CPU)

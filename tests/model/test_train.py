@@ -64,7 +64,7 @@ def test_micro_batches_change_no_number(task, catalog, cache_root, tok):
     runs = {}
     for micro in (4, 8, None):
         model = copy.deepcopy(start)
-        args = TrainArgs(epochs=2, batch_size=32, lr=3e-3, micro_batch=micro, seed=1,
+        args = TrainArgs.of(epochs=2, batch_size=32, lr=3e-3, micro_batch=micro, seed=1,
                          log_every=1)
         done = train(model, [TrainTask("t", spec.kind, train_ds)], args,
                      pad_id=tok.pad_token_id, device=torch.device("cpu"))
@@ -97,7 +97,7 @@ def test_a_training_step_makes_no_host_sync(catalog, cache_root, tok, monkeypatc
             return originals[name](self, *args, **kwargs)
         return call
 
-    args = TrainArgs(epochs=None, max_steps=6, batch_size=16, lr=1e-3, micro_batch=8,
+    args = TrainArgs.of(epochs=None, max_steps=6, batch_size=16, lr=1e-3, micro_batch=8,
                      log_every=1000)
     for name in originals:
         monkeypatch.setattr(torch.Tensor, name, counting(name))
@@ -107,15 +107,15 @@ def test_a_training_step_makes_no_host_sync(catalog, cache_root, tok, monkeypatc
 
 
 def test_the_pass_limit_bounds_repetition():
-    sizes, args = [1000, 50], TrainArgs(epochs=None, max_steps=1000, batch_size=10, lr=1.0,
+    sizes, args = [1000, 50], TrainArgs.of(epochs=None, max_steps=1000, batch_size=10, lr=1.0,
                                         max_passes=3.0, sampling="uniform")
     weights = task_weights(sizes, "uniform", 1.0)
     planned, allowed = optimizer_steps(sizes, weights, args)
     assert planned == 1000 and allowed == 30  # the small task, drawn half the time, 3 passes
-    assert optimizer_steps(sizes, weights, TrainArgs(epochs=None, max_steps=1000,
+    assert optimizer_steps(sizes, weights, TrainArgs.of(epochs=None, max_steps=1000,
                                                      batch_size=10, lr=1.0)) == (1000, 1000)
     prop = task_weights(sizes, "proportional", 1.0)
-    epochs = TrainArgs(epochs=3, batch_size=10, lr=1.0, max_passes=3.0)
+    epochs = TrainArgs.of(epochs=3, batch_size=10, lr=1.0, max_passes=3.0)
     assert optimizer_steps(sizes, prop, epochs) == (315, 315)  # 3 passes: within the limit
 
 
@@ -129,7 +129,7 @@ def test_a_compiled_encoder_trains_to_the_same_numbers(catalog, cache_root, tok)
         model = copy.deepcopy(start)
         if compiled:
             model.compile_encoder(backend="eager")
-        args = TrainArgs(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1)
+        args = TrainArgs.of(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1)
         done = train(model, [TrainTask("t", spec.kind, ds)], args,
                      pad_id=tok.pad_token_id, device=torch.device("cpu"))
         losses.append([p["loss"] for p in done.history])

@@ -44,7 +44,7 @@ def setup(catalog, cache_root):
 
 def _run(model: MultiTaskModel, setup, names=("t",), micro: int | None = None):
     tok, spec, ds, _ = setup
-    args = TrainArgs(epochs=2, batch_size=16, lr=3e-3, seed=1, log_every=1, micro_batch=micro,
+    args = TrainArgs.of(epochs=2, batch_size=16, lr=3e-3, seed=1, log_every=1, micro_batch=micro,
                      length_buckets=(40, 64), weight_decay=0.1)
     tasks = [TrainTask(n, spec.kind, ds) for n in names]
     return train(model, tasks, args, pad_id=tok.pad_token_id, device=CPU)

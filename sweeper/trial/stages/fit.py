@@ -29,12 +29,11 @@ def train_args(ctx: TrialContext, tasks: list[TrainTask], *, epochs: float | Non
     the trial seed and the stage alone; its length buckets are a runtime value (unset:
     auto on a GPU, off on a CPU)."""
     s, opt = ctx.settings, ctx.settings.training
-    return TrainArgs(epochs=epochs, max_steps=steps, batch_size=batch_size, lr=opt.lr,
-                     weight_decay=opt.weight_decay, warmup_ratio=opt.warmup_ratio,
+    return TrainArgs(epochs=epochs, max_steps=steps, batch_size=batch_size, opt=opt,
                      micro_batch=micro_batch(ctx, tasks, batch_size),
                      sampling=s.intermediate.sampling or "proportional",
                      temperature=s.intermediate.temperature or 1.0,
-                     seed=stage_seed(s.seed, "batches", stage), precision=opt.precision,
+                     seed=stage_seed(s.seed, "batches", stage),
                      max_passes=max_passes,
                      length_buckets=buckets.resolve(s.runtime.length_buckets, ctx.device.type))
 
