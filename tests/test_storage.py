@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sweeper.errors import ConfigError
-from sweeper.runner.storage import SweepFolder, is_uri
+from sweeper.storage import SweepFolder, is_uri
 
 
 def test_a_local_folder_is_made_on_the_first_write_and_read_back(tmp_path, monkeypatch):
