@@ -289,7 +289,7 @@ def _timed_run(check: Check, model: MultiTaskModel, kind: str, length: int,
     task = TrainTask(kind, k, table, kind)
     precision = "fp32" if check.device.type == "cpu" else "bf16"
     if micro is None:  # auto: what fits (cached in OUT/cache, as a trial's cache)
-        micro = memory.micro_batch("auto", model=model, kind=k, head=kind, batch_size=32,
+        micro = memory.micro_batch("auto", model=model, tasktype=k, head=kind, batch_size=32,
                                    length=length, device=check.device, precision=precision,
                                    cache_root=check.out / "cache")
     args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, micro_batch=micro,
@@ -354,7 +354,7 @@ def section_eval(check: Check) -> dict[str, Any]:
     kind = tasktypes.get("pair_classification")
     table = synthetic("pair_classification", n, length, vocab)
     precision = "fp32" if check.device.type == "cpu" else "bf16"
-    sized = memory.eval_batch(64, model=model, kind=kind, head="pair_classification",
+    sized = memory.eval_batch(64, model=model, tasktype=kind, head="pair_classification",
                               length=length, device=check.device, precision=precision,
                               cache_root=check.out / "cache")
     out: dict[str, Any] = {"examples": n, "length": length}

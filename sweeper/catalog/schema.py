@@ -151,16 +151,16 @@ class TaskSpec:
 
     @model_validator(mode="after")
     def _fits_its_type(self) -> "TaskSpec":
-        kind = self.kind
-        if self.metric not in kind.metrics:
-            raise ValueError(f"metric '{self.metric}' is not one of {', '.join(kind.metrics)}")
-        missing = [c for c in kind.columns if c not in self.columns]
-        extra = set(self.columns) - set(kind.columns) - set(kind.optional)
+        tasktype = self.tasktype
+        if self.metric not in tasktype.metrics:
+            raise ValueError(f"metric '{self.metric}' is not one of {', '.join(tasktype.metrics)}")
+        missing = [c for c in tasktype.columns if c not in self.columns]
+        extra = set(self.columns) - set(tasktype.columns) - set(tasktype.optional)
         if missing or extra:
-            raise ValueError(f"columns for type {kind.name} need {list(kind.columns)} "
+            raise ValueError(f"columns for type {tasktype.name} need {list(tasktype.columns)} "
                              f"(missing {missing}, unexpected {sorted(extra)})")
-        if kind.labelled and not self.labels and not self.labels_from_data:
-            raise ValueError(f"type {kind.name} needs a `labels` list")
+        if tasktype.labelled and not self.labels and not self.labels_from_data:
+            raise ValueError(f"type {tasktype.name} needs a `labels` list")
         if self.sample.get("skill") not in skills():
             raise ValueError(f"sample skill '{self.sample.get('skill')}' is not one of "
                              f"{', '.join(skills())}")
@@ -185,7 +185,7 @@ class TaskSpec:
         return self.translation_of is not None
 
     @property
-    def kind(self) -> tasktypes.TaskType:
+    def tasktype(self) -> tasktypes.TaskType:
         """The task type's object (sweeper.tasktypes): columns, features, head, evaluator."""
         return tasktypes.get(self.type)
 
@@ -193,7 +193,7 @@ class TaskSpec:
     def needs_training(self) -> bool:
         """Targets of a type that trains nothing (retrieval) are evaluated straight after
         the intermediate phase."""
-        return self.kind.trains
+        return self.tasktype.trains
 
     @property
     def num_labels(self) -> int:
@@ -233,7 +233,7 @@ def skills() -> tuple[str, ...]:
 
 
 def _check_target(spec: TaskSpec) -> None:
-    if not spec.kind.evaluates:
+    if not spec.tasktype.evaluates:
         raise ValueError(f"type {spec.type} has no evaluator and cannot be a target")
     if spec.category not in CATEGORIES:
         raise ValueError(f"a target needs a category in {CATEGORIES}")

@@ -54,7 +54,7 @@ def cache_key(task: TaskSpec, lang: str, split: str, *, data_version: str, token
     return digest({"version": FEATURES_VERSION, "task": task.fingerprint(data_only=True),
                    "lang": lang, "split": split, "data": data_version, "tokenizer": tokenizer,
                    "max_length": max_length,
-                   "doc_stride": doc_stride if task.kind.uses_doc_stride else None},
+                   "doc_stride": doc_stride if task.tasktype.uses_doc_stride else None},
                   24)
 
 
@@ -124,10 +124,10 @@ def _build(task: TaskSpec, lang: str, split: str, *, source: DataSource,
     # fingerprints from the inputs' own (hashing the closures would pickle the tokenizer)
     parts = {"task": task.fingerprint(data_only=True), "tokenizer": tokenizer_fingerprint(
         tokenizer), "max_length": max_length, "doc_stride": doc_stride}
-    kind = task.kind
+    tasktype = task.tasktype
 
     def encode(batch: dict, idx: list[int]) -> dict:
-        out = kind.encode(task, {**batch, "_index": idx}, tokenizer, max_length=max_length,
+        out = tasktype.encode(task, {**batch, "_index": idx}, tokenizer, max_length=max_length,
                           doc_stride=doc_stride)
         return {**out, "length": _lengths(out)}
 

@@ -16,8 +16,8 @@ def normalize(task: TaskSpec, ds: datasets.Dataset, tag_names: list[str] | None 
               ) -> datasets.Dataset:
     """Map `ds` (task's hub schema) onto canonical columns; drop unlabeled rows."""
     names = tag_names if tag_names is not None else list(task.labels)
-    kind = task.kind
-    out = ds.map(lambda b: kind.normalize(task, b, names), batched=True,
+    tasktype = task.tasktype
+    out = ds.map(lambda b: tasktype.normalize(task, b, names), batched=True,
                  remove_columns=ds.column_names, load_from_cache_file=False,
                  new_fingerprint=derived_fingerprint(ds, "normalize", {
                      "task": task.fingerprint(data_only=True), "names": names}))

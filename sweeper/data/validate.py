@@ -49,7 +49,7 @@ def check_table(task: TaskSpec, table: pa.Table, where: str) -> None:
         if row is not None:
             raise DataError(f"{where}: column '{col}', row {row}: empty ({canon} must not "
                             "be null)")
-        if canon == "label" and task.labels and task.kind.labelled:
+        if canon == "label" and task.labels and task.tasktype.labelled:
             check_labels(task, values, where, col)
         elif pa.types.is_list(values.type) or pa.types.is_large_list(values.type):
             inner = pc.list_flatten(values)

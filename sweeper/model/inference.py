@@ -15,10 +15,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @torch.inference_mode()
-def head_outputs(model: MultiTaskModel, kind: Any, head: str, ds: "datasets.Dataset | Any", *,
+def head_outputs(model: MultiTaskModel, tasktype: Any, head: str, ds: "datasets.Dataset | Any", *,
                  batch_size: int, pad_id: int, device: torch.device, precision: str
                  ) -> Iterator[tuple[list[int], torch.Tensor]]:
-    """(row indices, head outputs in float) per length-sorted batch of `ds`; `kind` is the
+    """(row indices, head outputs in float) per length-sorted batch of `ds`; `tasktype` is the
     task type, which shapes the outputs (sweeper.tasktypes)."""
     attention = getattr(model.encoder.config, "_attn_implementation", "sdpa") or "sdpa"
     for idx, batch in indexed(ds, batch_size=batch_size, pad_id=pad_id, rng=None,
@@ -26,4 +26,4 @@ def head_outputs(model: MultiTaskModel, kind: Any, head: str, ds: "datasets.Data
                               attention=attention):
         batch = to_device(batch, device)
         with autocast(device, precision):
-            yield idx, kind.outputs(model, head, batch).float()
+            yield idx, tasktype.outputs(model, head, batch).float()

@@ -86,22 +86,22 @@ def _cached(key: dict[str, Any], cache_root: Path, find: Callable[[], int]) -> i
     return int(known[name]["size"])
 
 
-def _key(model: Any, kind: Any, length: int, precision: str, device: torch.device,
+def _key(model: Any, tasktype: Any, length: int, precision: str, device: torch.device,
          what: str, limit: int) -> dict[str, Any]:
     props = torch.cuda.get_device_properties(device)
     return {"what": what, "device": props.name, "memory": props.total_memory,
-            "model": digest(model.encoder.config.to_dict(), 16), "type": kind.name,
+            "model": digest(model.encoder.config.to_dict(), 16), "type": tasktype.name,
             "length": length, "precision": precision, "limit": limit}
 
 
-def _dummy(kind: Any, size: int, length: int, device: torch.device) -> dict[str, Any]:
+def _dummy(tasktype: Any, size: int, length: int, device: torch.device) -> dict[str, Any]:
     """The type's dummy batch of `size` examples of `length` tokens, prepared as training
     batches are, on `device`."""
-    batch = kind.prepare(kind.dummy_batch(size, length))
+    batch = tasktype.prepare(tasktype.dummy_batch(size, length))
     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
-def micro_batch(asked: str, *, model: Any, kind: Any, head: str, batch_size: int, length: int,
+def micro_batch(asked: str, *, model: Any, tasktype: Any, head: str, batch_size: int, length: int,
                 device: torch.device, precision: str, cache_root: Path) -> int | None:
     """The training micro-batch: `asked` as a number, else (auto) the whole effective batch
     on a CPU, or the largest that fits on a GPU (None: the whole batch)."""
@@ -113,17 +113,17 @@ def micro_batch(asked: str, *, model: Any, kind: Any, head: str, batch_size: int
 
     def step(size: int) -> None:
         with _rng_kept(), _eager(model):
-            batch = _dummy(kind, size, length, device)
+            batch = _dummy(tasktype, size, length, device)
             with autocast(device, precision):
-                kind.loss(kind.outputs(model, head, batch), batch).backward()
+                tasktype.loss(tasktype.outputs(model, head, batch), batch).backward()
             model.zero_grad(set_to_none=True)
 
-    key = _key(model, kind, length, precision, device, "train", batch_size)
+    key = _key(model, tasktype, length, precision, device, "train", batch_size)
     size = _cached(key, cache_root, lambda: _largest(step, batch_size, device))
     return None if size >= batch_size else size
 
 
-def eval_batch(default: int, *, model: Any, kind: Any, head: str, length: int,
+def eval_batch(default: int, *, model: Any, tasktype: Any, head: str, length: int,
                device: torch.device, precision: str, cache_root: Path) -> int:
     """Examples per evaluation batch: `default` on a CPU; on a GPU the largest that fits."""
     if device.type != "cuda":
@@ -133,7 +133,7 @@ def eval_batch(default: int, *, model: Any, kind: Any, head: str, length: int,
     @torch.inference_mode()
     def step(size: int) -> None:
         with autocast(device, precision):
-            kind.outputs(model, head, _dummy(kind, size, length, device))
+            tasktype.outputs(model, head, _dummy(tasktype, size, length, device))
 
-    key = _key(model, kind, length, precision, device, "eval", EVAL_LIMIT)
+    key = _key(model, tasktype, length, precision, device, "eval", EVAL_LIMIT)
     return _cached(key, cache_root, lambda: _largest(step, EVAL_LIMIT, device))

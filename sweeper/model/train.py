@@ -44,7 +44,7 @@ class TrainTask:
     pyarrow table)."""
 
     name: str
-    kind: Any
+    tasktype: Any
     data: "datasets.Dataset | Any"
     source: str = ""  # the catalog task its examples come from (its max length)
 
@@ -140,8 +140,8 @@ class _Stream:
     def __init__(self, task: TrainTask, args: TrainArgs, pad_id: int, rng: random.Random,
                  pin: bool, attention: str):
         self.task, self.args, self.pad_id, self.rng = task, args, pad_id, rng
-        self.columns = Columns(task.data, list(task.kind.train_columns), pin, attention)
-        self.items = self.columns.items(task.kind.loss_items)  # per row: what the loss counts
+        self.columns = Columns(task.data, list(task.tasktype.train_columns), pin, attention)
+        self.items = self.columns.items(task.tasktype.loss_items)  # per row: what the loss counts
         self.order: Iterator[list[int]] = iter(())
         self.widths: tuple[int, ...] = ()  # length buckets (): dynamic padding
         self.computed = self.real = 0  # tokens gathered, padding included / not
@@ -159,7 +159,7 @@ class _Stream:
             batch = self.columns.batch(part, self.pad_id, self.widths)
             self.computed += batch["input_ids"].numel()
             self.real += self.columns.tokens(part)
-            yield self.task.kind.prepare(batch)
+            yield self.task.tasktype.prepare(batch)
 
 
 def _point(step: int, loss: float, lr: float, streams: list[_Stream], result: TrainResult,
@@ -178,11 +178,11 @@ def _eager_step(model: MultiTaskModel, optimizer: Any, stream: _Stream, head: st
                 idx: list[int], items: int, running: torch.Tensor, device: torch.device) -> None:
     """One optimizer step over the micro-batches of rows `idx`; their summed losses are
     added to `running` (on the device: no sync)."""
-    kind, args = stream.task.kind, stream.args
+    tasktype, args = stream.task.tasktype, stream.args
     for batch in stream.micro_batches(idx):
         batch = to_device(batch, device)
         with autocast(device, args.precision):
-            loss = kind.loss(kind.outputs(model, head, batch), batch)
+            loss = tasktype.loss(tasktype.outputs(model, head, batch), batch)
         (loss / items).backward()
         running += loss.detach()
     torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm, foreach=True)
@@ -217,12 +217,12 @@ def train(model: MultiTaskModel, tasks: list[TrainTask], args: TrainArgs, *, pad
     bar = tqdm(total=opt_steps, desc=desc, unit="step", mininterval=2.0, leave=False)
     for step in range(1, opt_steps + 1):
         i = rng.choices(range(len(tasks)), weights)[0] if len(tasks) > 1 else 0
-        stream, kind = streams[i], tasks[i].kind
+        stream, tasktype = streams[i], tasks[i].tasktype
         idx = stream.next()
         items = max(1, int(stream.items[idx].sum()))  # on the host: no sync
         if whole is not None:  # the whole step captured (sweeper.model.whole_step)
             batch = to_device(next(stream.micro_batches(idx)), device)
-            running += whole.step(kind, tasks[i].name, batch, items, schedule.get_last_lr()[0])
+            running += whole.step(tasktype, tasks[i].name, batch, items, schedule.get_last_lr()[0])
         else:
             _eager_step(model, optimizer, stream, tasks[i].name, idx, items, running, device)
         counted += items

@@ -50,20 +50,20 @@ class WholeStep:
         self.graphs: dict[tuple, tuple[Any, dict[str, Any], torch.Tensor]] = {}
         self.pool: Any = None
 
-    def _body(self, kind: Any, head: str, batch: dict[str, Any], update: bool = True
+    def _body(self, tasktype: Any, head: str, batch: dict[str, Any], update: bool = True
               ) -> torch.Tensor:
         """Zeroed gradients, forward, backward, clipping, the update; the summed loss."""
         torch._foreach_zero_(self.grads)
         with torch.autocast(self.device.type, dtype=torch.bfloat16,
                             enabled=self.precision == "bf16", cache_enabled=False):
-            loss = kind.loss(kind.outputs(self.model, head, batch), batch)
+            loss = tasktype.loss(tasktype.outputs(self.model, head, batch), batch)
         (loss / self.items).backward()
         if update:
             torch.nn.utils.clip_grad_norm_(self.params, self.norm, foreach=True)
             self.opt.step()
         return loss.detach()
 
-    def _capture(self, kind: Any, head: str, batch: dict[str, Any]
+    def _capture(self, tasktype: Any, head: str, batch: dict[str, Any]
                  ) -> tuple[Any, dict[str, Any], torch.Tensor] | None:
         began = time.perf_counter()
         static = {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
@@ -72,12 +72,12 @@ class WholeStep:
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):  # kernels chosen, workspaces made: not captured
                 for _ in range(WARMUP_PASSES):
-                    self._body(kind, head, static, update=False)
+                    self._body(tasktype, head, static, update=False)
             torch.cuda.current_stream().wait_stream(side)
             self.pool = self.pool or torch.cuda.graph_pool_handle()
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, pool=self.pool):
-                loss = self._body(kind, head, static)
+                loss = self._body(tasktype, head, static)
         except Exception as exc:
             self.capture_on = False
             self.say(f"cuda_graphs: the whole step's capture failed at shape "
@@ -88,7 +88,7 @@ class WholeStep:
             self.seconds += time.perf_counter() - began
         return graph, static, loss
 
-    def step(self, kind: Any, head: str, batch: dict[str, Any], items: int, lr: float
+    def step(self, tasktype: Any, head: str, batch: dict[str, Any], items: int, lr: float
              ) -> torch.Tensor:
         """One optimizer step on `batch` (on the device) whose loss counts `items`, at
         learning rate `lr`; the batch's summed loss (a device tensor)."""
@@ -97,11 +97,11 @@ class WholeStep:
         key = (head, batch.get("attention_mask") is None,
                *(tuple(v.shape) for v in batch.values() if isinstance(v, torch.Tensor)))
         if self.capture_on and key not in self.graphs and len(self.graphs) < GRAPH_LIMIT:
-            captured = self._capture(kind, head, batch)
+            captured = self._capture(tasktype, head, batch)
             if captured is not None:
                 self.graphs[key] = captured
         if key not in self.graphs:
-            return self._body(kind, head, batch)
+            return self._body(tasktype, head, batch)
         graph, static, loss = self.graphs[key]
         for name, value in batch.items():
             if isinstance(value, torch.Tensor):

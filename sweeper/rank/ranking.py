@@ -106,7 +106,7 @@ class _Texts:
             except DataError:
                 continue
             n = min(signals.SAMPLE, len(ds))
-            return signals.first_sequences(ds.select(range(n))[task.kind.text_ids])
+            return signals.first_sequences(ds.select(range(n))[task.tasktype.text_ids])
         raise DataError(f"{task.name}/{lang}: none of the splits {', '.join(splits)} "
                         "has text to rank with")
 

@@ -21,7 +21,7 @@ SPLITS = ("test", "dev")  # file prefixes: XTREME's test files, and the selectio
 def file_name(task: TaskSpec, lang: str, split: str = "test") -> str:
     """`<split>-<lang>.<ext>`: the task type's file type (json for QA, tsv for the others);
     split test or dev."""
-    return f"{split}-{lang}.{task.kind.export}"
+    return f"{split}-{lang}.{task.tasktype.export}"
 
 
 def split_languages(task: TaskSpec, split: str) -> tuple[str, ...]:
@@ -46,7 +46,7 @@ def score_one(task: TaskSpec, lang: str, pred_path: Path, label_path: Path
               ) -> dict[str, float]:
     """The metrics of one task and language from its two files, by the task's type."""
     try:
-        return task.kind.score(task, lang, pred_path, label_path)
+        return task.tasktype.score(task, lang, pred_path, label_path)
     except UnicodeDecodeError:
         raise DataError(f"{pred_path} or {label_path} is not UTF-8 text") from None
 

@@ -31,11 +31,11 @@ def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
           where: str) -> list[str]:
     """Expand `english` / `non_english` / `all` / `translated` / `mlm` and task names; drop
     protocol breakers."""
-    running_text = [n for n, kind in tasktypes.registry().items() if kind.running_text]
+    running_text = [n for n, tasktype in tasktypes.registry().items() if tasktype.running_text]
     out: list[str] = []
     for name in names:
         if name in ("english", "non_english", "all"):  # labelled tasks
-            tasks = [t.name for t in catalog.intermediates() if not t.kind.running_text and
+            tasks = [t.name for t in catalog.intermediates() if not t.tasktype.running_text and
                      (name == "all" or t.is_english == (name == "english"))]
         elif name == "translated":  # machine translations of English tasks
             tasks = [t.name for t in catalog.intermediates() if t.is_translated]

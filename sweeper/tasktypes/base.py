@@ -59,7 +59,7 @@ class Job(Protocol):
     data: TaskEntry
     lang: str
     split: str
-    kind: str  # "dev" or "test": the export file's prefix
+    purpose: str  # "dev" (selection) or "test" (reported): the export file's prefix
     exclude: TaskEntry | None  # a task whose articles leave this dev set (XQuAD's)
 
 
@@ -84,7 +84,7 @@ class EvalContext(Protocol):
 
     def head_name(self, task: TaskEntry) -> str: ...
 
-    def head_outputs(self, kind: "TaskType", task: TaskEntry, ds: Any,
+    def head_outputs(self, tasktype: "TaskType", task: TaskEntry, ds: Any,
                      batch_size: int | None = None) -> Any: ...
 
     retrieval_layer: int

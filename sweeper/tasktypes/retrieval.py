@@ -209,7 +209,7 @@ class Retrieval(TaskType):
             [tgt["texts"][p] for p in tgt["distinct"]],
             mining.sent2id(src["texts"], src["ids"]), mining.sent2id(tgt["texts"], tgt["ids"]))
         memo = (job.target.name, job.lang)
-        if job.kind == "dev":
+        if job.purpose == "dev":
             ctx.memo[memo] = mining.best_threshold(scores, gold)
         elif memo not in ctx.memo:
             raise SweeperError(f"{job.target.name} {job.lang}: no threshold chosen on the dev "

@@ -19,7 +19,7 @@ class EvalJob:
     data: TaskSpec
     lang: str
     split: str  # the data's split name (validation, test, ...)
-    kind: str  # "dev" (model selection) or "test" (reported): the export file prefix
+    purpose: str  # "dev" (model selection) or "test" (reported): the export file prefix
     # a task whose test items came from this dev set: the articles holding its English
     # contexts are left out (XQuAD's 48 articles of SQuAD v1.1 dev)
     exclude: TaskSpec | None = None

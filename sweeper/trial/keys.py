@@ -43,7 +43,7 @@ def _tasks(resolved: ResolvedTrial, tasks: list[TaskSpec]) -> dict[str, Any]:
     out: dict[str, Any] = {t.name: [resolved.fingerprints[t.name],
                                     resolved.facts.data_versions[t.name],
                                     resolved.max_length[t.name]] for t in tasks}
-    out["doc_stride"] = resolved.doc_stride if any(t.kind.uses_doc_stride for t in tasks) \
+    out["doc_stride"] = resolved.doc_stride if any(t.tasktype.uses_doc_stride for t in tasks) \
         else None
     return out
 

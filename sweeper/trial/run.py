@@ -71,7 +71,7 @@ def _context(resolved: ResolvedTrial, env: Environment, catalog: Catalog, out: P
     model = MultiTaskModel(load_encoder(resolved.model, env.tokenizer, resolved.seed,
                                         saved=saved)).to(device)
     model.use_levers(levers.build(model.encoder, resolved.runtime, device))
-    ctx = TrialContext(settings=resolved, catalog=catalog, source=env.source,
+    ctx = TrialContext(resolved=resolved, catalog=catalog, source=env.source,
                        tokenizer=env.tokenizer, device=device,
                        precision=resolved.training.precision, out_dir=out, model=model,
                        on_log=hooks.on_log)

@@ -43,10 +43,11 @@ def named_protocols(settings: ResolvedTrial, result: dict[str, Any], catalog: Ca
         if settings.parallel_seen.get(target):
             entry["parallel_data_seen"] = list(settings.parallel_seen[target])
         out["targets"][target] = entry
-    for kind in {catalog.task(t).type: catalog.task(t).kind for t in settings.targets}.values():
-        note = kind.protocol(settings)
+    types = {catalog.task(t).type: catalog.task(t).tasktype for t in settings.targets}
+    for tasktype in types.values():
+        note = tasktype.protocol(settings)
         if note:
-            out[kind.name] = note
+            out[tasktype.name] = note
     return out
 
 
@@ -137,7 +138,7 @@ def not_comparable(training: dict[str, Any], catalog: Catalog) -> dict[str, str]
     for name, stage in training.items():
         infos = [info for langs in (stage.get("evaluation") or {}).values()
                  for info in langs.values()] if isinstance(stage, dict) else []
-        why = catalog.task(name).kind.caveat(infos) if infos else ""
+        why = catalog.task(name).tasktype.caveat(infos) if infos else ""
         if why:
             out[name] = why
     return out

@@ -40,7 +40,7 @@ def stages(catalog: Catalog, targets: list[str], *, epochs: dict[str, float],
                                     "epochs": epochs[name], "batch": batch[name],
                                     "length": max_length[source.name],
                                     "cap": max_train_examples,
-                                    "stride": doc_stride if task.kind.uses_doc_stride else None}
+                                    "stride": doc_stride if task.tasktype.uses_doc_stride else None}
         out[name] = f"{stage_name(catalog, name)}@{digest(settings, 8)}"
     return out
 

@@ -22,7 +22,7 @@ def run_targets(ctx: TrialContext, stage_dir: Path, hooks: TrialHooks,
                 training: dict[str, Any]) -> list[str]:
     """Steps 2-4 for every target from the same encoder, one fine-tuning for the targets
     that share it; the targets skipped because a last run finished them."""
-    resolved = ctx.settings
+    resolved = ctx.resolved
     encoder_state = {k: v.detach().clone() for k, v in ctx.model.encoder.state_dict().items()}
     skipped = []
     for stage, names in sharing.groups(dict(resolved.target_stages), resolved.targets):

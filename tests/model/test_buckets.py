@@ -75,8 +75,8 @@ def _setup(catalog, cache_root, tok, task: str):
                               attention_probs_dropout_prob=0.0, attn_implementation="sdpa",
                               **TINY_SHAPE)
     model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    model.add_head("t", spec.kind.head(model.encoder,
-                                       spec.kind.num_outputs(spec, list(spec.labels), tok)))
+    model.add_head("t", spec.tasktype.head(model.encoder,
+                                       spec.tasktype.num_outputs(spec, list(spec.labels), tok)))
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -91,10 +91,10 @@ def test_buckets_give_the_numbers_of_dynamic_padding(task, catalog, cache_root, 
         model = copy.deepcopy(start)
         args = TrainArgs.of(epochs=2, batch_size=16, lr=3e-3, micro_batch=8, seed=1,
                          log_every=1, length_buckets=asked)
-        done = train(model, [TrainTask("t", spec.kind, train_ds)], args,
+        done = train(model, [TrainTask("t", spec.tasktype, train_ds)], args,
                      pad_id=tok.pad_token_id, device=CPU)
         outputs = torch.cat([o.flatten(0, 1) if o.dim() == 3 else o for _, o in head_outputs(
-            model, spec.kind, "t", held_out, batch_size=64, pad_id=tok.pad_token_id,
+            model, spec.tasktype, "t", held_out, batch_size=64, pad_id=tok.pad_token_id,
             device=CPU, precision="fp32")])
         runs[asked] = done, [p["loss"] for p in done.history], outputs
     plain, plain_losses, plain_out = runs["off"]

@@ -52,7 +52,7 @@ def setup(catalog, cache_root):
                               attention_probs_dropout_prob=0.0, attn_implementation="sdpa",
                               **TINY_SHAPE)
     model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    model.add_head("t", spec.kind.head(model.encoder, 3))
+    model.add_head("t", spec.tasktype.head(model.encoder, 3))
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -63,7 +63,7 @@ def _losses(model: MultiTaskModel, setup) -> list[float]:
     tok, spec, ds, _ = setup
     args = TrainArgs.of(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1,
                      length_buckets=(40, 64))
-    done = train(model, [TrainTask("t", spec.kind, ds)], args, pad_id=tok.pad_token_id,
+    done = train(model, [TrainTask("t", spec.tasktype, ds)], args, pad_id=tok.pad_token_id,
                  device=CPU)
     return [p["loss"] for p in done.history]
 

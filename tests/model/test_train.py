@@ -44,7 +44,7 @@ def _model(tok, spec, dropout: float = 0.0) -> MultiTaskModel:
                               attention_probs_dropout_prob=dropout, attn_implementation="sdpa",
                               **TINY_SHAPE)
     model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    kind = spec.kind
+    kind = spec.tasktype
     model.add_head("t", kind.head(model.encoder, kind.num_outputs(spec, list(spec.labels), tok)))
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
@@ -66,10 +66,10 @@ def test_micro_batches_change_no_number(task, catalog, cache_root, tok):
         model = copy.deepcopy(start)
         args = TrainArgs.of(epochs=2, batch_size=32, lr=3e-3, micro_batch=micro, seed=1,
                          log_every=1)
-        done = train(model, [TrainTask("t", spec.kind, train_ds)], args,
+        done = train(model, [TrainTask("t", spec.tasktype, train_ds)], args,
                      pad_id=tok.pad_token_id, device=torch.device("cpu"))
         outputs = torch.cat([out.flatten(0, 1) if out.dim() == 3 else out
-                             for _, out in head_outputs(model, spec.kind, "t", held_out,
+                             for _, out in head_outputs(model, spec.tasktype, "t", held_out,
                                                         batch_size=64, pad_id=tok.pad_token_id,
                                                         device=torch.device("cpu"),
                                                         precision="fp32")])
@@ -101,7 +101,7 @@ def test_a_training_step_makes_no_host_sync(catalog, cache_root, tok, monkeypatc
                      log_every=1000)
     for name in originals:
         monkeypatch.setattr(torch.Tensor, name, counting(name))
-    train(model, [TrainTask("t", spec.kind, ds)], args, pad_id=tok.pad_token_id,
+    train(model, [TrainTask("t", spec.tasktype, ds)], args, pad_id=tok.pad_token_id,
           device=torch.device("cpu"))
     assert calls == [], calls  # the one read is the loss at the last step, by float()
 
@@ -130,7 +130,7 @@ def test_a_compiled_encoder_trains_to_the_same_numbers(catalog, cache_root, tok)
         if compiled:
             model.compile_encoder(backend="eager")
         args = TrainArgs.of(epochs=1, batch_size=16, lr=3e-3, seed=1, log_every=1)
-        done = train(model, [TrainTask("t", spec.kind, ds)], args,
+        done = train(model, [TrainTask("t", spec.tasktype, ds)], args,
                      pad_id=tok.pad_token_id, device=torch.device("cpu"))
         losses.append([p["loss"] for p in done.history])
     assert len(losses[0]) == 4

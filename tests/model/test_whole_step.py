@@ -35,7 +35,7 @@ def setup(catalog, cache_root):
                               **TINY_SHAPE)
     model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
     for name in ("t", "other"):  # a second head, not trained here: the step leaves it be
-        model.add_head(name, spec.kind.head(model.encoder, 3))
+        model.add_head(name, spec.tasktype.head(model.encoder, 3))
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
@@ -46,7 +46,7 @@ def _run(model: MultiTaskModel, setup, names=("t",), micro: int | None = None):
     tok, spec, ds, _ = setup
     args = TrainArgs.of(epochs=2, batch_size=16, lr=3e-3, seed=1, log_every=1, micro_batch=micro,
                      length_buckets=(40, 64), weight_decay=0.1)
-    tasks = [TrainTask(n, spec.kind, ds) for n in names]
+    tasks = [TrainTask(n, spec.tasktype, ds) for n in names]
     return train(model, tasks, args, pad_id=tok.pad_token_id, device=CPU)
 
 

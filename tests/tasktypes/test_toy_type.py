@@ -84,7 +84,7 @@ def test_a_type_that_does_not_say_its_family_is_refused(tmp_path, monkeypatch):
 
 
 def test_the_catalog_loads_the_added_type_and_sweeper_tasks_lists_it(added):
-    assert NAME in tasktypes.names() and added.kind is tasktypes.get(NAME)
+    assert NAME in tasktypes.names() and added.tasktype is tasktypes.get(NAME)
     assert added.type == NAME and added.metric == "pearson" and added.is_intermediate
     done = run_cli("tasks", "--type", NAME, "--json")
     assert done.returncode == 0, done.stderr
@@ -99,7 +99,7 @@ def test_its_rows_features_head_and_loss_run_on_a_tiny_batch(added, cache_root):
     from sweeper.model.heads import MultiTaskModel
     from sweeper.trial.environment import load_tokenizer
 
-    catalog, kind = load_catalog(), added.kind
+    catalog, kind = load_catalog(), added.tasktype
     tok = load_tokenizer("tiny", catalog, cache_root)
     source = make_source("sample", catalog, cache_root)
     ds = load_features(added, "en", "train", source=source, tokenizer=tok, max_length=64,
@@ -141,7 +141,7 @@ def test_a_tiny_trial_trains_it_before_tatoeba(added, tmp_path):
     assert result["intermediate"] == [TASK]
     assert result["test"]["summary"]["tatoeba"]["avg_metric"] >= 0
     catalog = load_catalog()
-    kind = catalog.task("tatoeba").kind  # the target type's protocol note, kept as a tag
+    kind = catalog.task("tatoeba").tasktype  # the target type's protocol note, kept as a tag
     note = kind.protocol(resolve_here(settings, catalog)[0])
     assert "pooling over layer" in note and result["protocols"][kind.name] == note
     tracker = tracking.Tracker(MemoryStore(), "toy")

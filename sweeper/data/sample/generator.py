@@ -195,8 +195,8 @@ def generate(task: TaskSpec, lang: str, split: str, tier: str, *, restrict_cues:
         rows = [_translation(w, task, i, english) for i in range(RETRIEVAL_SIZE)]
         if task.metric == "bucc_f1":
             return _release([_to_hub(task, row, lang) for row in rows], task, lang, w, english)
-    elif skill in SKILLS or skill in task.kind.sample_skills:
-        make = SKILLS.get(skill) or task.kind.sample_skills[skill]
+    elif skill in SKILLS or skill in task.tasktype.sample_skills:
+        make = SKILLS.get(skill) or task.tasktype.sample_skills[skill]
         rows = [make(w, task, i) for i in range(SIZES.get(split, SIZES["test"]))]
     else:
         from sweeper.data.sample import structured as sample_structured

@@ -21,12 +21,12 @@ from sweeper.trial.stages.context import TrialContext
 def run(ctx: TrialContext, target: TaskSpec) -> dict[str, Any]:
     """Evaluate `target` on both splits; what evaluators report (BUCC thresholds), by
     split and language."""
-    kind = target.kind
+    tasktype = target.tasktype
     info: dict[str, dict[str, dict]] = {}
     ctx.model.eval()
     with torch.inference_mode():
-        for job in jobs(ctx.catalog, target, ctx.settings.eval_languages[target.name]):
-            out = kind.evaluate(ctx, job)
+        for job in jobs(ctx.catalog, target, ctx.resolved.eval_languages[target.name]):
+            out = tasktype.evaluate(ctx, job)
             if out:
-                info.setdefault(job.kind, {})[job.lang] = out
+                info.setdefault(job.purpose, {})[job.lang] = out
     return info

@@ -12,11 +12,11 @@ from sweeper.trial.stages.context import TrialContext
 def micro_batch(ctx: TrialContext, tasks: list[TrainTask], batch_size: int) -> int | None:
     """The micro-batch of a phase (a runtime value: it changes no number): the setting, or
     what fits the device for the most demanding of its tasks (None: the whole batch)."""
-    sizes = [memory.micro_batch(ctx.settings.runtime.micro_batch, model=ctx.model,
-                                kind=t.kind, head=t.name, batch_size=batch_size,
-                                length=ctx.settings.max_length[t.source], device=ctx.device,
+    sizes = [memory.micro_batch(ctx.resolved.runtime.micro_batch, model=ctx.model,
+                                tasktype=t.tasktype, head=t.name, batch_size=batch_size,
+                                length=ctx.resolved.max_length[t.source], device=ctx.device,
                                 precision=ctx.precision,
-                                cache_root=cache_root(ctx.settings.runtime))
+                                cache_root=cache_root(ctx.resolved.runtime))
              for t in tasks]
     known = [s for s in sizes if s is not None]
     return min(known) if known else None
@@ -28,7 +28,7 @@ def train_args(ctx: TrialContext, tasks: list[TrainTask], *, epochs: float | Non
     """The loop's settings for one phase; its batch order and task draws are seeded from
     the trial seed and the stage alone; its length buckets are a runtime value (unset:
     auto on a GPU, off on a CPU)."""
-    s, opt = ctx.settings, ctx.settings.training
+    s, opt = ctx.resolved, ctx.resolved.training
     return TrainArgs(epochs=epochs, max_steps=steps, batch_size=batch_size, opt=opt,
                      micro_batch=micro_batch(ctx, tasks, batch_size),
                      sampling=s.intermediate.sampling or "proportional",

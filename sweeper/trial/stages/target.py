@@ -14,6 +14,6 @@ def run(ctx: TrialContext, target: TaskSpec, stage: str) -> TrainResult:
     source, lang = ctx.catalog.train_task(target)
     ctx.add_head(stage, target)
     data = ctx.features(source, lang, "train")
-    return fit(ctx, [TrainTask(stage, target.kind, data, source.name)],
-               epochs=ctx.settings.target_epochs[target.name], stage=stage.split("@")[0],
-               batch_size=ctx.settings.target_batch[target.name])
+    return fit(ctx, [TrainTask(stage, target.tasktype, data, source.name)],
+               epochs=ctx.resolved.target_epochs[target.name], stage=stage.split("@")[0],
+               batch_size=ctx.resolved.target_batch[target.name])

@@ -35,7 +35,7 @@ def make_context(catalog, tmp_path) -> Callable[..., TrialContext]:
         settings = TrialSettings.build(**{**SMALL, **values})
         resolved, env = resolve_here(settings, catalog)
         model = MultiTaskModel(load_encoder(resolved.model, env.tokenizer, resolved.seed))
-        ctx = TrialContext(settings=resolved, catalog=catalog, source=env.source,
+        ctx = TrialContext(resolved=resolved, catalog=catalog, source=env.source,
                            tokenizer=env.tokenizer, device=torch.device("cpu"),
                            precision=resolved.training.precision, out_dir=tmp_path,
                            model=model, on_log=Curve())

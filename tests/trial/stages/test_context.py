@@ -13,7 +13,7 @@ def test_training_splits_are_capped_and_evaluation_splits_are_not(make_context, 
     assert len(train) == 16  # max_train_examples: the first rows
     whole = ctx.features(xnli, "sw", "test")
     assert len(whole) == len(ctx.examples(xnli, "sw", "test")) > 16
-    assert max(whole["length"]) <= ctx.settings.max_length["xnli"]
+    assert max(whole["length"]) <= ctx.resolved.max_length["xnli"]
     assert ctx.example_cap(100) == 8 and ctx.example_cap(5) == 5  # max_eval_examples
 
 
@@ -23,15 +23,15 @@ def test_heads_labels_and_files_follow_the_task(make_context, catalog):
     assert ctx.label_names(xnli) == ["entailment", "neutral", "contradiction"]
     assert ctx.num_outputs(xnli) == 3
     stage = ctx.head_name(xnli)
-    assert stage == ctx.settings.target_stages["xnli"] and stage.startswith("xnli@")
+    assert stage == ctx.resolved.target_stages["xnli"] and stage.startswith("xnli@")
     ctx.add_head(stage, xnli)
     assert stage in ctx.model.heads
-    job = type("Job", (), {"target": xnli, "lang": "sw", "kind": "dev"})()
+    job = type("Job", (), {"target": xnli, "lang": "sw", "purpose": "dev"})()
     predictions, labels = ctx.export_paths(job)
     assert predictions == ctx.out_dir / "xtreme" / "predictions" / "xnli" / "dev-sw.tsv"
     assert labels == ctx.out_dir / "xtreme" / "labels" / "xnli" / "dev-sw.tsv"
-    assert ctx.retrieval_layer == ctx.settings.retrieval_layer
-    assert ctx.retrieval_pooling == ctx.settings.retrieval_pooling
+    assert ctx.retrieval_layer == ctx.resolved.retrieval_layer
+    assert ctx.retrieval_pooling == ctx.resolved.retrieval_pooling
 
 
 def test_evaluation_batches_cover_every_row_once(make_context, catalog):
@@ -42,7 +42,7 @@ def test_evaluation_batches_cover_every_row_once(make_context, catalog):
     data = ctx.features(xnli, "sw", "test").select(range(20))
     seen = []
     with torch.inference_mode():
-        for rows, outputs in ctx.head_outputs(xnli.kind, xnli, data, batch_size=8):
+        for rows, outputs in ctx.head_outputs(xnli.tasktype, xnli, data, batch_size=8):
             assert outputs.shape == (len(rows), 3) and len(rows) <= 8
             seen += rows
     assert sorted(seen) == list(range(20))

@@ -11,7 +11,7 @@ from sweeper.trial.stages.fit import fit, micro_batch, train_args
 def _tasks(ctx, catalog, name: str = "sst2") -> list[TrainTask]:
     spec = catalog.task(name)
     ctx.add_head(name, spec)
-    return [TrainTask(name, spec.kind, ctx.features(spec, "en", "train"), name)]
+    return [TrainTask(name, spec.tasktype, ctx.features(spec, "en", "train"), name)]
 
 
 def test_a_phase_s_loop_settings(make_context, catalog):
