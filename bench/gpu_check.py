@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import os
 import random
@@ -242,7 +243,7 @@ def kernel_profile(model: MultiTaskModel, task: TrainTask, args: TrainArgs,
     from torch.profiler import ProfilerActivity, profile
 
     steps = 3 if device.type == "cuda" else 1  # the dry run: that the code runs
-    few = TrainArgs.of(**{**args.__dict__, "max_steps": steps})
+    few = dataclasses.replace(args, max_steps=steps)
     on_gpu = device.type == "cuda"
     with profile(activities=[ProfilerActivity.CUDA if on_gpu else ProfilerActivity.CPU]) as prof:
         train(model, [task], few, pad_id=PAD, device=device, desc="profile")
@@ -455,7 +456,7 @@ def worker_share(out: Path, dry: bool, together: int, shape: str = "base",
     args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, log_every=10**6,
                      precision="fp32" if device.type == "cpu" else "bf16")
     task = TrainTask("pair_classification", tasktypes.get("pair_classification"), table, "x")
-    warm = TrainArgs.of(**{**args.__dict__, "max_steps": 2})
+    warm = dataclasses.replace(args, max_steps=2)
     train(model, [task], warm, pad_id=PAD, device=device, desc="warm")
     sync(device)
     _barrier(out / f"barrier-{together}", together)

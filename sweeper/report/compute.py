@@ -170,7 +170,7 @@ def analyse(table: pd.DataFrame, *, catalog: Any = None, selection: str = "engli
             seed: int = 0) -> dict[str, Any]:
     """The whole analysis of a results table, as plain data (`sweeper report --json`)."""
     rng = np.random.default_rng(seed)
-    table = _with_defaults(table)
+    table = with_defaults(table)
     targets = {t: target_analysis(rows, selection, rng) for t, rows in table.groupby("target")}
     effect = {t: {tier: {m: e["adjusted"] for m, e in mixes.items()}
                   for tier, mixes in a["effects"].items()} for t, a in targets.items()}
@@ -189,7 +189,7 @@ def analyse(table: pd.DataFrame, *, catalog: Any = None, selection: str = "engli
             "notes": sections.notes(table)}
 
 
-def _with_defaults(table: pd.DataFrame) -> pd.DataFrame:
+def with_defaults(table: pd.DataFrame) -> pd.DataFrame:
     """A user's table may lack our optional columns: fill their neutral values."""
     table = table.copy()
     defaults = {"role": "trial", "chain": "", "added": "", "arm": "", "comparable": True,

@@ -21,7 +21,7 @@ from sweeper.errors import ConfigError
 from sweeper.names import safe_name
 from sweeper.paths import check_writable_dir
 from sweeper.report import figures, markdown, terminal
-from sweeper.report.compute import analyse
+from sweeper.report.compute import analyse, with_defaults
 from sweeper.report.results import from_runs, read_table, write_table
 from sweeper.storage import SweepFolder
 
@@ -58,7 +58,7 @@ def write_results(name_or_run: str, out: str, tracking_uri: str | None = None,
 def _outputs(analysis: dict[str, Any], table: pd.DataFrame, title: str, out_dir: Path
              ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    pictures = figures.plot(analysis, table, out_dir)
+    pictures = figures.plot(analysis, with_defaults(table), out_dir)  # as analyse reads it
     (out_dir / "report.md").write_text(markdown.markdown(analysis, title, pictures))
     (out_dir / "analysis.json").write_text(json.dumps(analysis, indent=1, default=str))
     write_table(table, out_dir / "results.parquet")
