@@ -25,6 +25,9 @@ class TrialParams(TypedDict, total=False):
     added: str  # chain designs: the task this trial adds to the previous one's
     budget: str  # budget arms: the arm's name
     set: str  # Optuna over fixed sets: the set's name
+    rung: str  # fidelity ladders: the rung the trial runs at (its settings are the rung's)
+    via: str  # fidelity ladders: how the set reached the rung (start, promoted, audited,
+    # reference: the set without tasks, sent up so that every rung has its own)
 
 
 DESIGN_KEYS = frozenset(TrialParams.__annotations__)
