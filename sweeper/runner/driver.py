@@ -197,7 +197,10 @@ def _open_parent(tracker: tracking.Tracker, spec: SweepSpec, where: Where, sweep
                                     "num_samples": spec.num_samples, "seeds": spec.seeds,
                                     "objective_languages": spec.objective_languages,
                                     "objective_metric": spec.objective_metric,
-                                    "selection": spec.selection})
+                                    "selection": spec.selection,
+                                    **({"fidelity_rungs": ",".join(
+                                        r.name for r in spec.fidelity.rungs)}
+                                       if spec.fidelity else {})})
         tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
     except BaseException:
         tracker.finish(parent, "FAILED")

@@ -30,7 +30,7 @@ VIA = ("start", "promoted", "audited", "reference")
 def set_of(point: dict[str, Any]) -> str:
     """The set a grid point trains (tasks, design and hyperparameters): its seed, rung and
     route up the ladder aside."""
-    kept = {k: v for k, v in point.items() if k not in ("seed", "rung", "via")}
+    kept = {k: v for k, v in point.items() if k not in ("seed", "rung", "level", "via")}
     return json.dumps(kept, sort_keys=True, default=str)
 
 
@@ -45,8 +45,8 @@ class LadderSearch(SavedState):
         for point in points:
             self.points.setdefault(set_of(point), []).append(dict(point))
         self.level = 0
-        self.queue: list[dict[str, Any]] = [{**p, "rung": ladder.rungs[0].name, "via": "start"}
-                                            for p in points]
+        self.queue: list[dict[str, Any]] = [{**p, "rung": ladder.rungs[0].name, "level": 0,
+                                             "via": "start"} for p in points]
         self.owner: dict[str, str] = {}  # running Tune trial id -> its set
         self.values: dict[str, list[float]] = {}  # set -> dev objectives at this rung
         self.decisions: list[dict[str, Any]] = []  # per rung: who went up, and why
@@ -90,7 +90,7 @@ class LadderSearch(SavedState):
         self.level += 1
         nxt = self.ladder.rungs[self.level].name
         self.values = {}
-        self.queue = [{**p, "rung": nxt, "via": via}
+        self.queue = [{**p, "rung": nxt, "level": self.level, "via": via}
                       for via, units in (("promoted", promoted), ("audited", audited),
                                          ("reference", reference))
                       for u in units for p in self.points[u]]

@@ -46,6 +46,7 @@ def design_tags(params: dict[str, Any]) -> dict[str, str]:
         tags[tracking.ARM_TAG] = str(params["budget"])
     if params.get("rung") is not None:
         tags.update({tracking.RUNG_TAG: str(params["rung"]),
+                     tracking.RUNG_LEVEL_TAG: str(params.get("level", "")),
                      tracking.VIA_TAG: str(params.get("via", ""))})
     return tags
 
