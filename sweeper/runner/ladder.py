@@ -76,11 +76,27 @@ class LadderSearch(SavedState):
         finished trial have none)."""
         return {u: sum(v) / len(v) for u, v in self.values.items() if v}
 
+    def intervals(self) -> dict[str, tuple[float, float]]:
+        """95% t intervals of the sets' objectives over their seeds, for sets with three
+        or more and some spread (`within_interval` reads a set without one as its point)."""
+        from scipy import stats
+
+        out = {}
+        for unit, values in self.values.items():
+            n = len(values)
+            mean = sum(values) / n if n else 0.0
+            sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+            if n >= 3 and sd > 1e-12:
+                half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+                out[unit] = (mean - half, mean + half)
+        return out
+
     def _climb(self) -> bool:
         """Decide who goes to the next rung and queue them; False when nobody does."""
         rung = self.ladder.rungs[self.level]
         scores = self.scores()
-        promoted = promote(rung.promote, scores, mode=self.mode) if rung.promote else []
+        promoted = promote(rung.promote, scores, mode=self.mode,
+                           intervals=self.intervals()) if rung.promote else []
         passed = [u for u in scores if u not in promoted]
         audited = audit(self.ladder.audit, passed, rung.name, seed=self.seed)
         reference = [u for u in self.points if json.loads(u).get("count") == 0

@@ -129,3 +129,38 @@ def test_a_rungs_stages_have_their_own_keys(catalog):
     assert plain.model == "tiny" and plain.intermediate.examples_total == 400
     assert set_of({**point, "rung": "full", "via": "audited"}) == set_of(point)
     assert without_resolved({**point, RESOLVED: 1}) == point
+
+
+def test_within_interval_promotes_the_sets_whose_seed_interval_reaches_the_best(catalog):
+    spec = _spec(catalog, seeds=(0, 1, 2), rungs=[
+        {"name": "screen", "model": "tiny", "budget_share": 0.5,
+         "promote": {"within_interval": True}},
+        {"name": "full", "model": "small"}])
+    search = LadderSearch(grid(spec), spec.fidelity, "objective", "max")
+    spread = {"mnli": (60.0, 70.0, 80.0), "qqp": (55.0, 58.0, 61.0), "sst2": (30.0, 30.5, 31.0)}
+    for trial_id, config in _drain(search, "a"):
+        values = spread.get(config["tasks"], (10.0, 10.0, 10.0))  # the rest: no spread
+        search.on_trial_complete(trial_id, {"objective": values[config["seed"]]})
+    up = [c for _, c in _drain(search, "b")]
+    promoted = {c["tasks"] for c in up if c["via"] == "promoted"}
+    # mnli's interval (about 45..95) reaches down past qqp's upper end, not to sst2's
+    assert promoted == {"mnli", "qqp"}
+    assert {c["tasks"] for c in up if c["via"] == "audited"} <= set(POOL) | {""}
+
+
+def test_the_summary_lists_the_best_of_the_highest_rung_only(catalog):
+    from types import SimpleNamespace
+
+    from sweeper.runner.summary import summarize
+
+    spec = _spec(catalog, seeds=(0,))
+
+    def result(tasks: str, rung: str, level: int, objective: float) -> SimpleNamespace:
+        return SimpleNamespace(config={"tasks": tasks, "rung": rung, "level": level},
+                               metrics={"objective": objective, "targets_done": 1},
+                               error=None)
+
+    summary = summarize([result("mnli", "screen", 0, 90.0), result("qqp", "full", 1, 40.0),
+                         result("sst2", "full", 1, 50.0)], spec, 1.0)
+    assert [(b["tasks"], b["rung"]) for b in summary["best"]] == [("sst2", "full"),
+                                                                  ("qqp", "full")]

@@ -55,6 +55,8 @@ def test_a_two_rung_ladder_runs_resumes_and_reports_its_rung_agreement(tmp_path)
     assert proc.returncode == 130 and "sweeper resume ladder" in out, out[-3000:]
     done = run_cli("resume", "ladder", "--storage", str(storage), subprocess_=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    best = done.stdout.split("Best trials")[1].split("MLflow:")[0]
+    assert "rung full" in best and "rung screen" not in best  # never mixed with the screen
 
     parent, children = mlflow_runs(uri, "ladder")
     assert parent.info.status == "FINISHED"
