@@ -39,9 +39,10 @@ def rung_order(table: pd.DataFrame) -> list[str]:
 
 
 def at_rung(table: pd.DataFrame, rung: str) -> pd.DataFrame:
-    """A rung's trials and the baselines (whose gains are measured per key, so a
-    cheaper rung's baseline never serves another rung's trials)."""
-    return table[(table["rung"] == rung) | (table["role"] == "baseline")]
+    """A rung's trials only: their gains are already measured against their own rung's
+    baseline (same key), and the set without tasks runs at every rung, so no other
+    rung's run (a baseline of another encoder included) can be picked or counted."""
+    return table[table["rung"] == rung]
 
 
 def _set_name(row: pd.Series) -> str:

@@ -66,3 +66,13 @@ def test_the_audit_frame_is_one_row_per_set_and_rung_without_the_reference():
         role="trial", comparable=True, arm="", chain=""), ["screen", "full"], "english_dev")
     assert not frame.duplicated(["set", "rung"]).any()
     assert (frame["rung"] == "full").sum() == 12 and frame["audited"].sum() == 4
+
+
+def test_another_rungs_baseline_is_never_picked_at_a_rung():
+    table = _ladder(2.0, 2.0)
+    base = table[(table["rung"] == "full") & (table["split"] == "dev")].head(5).assign(
+        trial_id="full-baseline", rung="", rung_level=np.nan, rung_via="", role="baseline",
+        tasks="", k=0, score=1e6, gain=0.0)  # would top any pick it were allowed into
+    analysis = analyse(pd.concat([table.assign(role="trial"), base], ignore_index=True))
+    picks = {r: a["picked"] for r, a in analysis["ladder"]["targets"]["xnli"]["answers"].items()}
+    assert "" not in picks.values(), picks
