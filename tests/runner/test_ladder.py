@@ -164,3 +164,21 @@ def test_the_summary_lists_the_best_of_the_highest_rung_only(catalog):
                          result("sst2", "full", 1, 50.0)], spec, 1.0)
     assert [(b["tasks"], b["rung"]) for b in summary["best"]] == [("sst2", "full"),
                                                                   ("qqp", "full")]
+
+
+def test_a_ladder_outside_a_grid_ends_in_one_line(tmp_path):
+    import yaml
+    from conftest import run_cli
+
+    raw = {"name": "ladder", "model": "tiny", "data": "sample", "targets": ["xnli"],
+           "intermediate": {"pool": POOL, "counts": [1, 2],
+                            "budget": {"examples_total": 400, "epochs": 1}},
+           "search": {"algorithm": "optuna", "num_samples": 4},
+           "fidelity": {"rungs": [{"name": "screen", "model": "tiny", "budget_share": 0.5,
+                                   "promote": {"top": 0.5}}, {"name": "full", "model": "small"}]}}
+    path = tmp_path / "ladder.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    for command in (["validate", str(path)], ["run", str(path), "--storage", str(tmp_path)]):
+        done = run_cli(*command)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "a fidelity ladder runs on grid designs" in done.stderr
