@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sweeper.report import sections
-from sweeper.report.fidelity import audit_ladder
+from sweeper.report.fidelity import audit_ladder, cost_saved
 
 Analyse = Callable[[pd.DataFrame, str, np.random.Generator], dict[str, Any]]
 
@@ -133,3 +133,32 @@ def ladder_section(table: pd.DataFrame, selection: str, rng: np.random.Generator
         out["targets"][target] = {"answers": answers, "agreement": agreement}
         out["disagree"] += disagreements(str(target), answers, order, agreement)
     return out
+
+
+def sweep_cost(table: pd.DataFrame, spec: Any, catalog: Any) -> dict[str, float]:
+    """What the ladder's trials cost as shares of the full grid's (every set at the last
+    rung): trials, trainings, examples and compute, from the trials each rung really ran
+    and one trial's work on paper at that rung (sweeper.space.fidelity_cost)."""
+    from sweeper.space.fidelity import at_rung as settings_at
+    from sweeper.space.fidelity import encoder_size
+    from sweeper.space.fidelity_cost import RungCost, Work, trial_work
+    from sweeper.space.space import grid, params_to_settings
+
+    points = grid(spec)
+    base = [params_to_settings(spec, p) for p in points]
+    ran = table[(table["role"] != "baseline") & (table["rung"] != "")] \
+        .groupby("rung")["trial_id"].nunique()
+    costs, per = [], Work()
+    for rung in spec.fidelity.rungs:
+        works = [trial_work(settings_at(rung, s), catalog) for s in base]
+        per = Work(1, sum(w.trainings for w in works) / len(works),
+                   sum(w.examples for w in works) / len(works))
+        n, size = int(ran.get(rung.name, 0)), encoder_size(rung.model) or 1
+        costs.append(RungCost(rung.name, n, False, Work(n, n * per.trainings,
+                                                        n * per.examples,
+                                                        n * per.examples * size)))
+    size = encoder_size(spec.fidelity.full.model) or 1
+    full = Work(len(points), len(points) * per.trainings, len(points) * per.examples,
+                len(points) * per.examples * size)
+    return cost_saved(costs, full)
+

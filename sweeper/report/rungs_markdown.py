@@ -56,6 +56,10 @@ def ladder_markdown(analysis: dict[str, Any]) -> list[str]:
         lines += ["", f"### {target}: rung agreement (DEV objective per set, mean over "
                   "seeds; audited sets a random sample of the passed-over)", ""]
         lines += _agreement(found)
+    cost = ladder.get("cost")
+    if cost:
+        lines += ["What the ladder's trials cost against running every set at the full "
+                  "rung: " + ", ".join(f"{k} {v:.0%}" for k, v in cost.items()) + ".", ""]
     lines += ["### Where the rungs disagree", ""]
     lines += [f"- {d}" for d in ladder["disagree"]] or \
         ["- Nowhere measured: the count effects, picks and rankings agree within their "

@@ -53,9 +53,16 @@ def test_the_answer_is_the_full_rungs_and_each_rung_stands_apart():
 
 
 def test_rungs_that_answer_otherwise_are_named():
+    from sweeper.report.markdown import markdown
+    from sweeper.report.terminal import terminal
+
     analysis = analyse(_ladder(-3.0, 3.0))
     said = " ".join(analysis["ladder"]["disagree"])
     assert "count effect" in said and "screen" in said and "full" in said
+    text = markdown(analysis, "t", [])
+    assert "## The fidelity ladder" in text and "### Where the rungs disagree" in text
+    assert "the count effect" in text.split("### Where the rungs disagree")[1]
+    assert "fidelity ladder (screen -> full" in terminal(analysis, "t")
 
 
 def test_the_audit_frame_is_one_row_per_set_and_rung_without_the_reference():

@@ -94,3 +94,5 @@ def test_a_two_rung_ladder_runs_resumes_and_reports_its_rung_agreement(tmp_path)
     assert pair["sets"] == 4 and pair["audited"] == 2
     assert pair["spearman_interval"] is not None or pair["note"]  # an interval, or why not
     assert set(ladder["targets"]["xnli"]["answers"]) == {"screen", "full"}
+    # 4 sets screened and all 4 sent up: twice the trials of the full grid (4 sets at full)
+    assert ladder["cost"]["trials"] == pytest.approx(2.0)
