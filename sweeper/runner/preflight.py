@@ -208,10 +208,16 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
 
 
 def check_ladder_design(spec: SweepSpec) -> None:
-    """A fidelity ladder runs over a grid's sets (rung by rung: sweeper.runner.ladder)."""
-    if spec.fidelity is not None and spec.algorithm != "grid":
+    """A fidelity ladder runs over a grid's sets (rung by rung: sweeper.runner.ladder),
+    each trial to its end: a scheduler's early stops would promote on partial objectives."""
+    if spec.fidelity is None:
+        return
+    if spec.algorithm != "grid":
         raise ConfigError(f"space '{spec.name}': a fidelity ladder runs on grid designs "
                           f"(search.algorithm: grid), not {spec.algorithm}")
+    if spec.scheduler:
+        raise ConfigError(f"space '{spec.name}': a fidelity ladder promotes on whole trials; "
+                          "drop search.scheduler (the ladder is the early stop)")
 
 
 def check_gpus(spec: SweepSpec, address: str | None) -> None:

@@ -166,7 +166,7 @@ def test_the_summary_lists_the_best_of_the_highest_rung_only(catalog):
                                                                   ("qqp", "full")]
 
 
-def test_a_ladder_outside_a_grid_ends_in_one_line(tmp_path):
+def test_a_ladder_outside_a_grid_or_under_a_scheduler_ends_in_one_line(tmp_path):
     import yaml
     from conftest import run_cli
 
@@ -182,3 +182,9 @@ def test_a_ladder_outside_a_grid_ends_in_one_line(tmp_path):
         done = run_cli(*command)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert "a fidelity ladder runs on grid designs" in done.stderr
+    # a scheduler would stop trials early and the ladder promote on partial objectives
+    raw["search"] = {"algorithm": "grid", "scheduler": {"asha": {"grace_period": 1}}}
+    path.write_text(yaml.safe_dump(raw))
+    done = run_cli("validate", str(path))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "drop search.scheduler" in done.stderr
