@@ -242,7 +242,7 @@ def kernel_profile(model: MultiTaskModel, task: TrainTask, args: TrainArgs,
     from torch.profiler import ProfilerActivity, profile
 
     steps = 3 if device.type == "cuda" else 1  # the dry run: that the code runs
-    few = TrainArgs(**{**args.__dict__, "max_steps": steps})
+    few = TrainArgs.of(**{**args.__dict__, "max_steps": steps})
     on_gpu = device.type == "cuda"
     with profile(activities=[ProfilerActivity.CUDA if on_gpu else ProfilerActivity.CPU]) as prof:
         train(model, [task], few, pad_id=PAD, device=device, desc="profile")
@@ -292,7 +292,7 @@ def _timed_run(check: Check, model: MultiTaskModel, kind: str, length: int,
         micro = memory.micro_batch("auto", model=model, kind=k, head=kind, batch_size=32,
                                    length=length, device=check.device, precision=precision,
                                    cache_root=check.out / "cache")
-    args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, micro_batch=micro,
+    args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, micro_batch=micro,
                      precision=precision, log_every=10**6)
     # the cold pass: the same batches (same lengths) first, so the timed pass meets the
     # kernel plans a long training has already built (cuDNN attention builds one per shape)
@@ -406,7 +406,7 @@ def _parity_run(model: MultiTaskModel, kind: str, table: pa.Table, held: pa.Tabl
                 device: torch.device) -> tuple[list[float], torch.Tensor]:
     model = model.to(device)
     k = tasktypes.get(kind)
-    args = TrainArgs(epochs=None, max_steps=20, batch_size=16, lr=1e-4, log_every=1,
+    args = TrainArgs.of(epochs=None, max_steps=20, batch_size=16, lr=1e-4, log_every=1,
                      precision="fp32", seed=3)
     done = train(model, [TrainTask(kind, k, table, kind)], args, pad_id=PAD, device=device,
                  desc=f"{kind} {device.type}")
@@ -452,10 +452,10 @@ def worker_share(out: Path, dry: bool, together: int, shape: str = "base",
     shape, vocab, steps = ("tiny", 3000, 3) if dry else (shape, VOCAB, 40)
     model = with_heads(encoder(shape, vocab), ["pair_classification"]).to(device)
     table = synthetic("pair_classification", 32 * (steps + 2), length if not dry else 64, vocab)
-    args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, log_every=10**6,
+    args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=32, lr=1e-5, log_every=10**6,
                      precision="fp32" if device.type == "cpu" else "bf16")
     task = TrainTask("pair_classification", tasktypes.get("pair_classification"), table, "x")
-    warm = TrainArgs(**{**args.__dict__, "max_steps": 2})
+    warm = TrainArgs.of(**{**args.__dict__, "max_steps": 2})
     train(model, [task], warm, pad_id=PAD, device=device, desc="warm")
     sync(device)
     _barrier(out / f"barrier-{together}", together)

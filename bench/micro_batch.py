@@ -3,7 +3,7 @@ step) computed as 4 x 8 (jiant's 4 per micro-batch, 8 accumulated) and with the 
 micro-batch (the whole batch on a CPU), for the tiny and small shapes; repetitions
 alternate between the two, and the script prints each one's median examples/s and the
 median ratio (auto / 4 x 8) with its spread. The same numbers either way (the loss is
-normalised over the effective batch: tests/test_train.py); only the speed differs.
+normalised over the effective batch: tests/model/test_train.py); only the speed differs.
 
     python bench/micro_batch.py [--shapes tiny,small] [--reps 5] [--steps 12]
 """
@@ -27,7 +27,7 @@ from sweeper.model.train import TrainArgs, TrainTask, train  # noqa: E402
 
 def examples_per_s(model, table, micro: int | None, steps: int) -> float:
     kind = tasktypes.get("pair_classification")
-    args = TrainArgs(epochs=None, max_steps=steps, batch_size=32, lr=1e-4, micro_batch=micro,
+    args = TrainArgs.of(epochs=None, max_steps=steps, batch_size=32, lr=1e-4, micro_batch=micro,
                      log_every=10**6)
     began = time.perf_counter()
     train(model, [TrainTask("pair_classification", kind, table, "x")], args, pad_id=PAD,

@@ -7,7 +7,9 @@ fine-tuning shared by XQuAD and MLQA).
         --results OUT/results.json --gpus 8
 
 `--results` is what `bench/gpu_check.py` wrote on a GPU: the XLM-R Large throughput at
-256 tokens, effective batch 32, with the auto micro-batch and as 4 x 8. Without it, give
+256 tokens, effective batch 32, with the auto micro-batch and as 4 x 8. `--levers` is
+what `bench/gpu_levers.py` wrote: the best lever's throughput, with as many trials per
+GPU as its measured busy share leaves room for, against today's train() ("before"). Without it, give
 `--throughput` (and `--throughput-4x8`) in training examples per second per GPU.
 Training set sizes come from the catalog (`train_size`, from the dataset cards); the
 intermediate phase is counted as it runs (steps or epochs, within the pass limit);
@@ -45,7 +47,7 @@ def intermediate_examples(s: TrialSettings, catalog: Catalog) -> float:
         return 0.0
     weights = task_weights(sizes, phase.sampling if len(sizes) > 1 else "proportional",
                            phase.temperature)
-    args = TrainArgs(epochs=phase.epochs if phase.steps is None else None,
+    args = TrainArgs.of(epochs=phase.epochs if phase.steps is None else None,
                      max_steps=phase.steps, batch_size=train.batch_size, lr=1.0,
                      max_passes=phase.max_passes)
     return optimizer_steps(sizes, weights, args)[1] * train.batch_size
@@ -94,7 +96,27 @@ def cost(space: str, with_tp: float, without_tp: float | None, gpus: int) -> dic
     return out
 
 
+SHARE_BELOW = 0.6  # a GPU busy less than this share of a step takes a second trial
+
+
+def from_levers(path: str) -> tuple[float, float, str]:
+    """Per GPU: the best lever's examples/s, times the trials that fill the GPU's idle
+    share (two where it is busy under SHARE_BELOW of a step, at most 1 / busy share);
+    before: today's train() alone."""
+    levers = json.loads(open(path).read())["levers"]
+    best = levers["best"]
+    r = levers[best]
+    share = min(1.0, r["busy_ms"] / r["step_ms"])
+    trials = 2 if share < SHARE_BELOW else 1
+    rate = r["examples_per_s"] * min(trials, 1 / share)
+    return rate, levers["train"]["examples_per_s"], (
+        f"measured by bench/gpu_levers.py ({path}): {best}, GPU busy {share:.0%} of a step, "
+        f"{trials} trial(s) per GPU; before: today's train(), one trial per GPU")
+
+
 def throughputs(opts: argparse.Namespace) -> tuple[float, float | None, str]:
+    if opts.levers:
+        return from_levers(opts.levers)
     if opts.results:
         train = json.loads(open(opts.results).read())["train"]
         return (train["pair_256_auto"]["examples_per_s"],
@@ -109,15 +131,19 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("spaces", nargs="+", help="grid search-space files")
     p.add_argument("--results", help="results.json of bench/gpu_check.py")
+    p.add_argument("--levers", help="levers.json of bench/gpu_levers.py (before: train())")
     p.add_argument("--throughput", type=float, help="examples/s per GPU, auto micro-batch")
     p.add_argument("--throughput-4x8", type=float, help="examples/s per GPU as 4 x 8")
     p.add_argument("--gpus", type=int, default=8, help="GPUs the sweep runs on")
     opts = p.parse_args()
     with_tp, without_tp, source = throughputs(opts)
-    print(f"throughput: {with_tp:.0f} examples/s per GPU (auto micro-batch)"
-          + (f", {without_tp:.0f} as 4 x 8" if without_tp else "") + f"; {source}")
+    now, then = ("best lever", "today's train()") if opts.levers else \
+        ("auto micro-batch", "4 x 8")
+    print(f"throughput: {with_tp:.0f} examples/s per GPU ({now})"
+          + (f", {without_tp:.0f} with {then}" if without_tp else "") + f"; {source}")
     print("| space | trials | baselines | intermediate trainings | target trainings | "
-          "examples (M) | GPU hours | hours on N GPUs | GPU hours before (4 x 8, SQuAD twice) |")
+          f"examples (M) | GPU hours | hours on N GPUs | GPU hours before ({then}, SQuAD "
+          "twice) |")
     print("|---|---|---|---|---|---|---|---|---|")
     for space in opts.spaces:
         c = cost(space, with_tp, without_tp, opts.gpus)

@@ -308,7 +308,7 @@ def bench_one(shape: str, task_type: str, opts, tokenizer, device, precision: st
     else:
         data = sized(sample_data(task_type, tokenizer, opts.max_len), n)
     template = build_model(shape, vocab, task_type, num_labels, seed=0)
-    args = TrainArgs(epochs=1.0, max_steps=opts.steps, batch_size=opts.batch_size,
+    args = TrainArgs.of(epochs=1.0, max_steps=opts.steps, batch_size=opts.batch_size,
                      lr=1e-3 if shape == "tiny" else 2e-5, precision=precision,
                      log_every=10 ** 9)
     out = Path(opts.scratch)

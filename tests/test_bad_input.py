@@ -225,7 +225,7 @@ def test_sweep_starts_that_cannot_succeed_fail_fast_and_leave_nothing(tmp_path):
 
 
 def test_malformed_qa_predictions_are_one_line(tmp_path, catalog):
-    from test_xtreme import _build
+    from scoring.test_xtreme import _build
 
     _build(tmp_path, catalog)
     pred = tmp_path / "predictions" / "xquad" / "test-en.json"

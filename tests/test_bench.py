@@ -67,6 +67,46 @@ def test_the_gpu_check_dry_runs_on_the_cpu_and_feeds_the_cost_table(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_levers_check_dry_runs_every_eager_variant_on_the_cpu(tmp_path):
+    """bench/gpu_levers.py --dry-run: the tiny shape, the eager variants measured (their
+    losses with dropout off those of the bare loop), the others saying they need CUDA."""
+    done = subprocess.run([sys.executable, "bench/gpu_levers.py", "--out", str(tmp_path),
+                           "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    levers = json.loads((tmp_path / "levers.json").read_text())["levers"]
+    for name in ("train", "bare", "buckets", "whole_step", "bf16_copies", "upper_bound"):
+        assert levers[name]["step_ms"] > 0 and levers[name]["busy_ms"] > 0, name
+    for name in ("train", "buckets", "whole_step"):  # the bare loop's numbers, dropout off
+        assert levers[name]["max_rel_loss_diff"] < 1e-4, name
+    assert levers["bf16_copies"]["max_rel_loss_diff"] < 0.05  # bf16 weights: rounding
+    for name in ("graphs", "compiled", "compiled_graphs"):
+        assert levers[name] == {"skipped": "needs CUDA"}
+        assert f"{name}: needs CUDA" in done.stdout
+    assert levers["best_over_train"] > 0 and levers["train"]["over_train"] == 1.0
+    assert levers["widths"] == sorted(levers["widths"]) and levers["widths"][-1] == 64
+    cost = subprocess.run([sys.executable, "bench/sweep_cost.py", "search_spaces/xstilts.yaml",
+                           "--levers", str(tmp_path / "levers.json")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert cost.returncode == 0 and "| xstilts | 12 |" in cost.stdout, cost.stderr[-2000:]
+    assert "bench/gpu_levers.py" in cost.stdout
+
+
+@pytest.mark.slow
+def test_the_gpu_trial_script_dry_runs_a_trial_twice_and_compares(tmp_path):
+    """bench/gpu_trial.py --dry-run: the tiny trial run twice on the CPU (the second where
+    a lease runs CUDA) through `sweeper trial`; equal numbers are within the tolerance."""
+    done = subprocess.run([sys.executable, "bench/gpu_trial.py", "--out", str(tmp_path),
+                           "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+    tiny = json.loads((tmp_path / "gpu_trial.json").read_text())["tiny"]
+    assert tiny["cpu_vs_cuda"]["within_tolerance"]
+    assert set(tiny["cpu_vs_cuda"]["dev_points_diff"]) == {"xnli", "panx"}
+    for run in ("cpu_fp32", "cuda_fp32"):
+        assert tiny[run]["rc"] == 0 and tiny[run]["timings"]["total_s"] > 0
+        assert 0 <= tiny[run]["padding_share"]["intermediate"] < 1
+
+
+@pytest.mark.slow
 def test_the_micro_batch_benchmark_prints_its_ratio():
     done = subprocess.run([sys.executable, "bench/micro_batch.py", "--shapes", "tiny",
                            "--reps", "1", "--steps", "3", "--length", "32"], cwd=ROOT,

@@ -12,16 +12,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sweeper"
-LEAVES = ("sweeper.catalog", "sweeper.space.spec", "sweeper.space.space", "sweeper.scoring",
-          "sweeper.trial.settings", "sweeper.trial.resolved", "sweeper.trial.keys",
-          "sweeper.digest", "sweeper.errors", "sweeper.tasktypes", "sweeper.tracking")
+LEAVES = ("sweeper.catalog", "sweeper.space", "sweeper.scoring", "sweeper.trial.fields",
+          "sweeper.trial.groups", "sweeper.trial.settings", "sweeper.trial.reading",
+          "sweeper.trial.resolve", "sweeper.trial.resolved", "sweeper.trial.keys",
+          "sweeper.model.offline", "sweeper.model.optimisation", "sweeper.model.buckets",
+          "sweeper.model.lever_settings", "sweeper.digest", "sweeper.errors",
+          "sweeper.tasktypes", "sweeper.tracking")
 HEAVY = ("torch", "ray", "mlflow", "transformers", "datasets")
 # modules of a leaf that are heavy on purpose, and imported only when they are needed
 HEAVY_ON_PURPOSE = {
     "sweeper.tracking.mlflow_store": "the MLflow store, opened only when a store is",
     "sweeper.tasktypes._mining": "retrieval arithmetic, when a retrieval target is evaluated",
 }
-MAX_MODULE_LINES = 300
+MAX_MODULE_LINES = 250
+MAX_FOLDER_SHARE = 0.15  # of the package's lines, in one folder
 MAX_FUNCTION_LINES = 60
 DECLARATIVE = {"sweeper.cli.parser.build_parser"}  # an argparse table, one line per option
 
@@ -109,6 +113,36 @@ def test_validating_a_space_loads_no_torch():
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+# what a sweep asks never imports how Ray runs it, nor the tracking store; tracking
+# serves the runner and the report and imports neither; the report reads what the
+# runner wrote through tracking, never the runner itself
+NEVER = {"sweeper.space": ("sweeper.runner", "sweeper.tracking", "sweeper.report"),
+         "sweeper.tracking": ("sweeper.runner", "sweeper.space", "sweeper.report"),
+         "sweeper.report": ("sweeper.runner",)}
+
+
+# `from sweeper import yamlio` names the package; its own `results()` (which reads a
+# report) is not what such an import uses
+ROOMS = {name: {d for d in deps if d != "sweeper"} for name, deps in GRAPH.items()}
+
+
+@pytest.mark.parametrize("room", sorted(NEVER))
+def test_arrows_between_the_rooms_run_one_way(room):
+    for module in [m for m in ROOMS if m == room or m.startswith(room + ".")]:
+        bad = {m for m in _reach(module, ROOMS) if m.startswith(NEVER[room])}
+        assert not bad, f"{module} reaches {sorted(bad)}"
+
+
+def test_no_folder_holds_more_than_its_share_of_the_code():
+    lines = {name: path.read_text().count("\n") for name, path in MODULES.items()}
+    total = sum(lines.values())
+    folders = {".".join(name.split(".")[:2]) for name, path in MODULES.items()
+               if path.parent != PACKAGE}
+    for folder in folders:
+        share = sum(n for m, n in lines.items() if m == folder or m.startswith(folder + "."))
+        assert share <= MAX_FOLDER_SHARE * total, f"{folder}: {share / total:.1%} of the code"
+
+
 def test_only_the_mlflow_store_imports_mlflow():
     users = {m for m, deps in GRAPH.items() if any(d.split(".")[0] == "mlflow" for d in deps)}
     assert users == {"sweeper.tracking.mlflow_store"}
@@ -126,6 +160,38 @@ def test_task_types_see_the_trial_only_through_their_protocols():
     for module in [m for m in MODULES if m.startswith("sweeper.tasktypes")]:
         assert not {m for m in _reach(module, GRAPH)
                     if m.startswith(("sweeper.trial", "sweeper.sweep", "sweeper.data"))}, module
+
+
+def _type_names_in(source: str, names: set[str]) -> list[str]:
+    """`line: 'name'` for each string constant of `source` equal to one of `names`,
+    docstrings (of the module, its classes and functions) aside."""
+    tree = ast.parse(source)
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docs.add(id(first.value))
+    return [f"{node.lineno}: {node.value!r}" for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in names and id(node) not in docs]
+
+
+def test_the_type_name_scan_finds_a_name_in_code_but_not_in_a_docstring():
+    source = 'def f(t):\n    """qa, say."""\n    return t.type == "qa" or "qa_x"\n'
+    assert _type_names_in(source, {"qa"}) == ["3: 'qa'"]
+
+
+def test_no_module_outside_the_task_types_names_a_type():
+    """Facts about a type live on its TaskType; others ask `tasktypes.get(name).<fact>`,
+    so a string equal to a type's name outside sweeper/tasktypes/ is a fact leaking."""
+    from sweeper import tasktypes
+
+    names = set(tasktypes.names())
+    found = [f"{module}:{hit}" for module, path in sorted(MODULES.items())
+             if not module.startswith("sweeper.tasktypes")
+             for hit in _type_names_in(path.read_text(), names)]
+    assert not found, "type names outside sweeper/tasktypes/: " + "; ".join(found)
 
 
 def test_models_and_the_search_space_do_not_import_the_sample_generator():

@@ -10,19 +10,20 @@ after, in `sweeper.catalog`. Pure module (no torch, ray or mlflow).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, field_validator, model_validator
 from pydantic.dataclasses import dataclass as checked
 
-from sweeper import tasktypes
+from sweeper import tasktypes, yamlio
 
 ROLES = ("target", "intermediate", "both")
-CATEGORIES = ("classification", "tagging", "qa", "retrieval")
 PROTOCOL_KINDS = ("translate_train", "in_language")
-# skills of the synthetic generator (sweeper.data.sample); a task type may bring more
-SKILLS = ("nli", "paraphrase", "sentiment", "topic", "choice", "pos", "ner", "supertag",
-          "qa", "translation", "text")
+# XTREME's score categories and the synthetic generator's skills: data (words.yaml)
+_WORDS = yamlio.load(Path(__file__).with_name("words.yaml"))
+CATEGORIES: tuple[str, ...] = tuple(_WORDS["categories"])
+SKILLS: tuple[str, ...] = tuple(_WORDS["skills"])  # a task type may bring more
 
 
 DATA = {"data": True}  # TaskSpec fields that decide a task's rows and features

@@ -2,27 +2,29 @@
 
 Examples of similar length share a batch, and each batch is padded only to its own
 longest example (rounded up to a multiple of 8 for tensor cores), so little compute
-goes to padding. A split's columns are read once into flat arrays (`Columns`); a batch
-is then gathered and padded by index arithmetic, with no Python loop over its rows and
-no re-read of a column per epoch. Batches bound for a GPU are built in pinned memory,
-so their copies to the device do not block.
+goes to padding; or, with length buckets (sweeper.model.buckets), to the smallest of a
+few fixed widths, so a GPU meets few shapes. A split's columns are read once into flat
+arrays (`Columns`); a batch is then gathered and padded by index arithmetic, with no
+Python loop over its rows and no re-read of a column per epoch. Batches bound for a GPU
+are built in pinned memory, so their copies to the device do not block.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
+from sweeper.model.buckets import bucket
+
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
 
-PAD_MULTIPLE = 8
 MEGA_BATCH = 50  # batches whose examples are sorted by length together
 LABEL_PAD = -100  # what token labels are padded with (ignored by the loss)
 
@@ -42,10 +44,6 @@ def length_grouped(lengths: list[int], batch_size: int, rng: random.Random | Non
         batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def padded_width(longest: int) -> int:
-    return -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
 
 
 def pad(seqs: list[list[int]], value: int) -> torch.Tensor:
@@ -73,10 +71,12 @@ class Ragged:
         values = arr.flatten().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         return cls(values, starts, lengths)
 
-    def gather(self, rows: np.ndarray, value: int, pin: bool = False) -> torch.Tensor:
-        """Rows `rows`, padded with `value` to the longest of them (rounded up to 8)."""
+    def gather(self, rows: np.ndarray, value: int, pin: bool = False,
+               widths: Sequence[int] = ()) -> torch.Tensor:
+        """Rows `rows`, padded with `value` to the longest of them (rounded up to 8), or
+        to the smallest of the bucket `widths` that holds them (sweeper.model.buckets)."""
         lengths = self.lengths[rows]
-        width = padded_width(int(lengths.max()))
+        width = bucket(int(lengths.max()), widths)
         out = torch.full((len(rows), width), value, dtype=torch.long, pin_memory=pin)
         cols = np.arange(width)
         keep = cols[None, :] < lengths[:, None]
@@ -146,8 +146,17 @@ class Columns:
         return np.ones(len(self.lengths), dtype=np.int64)
 
 
-    def batch(self, idx: list[int], pad_id: int) -> dict[str, Any]:
-        """Rows `idx` as padded tensors. Multiple choice is flattened to (B*C, L)."""
+    def tokens(self, idx: list[int]) -> int:
+        """The real (unpadded) tokens of rows `idx`, every choice counted."""
+        column = self.ragged["input_ids"]
+        rows = np.asarray(idx, dtype=np.int64)
+        if self.choices:
+            rows = (rows[:, None] * self.choices + np.arange(self.choices)).ravel()
+        return int(column.lengths[rows].sum())
+
+    def batch(self, idx: list[int], pad_id: int, widths: Sequence[int] = ()) -> dict[str, Any]:
+        """Rows `idx` as padded tensors (to the bucket `widths` where given). Multiple
+        choice is flattened to (B*C, L)."""
         rows = np.asarray(idx, dtype=np.int64)
         out: dict[str, Any] = {}
         for name, column in self.ragged.items():
@@ -156,7 +165,7 @@ class Columns:
             if name == "input_ids" and self.choices:
                 out["num_choices"] = self.choices  # a host int
                 picked = (rows[:, None] * self.choices + np.arange(self.choices)).ravel()
-            out[name] = column.gather(picked, value, self.pin)
+            out[name] = column.gather(picked, value, self.pin, widths)
             if name == "input_ids":
                 lengths = column.lengths[picked]
                 out["attention_mask"] = sdpa_mask(lengths, out[name].shape[1], self.pin) \

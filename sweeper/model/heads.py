@@ -92,7 +92,19 @@ class MultiTaskModel(nn.Module):
         object.__setattr__(self, "_compiled",
                            torch.compile(self.encoder, dynamic=True, backend=backend))
 
+    @property
+    def levers(self) -> Any:
+        """The speed levers training steps run through (sweeper.model.levers), or None."""
+        return getattr(self, "_levers", None)
+
+    def use_levers(self, levers: Any) -> None:
+        """Run training steps' encoder passes through `levers` (None: eagerly)."""
+        object.__setattr__(self, "_levers", levers)  # not a submodule: the same weights
+
     def encode(self, input_ids: torch.Tensor, attention_mask: Any) -> torch.Tensor:
+        levers = self.levers
+        if levers is not None and self.training and torch.is_grad_enabled():
+            return levers.encode(input_ids, attention_mask)
         compiled = getattr(self, "_compiled", None)  # a module: never tested for truth
         encoder = self.encoder if compiled is None else compiled
         return encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

@@ -37,6 +37,20 @@ def _rng_kept() -> Iterator[None]:
             torch.cuda.set_rng_state_all(cuda)
 
 
+@contextlib.contextmanager
+def _eager(model: Any) -> Iterator[None]:
+    """The probe's passes run eagerly: no CUDA graph is captured for its dummy batches
+    (sweeper.model.levers)."""
+    levers = getattr(model, "levers", None)
+    if levers is not None:
+        model.use_levers(None)
+    try:
+        yield
+    finally:
+        if levers is not None:
+            model.use_levers(levers)
+
+
 def _fits(step: Callable[[int], None], size: int, device: torch.device) -> bool:
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats(device)
@@ -81,20 +95,9 @@ def _key(model: Any, kind: Any, length: int, precision: str, device: torch.devic
 
 
 def _dummy(kind: Any, size: int, length: int, device: torch.device) -> dict[str, Any]:
-    """A batch of `size` examples of `length` tokens (every target column at zero: every
-    token labelled, the most a token-level loss can cost), prepared as training batches."""
-    choices = 4 if kind.name == "multiple_choice" else 1
-    batch: dict[str, Any] = {"input_ids": torch.full((size * choices, length), 5),
-                             "attention_mask": None}
-    if choices > 1:
-        batch["num_choices"] = choices
-    for name in kind.train_columns:
-        if name == "labels":
-            batch[name] = torch.zeros((size, length), dtype=torch.long)
-        elif name != "input_ids":
-            batch[name] = torch.zeros(size, dtype=torch.float32 if name == "score"
-                                      else torch.long)
-    batch = kind.prepare(batch)
+    """The type's dummy batch of `size` examples of `length` tokens, prepared as training
+    batches are, on `device`."""
+    batch = kind.prepare(kind.dummy_batch(size, length))
     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
@@ -109,7 +112,7 @@ def micro_batch(asked: str, *, model: Any, kind: Any, head: str, batch_size: int
     from sweeper.model.device import autocast
 
     def step(size: int) -> None:
-        with _rng_kept():
+        with _rng_kept(), _eager(model):
             batch = _dummy(kind, size, length, device)
             with autocast(device, precision):
                 kind.loss(kind.outputs(model, head, batch), batch).backward()

@@ -106,8 +106,7 @@ class _Texts:
             except DataError:
                 continue
             n = min(signals.SAMPLE, len(ds))
-            column = "input_ids" if "input_ids" in ds.column_names else "src_ids"  # retrieval
-            return signals.first_sequences(ds.select(range(n))[column])
+            return signals.first_sequences(ds.select(range(n))[task.kind.text_ids])
         raise DataError(f"{task.name}/{lang}: none of the splits {', '.join(splits)} "
                         "has text to rank with")
 

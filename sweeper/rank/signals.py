@@ -6,7 +6,8 @@
   target language) and subword overlap (the Jaccard index of the token types in a
   sample of the task's text and of the target languages' text).
 - type: the task-type and format match with the target (same type 1, same format family
-  0.5, masked-LM text 0.25, else 0).
+  0.5, running text (masked LM) 0.25, else 0); the family is the type's own
+  (sweeper.tasktypes).
 - embedding: TextEmb (Vu et al. 2020): the frozen encoder's mean-pooled last layer over
   a sample of each dataset's text, averaged into one vector; the cosine similarity of
   the task's to the target's English training data and to the target-language text,
@@ -25,22 +26,22 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from sweeper import tasktypes
 from sweeper.atomic import write_bytes
 from sweeper.digest import digest
 
 SAMPLE = 64  # examples per dataset sample
 MAX_LENGTH = 64  # tokens per example for the embeddings
-FAMILIES = {"pair_classification": "sentence", "classification": "sentence",
-            "multiple_choice": "sentence", "retrieval": "sentence", "qa": "span",
-            "token_classification": "token", "mlm": "text"}
 
 
 def type_match(task_type: str, target_type: str) -> float:
+    """The type signal of a task of `task_type` for a target of `target_type`."""
     if task_type == target_type:
         return 1.0
-    if FAMILIES.get(task_type) == "text":
+    task, target = tasktypes.get(task_type), tasktypes.get(target_type)
+    if task.running_text:
         return 0.25
-    return 0.5 if FAMILIES.get(task_type) == FAMILIES.get(target_type) else 0.0
+    return 0.5 if task.family == target.family else 0.0
 
 
 def first_sequences(ids: list[Any]) -> list[list[int]]:

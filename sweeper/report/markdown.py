@@ -155,7 +155,7 @@ def markdown(analysis: dict[str, Any], title: str, figures: list[Path]) -> str:
               f"- Data: {', '.join(p['data_source']) or '-'}; model: "
               f"{', '.join(p['model']) or '-'}.",
               f"- Intermediate budget(s): {'; '.join(p['budget']) or '-'}."]
-    lines += [f"- Retrieval: {r}." for r in p.get("retrieval", [])] + [""]
+    lines += [f"- Retrieval: {r}." for r in p.get("retrieval_protocol", [])] + [""]
     selection = p["selection"].split(" ")[0]
     if analysis.get("ladder"):
         lines += [f"The answer below is the full rung's ({analysis['ladder']['rungs'][-1]}) "

@@ -23,7 +23,7 @@ from sweeper.paths import check_writable_dir
 from sweeper.report import figures, markdown, terminal
 from sweeper.report.compute import analyse
 from sweeper.report.results import from_runs, read_table, write_table
-from sweeper.runner.storage import SweepFolder
+from sweeper.storage import SweepFolder
 
 
 def open_sweep_runs(name_or_run: str, tracking_uri: str | None, storage: str

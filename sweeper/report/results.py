@@ -118,8 +118,9 @@ def from_runs(rows: list[dict[str, Any]], catalog: Catalog, sweep_id: str = "") 
                 "gain": score - ref if score is not None and ref is not None else None,
                 "protocol": _protocol(row["tags"], target, lang),
                 "comparable": f"not_comparable_with_xtreme.{target}" not in row["tags"],
-                "retrieval_protocol": (row["tags"].get("retrieval_protocol", "")
-                                       if catalog.task(target).type == "retrieval" else ""),
+                # the target type's protocol note (only retrieval's says anything today)
+                "retrieval_protocol": row["tags"].get(f"{catalog.task(target).type}_protocol",
+                                                      ""),
             })
     frame = pd.DataFrame(out, columns=list(COLUMNS) + list(OPTIONAL))
     return _typed(frame)

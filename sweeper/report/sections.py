@@ -173,7 +173,7 @@ def protocols(table: pd.DataFrame, selection: str) -> dict[str, Any]:
             "curves": "TEST gains over the baseline run with the same baseline key; "
                       "zero-shot rows comparable with XTREME only",
             "data_source": values("data_source"), "model": values("model"),
-            "retrieval": values("retrieval_protocol"),
+            "retrieval_protocol": values("retrieval_protocol"),
             "budget": [b for b in values("budget") if b != "(none)"]}
 
 

@@ -28,10 +28,10 @@ from sweeper.runner.context import STATE_FILE, Where, sweep_context
 from sweeper.runner.finish import fit_sweep, keep
 from sweeper.runner.ray_env import init_ray
 from sweeper.runner.stop import StopSignal
-from sweeper.runner.storage import SweepFolder, is_uri
 from sweeper.runner.tune import make_tuner
 from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec, load_spec
+from sweeper.storage import SweepFolder, is_uri
 
 
 def git_revision() -> str:

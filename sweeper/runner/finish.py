@@ -18,10 +18,10 @@ from sweeper.errors import SweeperError, one_line
 from sweeper.runner import trust
 from sweeper.runner.context import SweepContext
 from sweeper.runner.stop import StopSignal
-from sweeper.runner.storage import SweepFolder
 from sweeper.runner.summary import summarize
 from sweeper.space.space import grid
 from sweeper.space.spec import SweepSpec
+from sweeper.storage import SweepFolder
 
 
 def keep(sweep_dir: SweepFolder, tracker: tracking.Tracker, parent: str, name: str,

@@ -22,9 +22,9 @@ from sweeper.runner.context import STATE_FILE, Where, sweep_context
 from sweeper.runner.finish import fit_sweep
 from sweeper.runner.ray_env import init_ray
 from sweeper.runner.stop import StopSignal
-from sweeper.runner.storage import SweepFolder
 from sweeper.runner.tune import restore_tuner
 from sweeper.space.spec import parse_spec
+from sweeper.storage import SweepFolder
 
 
 def find_sweep(name_or_path: str, storage: str) -> SweepFolder:

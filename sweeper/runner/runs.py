@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sweeper import tracking
+from sweeper import tasktypes, tracking
 from sweeper.catalog import Catalog
 from sweeper.trial.keys import TrialKeys
 from sweeper.trial.params import run_params
@@ -68,8 +68,8 @@ def log_result(tracker: tracking.Tracker, run_id: str, result: dict[str, Any], o
     named = result.get("protocols", {})
     tags = {f"selection_source.{t}": v["selection"]
             for t, v in named.get("targets", {}).items()}
-    if named.get("retrieval"):
-        tags["retrieval_protocol"] = named["retrieval"]
+    tags.update({f"{name}_protocol": named[name] for name in tasktypes.names()
+                 if named.get(name)})  # a target type's protocol note (trial.scores)
     tracker.set_tags(run_id, tags)
     caveats = result.get("not_comparable_with_xtreme", {})
     if caveats:

@@ -145,8 +145,9 @@ def spec_ladder(block: FidelityBlock | None, spec: "SweepSpec", catalog: "Catalo
         if outside:
             raise ConfigError(f"{here}: evaluates {', '.join(outside)}, outside the space's "
                               f"eval_languages {spec.eval_languages}")
-        seen = dataclasses.replace(spec, eval_languages=list(rung.languages)
-                                   or spec.eval_languages)
+        langs = list(rung.languages) or spec.eval_languages
+        seen = dataclasses.replace(spec, file=spec.file.model_copy(
+            update={"eval_languages": langs}))
         if spec.objective_targets(catalog)[0] and not seen.objective_targets(catalog)[0]:
             needs = "en" if spec.selection == "english_dev" else spec.objective_languages
             raise ConfigError(f"{here}: its languages leave the objective no dev numbers "

@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sweeper import tasktypes
 from sweeper.catalog import Catalog
 from sweeper.digest import seeded
 from sweeper.errors import ConfigError
@@ -30,15 +31,16 @@ def _pool(catalog: Catalog, names: list[str], targets: list[str], allow: bool,
           where: str) -> list[str]:
     """Expand `english` / `non_english` / `all` / `translated` / `mlm` and task names; drop
     protocol breakers."""
+    running_text = [n for n, kind in tasktypes.registry().items() if kind.running_text]
     out: list[str] = []
     for name in names:
         if name in ("english", "non_english", "all"):  # labelled tasks
-            tasks = [t.name for t in catalog.intermediates() if t.type != "mlm" and
+            tasks = [t.name for t in catalog.intermediates() if not t.kind.running_text and
                      (name == "all" or t.is_english == (name == "english"))]
         elif name == "translated":  # machine translations of English tasks
             tasks = [t.name for t in catalog.intermediates() if t.is_translated]
-        elif name == "mlm":  # masked language modelling on running text, per language
-            tasks = [t.name for t in catalog.intermediates() if t.type == "mlm"]
+        elif name in running_text:  # e.g. masked LM on running text: named by its type
+            tasks = [t.name for t in catalog.intermediates() if t.type == name]
         else:
             task = catalog.task(name)
             if not task.is_intermediate:

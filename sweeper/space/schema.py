@@ -26,6 +26,7 @@ from pydantic import (
 
 from sweeper.errors import ConfigError
 from sweeper.space.fidelity_schema import FidelityBlock
+from sweeper.space.hyper import Distribution, Scalar, read_hyperparameters
 
 MIXES = ("english", "non_english", "mixed")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a sweep name is a folder name
@@ -162,46 +163,6 @@ class Resources(Strict):
     gpu: Annotated[float, Field(ge=0), AfterValidator(_finite)] | None = None
 
 
-Scalar = Union[StrictBool, int, float, str, None, list]
-KINDS = {"uniform": "uniform", "loguniform": "loguniform", "int": "integer", "choice": "choice"}
-
-
-class Distribution(Strict):
-    """One of `{uniform: [lo, hi]}`, `{loguniform: [lo, hi]}`, `{int: [lo, hi]}`,
-    `{choice: [...]}`."""
-
-    uniform: Annotated[list[Annotated[float, AfterValidator(_finite)]],
-                       Field(min_length=2, max_length=2)] | None = None
-    loguniform: Annotated[list[Annotated[float, AfterValidator(_finite)]],
-                          Field(min_length=2, max_length=2)] | None = None
-    integer: Annotated[list[Annotated[int, Field(strict=True)]],
-                       Field(min_length=2, max_length=2)] | None = Field(default=None,
-                                                                         alias="int")
-    choice: Annotated[list[Scalar], BeforeValidator(_as_list), Field(min_length=1)] | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> "Distribution":
-        given = [k for k in KINDS if getattr(self, KINDS[k]) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of uniform, loguniform, int, choice")
-        kind = given[0]
-        if kind != "choice":
-            low, high = getattr(self, KINDS[kind])
-            if not low < high:
-                raise ValueError(f"{kind} range [{low}, {high}] is not valid: low < high")
-            if kind == "loguniform" and low <= 0:
-                raise ValueError(f"loguniform range [{low}, {high}] is not valid: low > 0")
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in KINDS if getattr(self, KINDS[k]) is not None)
-
-    @property
-    def values(self) -> list:
-        return getattr(self, KINDS[self.kind])
-
-
 class SpaceFile(Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)] | None = None
     description: str = ""
@@ -227,6 +188,11 @@ class SpaceFile(Strict):
     def _mapping(cls, value: Any) -> Any:
         return {} if value is None else value
 
+    @field_validator("hyperparameters", mode="after")
+    @classmethod
+    def _read(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return read_hyperparameters(value)  # a ConfigError passes through: one line
+
 
 def _path(loc: tuple) -> str:
     parts = [str(p) for p in loc if not str(p).startswith(("function-", "constrained-",
@@ -244,6 +210,8 @@ def read(raw: Any, where: str) -> SpaceFile:
         return SpaceFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{where}: {explain(exc)}") from None
+    except ConfigError as exc:  # a hyperparameter its setting refuses
+        raise ConfigError(f"{where} hyperparameters: {exc}") from None
 
 
 def explain(exc: ValidationError) -> str:

@@ -18,59 +18,65 @@ from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.model.offline import is_offline
 from sweeper.space import schema
+from sweeper.space.budgets import budgets
 from sweeper.space.fidelity import Ladder
 from sweeper.space.fidelity_schema import spec_ladder
+from sweeper.space.hyper import Distribution, searched
+from sweeper.space.hyper import fixed as hyper_fixed
 from sweeper.space.pools import intermediate_design
 from sweeper.trial.checks import check_settings
-from sweeper.trial.reading import parse_value
-from sweeper.trial.settings import SETTINGS, TrialSettings, lookup
-
-# Settings a space decides itself; every other trial setting is a hyperparameter.
-# The intermediate budget is spelled once, in the file's `intermediate:` section.
-NOT_HYPER = {"targets", "intermediate", "model", "data", "local_data", "eval_languages", "seed",
-             "intermediate_steps", "examples_cap", "examples_total"}
-BUDGET_SETTINGS = {"steps": "intermediate_steps", "epochs": "intermediate_epochs",
-                   "examples_per_task": "examples_cap", "examples_total": "examples_total"}
-HYPER = [name for name in SETTINGS if name not in NOT_HYPER]
+from sweeper.trial.settings import TrialSettings
 
 
 @dataclass(frozen=True)
 class SweepSpec:
     """A validated search-space file (frozen: what a sweep asks does not change once
-    checked; `dataclasses.replace` gives a spec with, say, its ranking)."""
+    checked; `dataclasses.replace` gives a spec with, say, its ranking). What the file
+    says is read from `file`, the validated file itself; the fields hold what is derived
+    from it against the catalog (pools, counts, sets, chains, arms, fixed settings)."""
 
+    file: schema.SpaceFile
     name: str
-    description: str
-    model: str
-    data: str
-    targets: list[str]
-    eval_languages: list[str]
-    objective_languages: str  # group or language the objective averages over
-    objective_metric: str  # "score" (dev score) or "gain" (dev gain over the baseline)
-    selection: str  # english_dev (strict zero-shot) or target_dev (the oracle)
-    mode: str
     pool: dict[str, list[str]]  # mix -> tasks it may draw from
     counts: dict[str, list[int]]  # mix -> task counts
     fixed_sets: list[list[str]]  # explicit task lists (used instead of sampling if given)
     allow_protocol_breaking: bool
-    fixed: dict[str, Any]  # hyperparameters with one value
-    searched: dict[str, schema.Distribution]
-    seeds: list[int]
-    algorithm: str
-    num_samples: int
-    max_concurrent: int
-    scheduler: dict[str, Any] | None
+    fixed: dict[str, Any]  # settings every trial shares: budget, local data, hyperparameters
     resources: dict[str, float]
     draws: int = 1  # grid: task subsets drawn per (mix, count)
     chains: list[list[str]] = field(default_factory=list)  # chain designs: each chain's order
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)  # budget arm -> settings
-    allow_gold_only_bucc: bool = False  # BUCC mined over the hub's gold pairs only
-    prior: str = "none"  # rank: Optuna's first trials from the ranking (sweeper.rank.prior)
-    order: str = "space"  # rank: a grid's best-predicted task sets first
     ranking: dict[str, float] = field(default_factory=dict)  # task -> predicted score
     fidelity: Ladder | None = None  # rungs from cheap to full (sweeper.space.fidelity)
     source_path: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+
+    description = property(lambda self: self.file.description)
+    model = property(lambda self: self.file.model)
+    data = property(lambda self: self.file.data)
+    targets = property(lambda self: list(self.file.targets))
+    eval_languages = property(lambda self: list(self.file.eval_languages))
+    objective_languages = property(lambda self: self.file.objective.languages)
+    objective_metric = property(lambda self: self.file.objective.metric)  # score or gain
+    selection = property(lambda self: self.file.objective.selection)  # english/target_dev
+    mode = property(lambda self: self.file.objective.mode)
+    seeds = property(lambda self: list(self.file.seeds))
+    algorithm = property(lambda self: self.file.search.algorithm)
+    num_samples = property(lambda self: self.file.search.num_samples)
+    max_concurrent = property(lambda self: self.file.search.max_concurrent)
+    prior = property(lambda self: self.file.search.prior)  # rank: Optuna starts from it
+    order = property(lambda self: self.file.search.order)  # rank: a grid's best sets first
+    allow_gold_only_bucc = property(lambda self: self.file.allow_gold_only_bucc)
+
+    @property
+    def scheduler(self) -> dict[str, Any] | None:
+        found = self.file.search.scheduler
+        return found.model_dump() if found else None
+
+    @property
+    def searched(self) -> dict[str, Distribution]:
+        """The hyperparameters a search draws, as the file gives them."""
+        return searched(self.file.hyperparameters)
 
     def base_settings(self) -> TrialSettings:
         """Trial settings shared by every trial of the sweep."""
@@ -121,60 +127,6 @@ class SweepSpec:
                 f"{len(self.seeds)} seed(s); {search}")
 
 
-def _distribution(key: str, dist: schema.Distribution, where: str) -> schema.Distribution:
-    """A searched setting, every value it can take checked against the setting's range
-    (choices coerced to the setting's type)."""
-    kind, values = dist.kind, dist.values
-    if kind == "choice":
-        return schema.Distribution(choice=[_checked(key, v, where) for v in values])
-    low, high = values
-    _checked(key, low, where)
-    _checked(key, high, where)
-    if kind == "int" and not lookup(key).type.startswith("int"):
-        raise ConfigError(f"{where}: '{key}' is not an integer setting: use uniform")
-    if kind != "int" and not lookup(key).type.startswith(("float", "int")):
-        raise ConfigError(f"{where}: '{key}' is not numeric: use choice")
-    return dist
-
-
-def _checked(key: str, value: Any, where: str) -> Any:
-    try:
-        return parse_value(key, value)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def budget_settings(budget: schema.Budget) -> dict[str, Any]:
-    """The trial settings one `budget:` stands for."""
-    return {BUDGET_SETTINGS[k]: v for k, v in budget.model_dump().items()
-            if k in BUDGET_SETTINGS and v is not None}
-
-
-def arm_name(budget: schema.Budget) -> str:
-    """An arm's name: its own, else its settings ('epochs=2,examples_total=12000')."""
-    return budget.name or ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                   for k, v in budget.model_dump().items()
-                                   if k != "name" and v is not None)
-
-
-def _budgets(raw: schema.Intermediate, hyper: dict[str, Any], where: str
-             ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """(settings every trial shares, arms: name -> settings) of `budget:`: one budget is
-    fixed settings, a list is a design dimension. Spelled once: a budget leaves no
-    intermediate_epochs among the hyperparameters."""
-    if raw.budget is None:
-        return {}, {}
-    if "intermediate_epochs" in hyper:
-        raise ConfigError(f"{where}: the budget is spelled in intermediate.budget: move "
-                          "intermediate_epochs there (epochs:)")
-    if not isinstance(raw.budget, list):
-        return budget_settings(raw.budget), {}
-    arms = {arm_name(b): budget_settings(b) for b in raw.budget}
-    if len(arms) != len(raw.budget):
-        raise ConfigError(f"{where}: intermediate.budget arms repeat a name")
-    return {}, arms
-
-
 def _checked_settings(base: TrialSettings, values: dict[str, Any], where: str,
                       catalog: Catalog) -> None:
     try:
@@ -208,45 +160,26 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
     the catalog's names and the trial settings' ranges."""
     where = f"search space '{name_hint}'"
     f = schema.read(raw, where)
-    targets = list(f.targets)
     _check_targets(f, catalog, where)
-    eval_langs, obj_langs = list(f.eval_languages), f.objective.languages
-    design = intermediate_design(f.intermediate, catalog, targets, f"{where} intermediate")
-    fixed, arms = _budgets(f.intermediate, f.hyperparameters, where)
-    searched: dict[str, schema.Distribution] = {}
+    design = intermediate_design(f.intermediate, catalog, list(f.targets),
+                                 f"{where} intermediate")
+    fixed, arms = budgets(f.intermediate, f.hyperparameters, where)
     for task in f.local:
         catalog.task(task)
     if f.local:  # per-task local folders beside the space's source
         fixed["local_data"] = {t: str(Path(d).expanduser()) for t, d in f.local.items()}
-    for key, value in f.hyperparameters.items():
-        if key not in HYPER:
-            raise ConfigError(f"{where}: '{key}' is not a hyperparameter "
-                              f"(known: {', '.join(HYPER)})")
-        if isinstance(value, schema.Distribution):
-            searched[key] = _distribution(key, value, f"{where} hyperparameters")
-        else:
-            fixed[key] = _checked(key, value, f"{where} hyperparameters")
+    fixed.update(hyper_fixed(f.hyperparameters))
     algorithm, scheduler = f.search.algorithm, f.search.scheduler
-    if algorithm == "grid" and searched:
-        bad = [k for k, d in searched.items() if d.kind != "choice"]
-        if bad:
-            raise ConfigError(f"{where}: grid search needs `choice` hyperparameters, not {bad}")
+    bad = [k for k, d in searched(f.hyperparameters).items() if d.kind != "choice"]
+    if algorithm == "grid" and bad:
+        raise ConfigError(f"{where}: grid search needs `choice` hyperparameters, not {bad}")
     res_default = {"cpu": 1.0, "gpu": 0.0} if is_offline(f.model) else {"cpu": 4.0, "gpu": 1.0}
     resources = {**res_default, **{k: v for k, v in f.resources.model_dump().items()
                                    if v is not None}}
     spec = SweepSpec(
-        name=f.name or name_hint, description=f.description, model=f.model, data=f.data,
-        targets=targets, eval_languages=eval_langs, objective_languages=obj_langs,
-        objective_metric=f.objective.metric, selection=f.objective.selection,
-        mode=f.objective.mode, pool=design.pool,
-        counts=design.counts, fixed_sets=design.sets, allow_protocol_breaking=design.allow,
-        fixed=fixed,
-        searched=searched, seeds=list(f.seeds), algorithm=algorithm,
-        num_samples=f.search.num_samples, max_concurrent=f.search.max_concurrent,
-        scheduler=scheduler.model_dump() if scheduler else None, resources=resources,
-        draws=design.draws, chains=design.chains, arms=arms,
-        allow_gold_only_bucc=f.allow_gold_only_bucc, prior=f.search.prior,
-        order=f.search.order, raw=raw)
+        file=f, name=f.name or name_hint, pool=design.pool, counts=design.counts,
+        fixed_sets=design.sets, allow_protocol_breaking=design.allow, fixed=fixed,
+        resources=resources, draws=design.draws, chains=design.chains, arms=arms, raw=raw)
     _check_search(spec, where)
     if (spec.chains or arms) and algorithm != "grid":
         raise ConfigError(f"{where}: chains and budget arms are grid designs "

@@ -23,6 +23,7 @@ class ClassType(TaskType):
     """A type whose examples each have one gold class index in `label`."""
 
     metrics = ("accuracy",)
+    family = "sentence"  # one label per example
     eval_batch: ClassVar[int] = 64
 
     def predict(self, ctx: EvalContext, task: TaskEntry, ds) -> list[int]:

@@ -12,7 +12,10 @@ A task type is everything the pipeline knows about one shape of task, in one mod
   of a micro-batch (`loss_items`: examples, or labelled tokens): the training loop
   divides by the items of the whole effective batch;
 - `evaluate`: predictions of one evaluation job, written in the XTREME submission layout;
-- `score`: how XTREME's scorer reads that layout and computes the metric.
+- `score`: how XTREME's scorer reads that layout and computes the metric;
+- the facts other modules ask of it instead of naming types: its `family` (the ranking's
+  type signal), whether it `trains`, is `labelled`, is the `running_text` pool, its caveats
+  (`scores_translations`), a `dummy_batch` (memory probing) and its `protocol` in words.
 
 Type modules import nothing heavy at load (torch and transformers only inside the methods
 that need them), so the catalog, which takes its allowed types from the registry, stays
@@ -88,23 +91,39 @@ class EvalContext(Protocol):
     retrieval_pooling: str
 
 
+class TrialView(Protocol):
+    """What a type reads of a resolved trial to name its protocol (sweeper.trial.resolved)."""
+
+    retrieval_layer: int
+    retrieval_pooling: str
+    facts: Any  # the model's facts (num_layers)
+
+
 class TaskType:
     """Defaults shared by the types; each module's `TYPE` overrides what differs."""
 
     name: ClassVar[str]
     columns: ClassVar[tuple[str, ...]]  # canonical columns a catalog entry must map
     metrics: ClassVar[tuple[str, ...]]  # the catalog `metric`s it is scored by
+    # format family for the ranking's type signal (sweeper.rank.signals): sentence, span,
+    # token or text; a task of the target's family scores 0.5, of its type 1
+    family: ClassVar[str]
     optional: ClassVar[tuple[str, ...]] = ()  # canonical columns it may map
     labelled: ClassVar[bool] = True  # the entry gives `labels` (or labels_from_data)
     trains: ClassVar[bool] = True  # has a head and a loss (retrieval trains nothing)
     evaluates: ClassVar[bool] = True  # can be a target (has an evaluator)
     export: ClassVar[str] = "tsv"  # file type of its XTREME submission files
     train_columns: ClassVar[tuple[str, ...]] = ("input_ids", "label")
+    text_ids: ClassVar[str] = "input_ids"  # the feature column the ranking samples text from
     loss_items: ClassVar[str] = "examples"  # what the loss sums over: examples or tokens
     uses_doc_stride: ClassVar[bool] = False  # features depend on the QA doc stride
     # its test items are translation pairs (retrieval): training on a translation and
     # its English source shows the model parallel text in that language
     scores_translations: ClassVar[bool] = False
+    # its tasks are running text in one language (masked LM): a search space names their
+    # pool by this type's name, the labelled pools leave them out, and the ranking gives
+    # them a small type signal (0.25) for any target
+    running_text: ClassVar[bool] = False
     # synthetic-row generators this type brings for the sample data: skill -> fn(writer,
     # task, index) returning a canonical row (see sweeper.data.sample.generator)
     sample_skills: ClassVar[dict[str, Callable[..., dict]]] = {}
@@ -147,9 +166,34 @@ class TaskType:
         return torch.nn.functional.cross_entropy(outputs.float(), batch["label"],
                                                  reduction="sum")
 
+    def dummy_batch(self, size: int, length: int) -> dict[str, Any]:
+        """A training batch of `size` examples of `length` tokens for memory probing, on the
+        host and before `prepare`: every target column at zero (every token labelled, the
+        most a token-level loss can cost)."""
+        import torch
+
+        batch: dict[str, Any] = {"input_ids": torch.full((size, length), 5),
+                                 "attention_mask": None}
+        for name in self.train_columns:
+            if name == "labels":
+                batch[name] = torch.zeros((size, length), dtype=torch.long)
+            elif name != "input_ids":
+                batch[name] = torch.zeros(size, dtype=torch.long)
+        return batch
+
     # --- evaluation -----------------------------------------------------------------
+    def protocol(self, trial: TrialView) -> str:
+        """The evaluation choices its numbers depend on, in words ("": none beyond the
+        target's protocol); recorded with a trial's results and in the report."""
+        return ""
+
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:
         raise NotImplementedError(f"task type '{self.name}' has no evaluator")
+
+    def caveat(self, reports: list[dict]) -> str:
+        """Why its numbers differ in kind from XTREME's, read from what `evaluate` returned
+        per language and split ("": they do not); recorded beside the numbers."""
+        return ""
 
     def score(self, task: TaskEntry, lang: str, predictions: Path, labels: Path
               ) -> dict[str, float]:

@@ -40,8 +40,10 @@ class MaskedLm(TaskType):
     name = "mlm"
     columns = ("text",)
     metrics = ("mlm_loss",)
+    family = "text"
     labelled = False
     evaluates = False
+    running_text = True
     train_columns = ("input_ids", "labels")
     loss_items = "tokens"
 

@@ -11,6 +11,10 @@ from typing import Any
 from sweeper.tasktypes._classes import ClassType
 from sweeper.tasktypes.base import TaskEntry, column, label_index
 
+# choices per example in a memory probe (per type, not per task: most catalog tasks have
+# 4; the 5-choice ones probe a little low)
+PROBED_CHOICES = 4
+
 
 class MultipleChoice(ClassType):
     name = "multiple_choice"
@@ -47,6 +51,15 @@ class MultipleChoice(ClassType):
         from sweeper.model.heads import ClassificationHead
 
         return ClassificationHead(encoder.config.hidden_size, num_outputs)
+
+    def dummy_batch(self, size: int, length: int) -> dict[str, Any]:
+        """As the base's, with PROBED_CHOICES sequences per example."""
+        import torch
+
+        batch = super().dummy_batch(size, length)
+        batch["input_ids"] = torch.full((size * PROBED_CHOICES, length), 5)
+        batch["num_choices"] = PROBED_CHOICES
+        return batch
 
     def outputs(self, model: Any, head: str, batch: dict[str, Any]):
         """One row of choice scores per example (the batch holds B x C sequences)."""

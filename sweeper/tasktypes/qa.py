@@ -114,6 +114,7 @@ class Qa(TaskType):
     columns = ("id", "context", "question", "answers")
     optional = ("title",)  # the article a paragraph comes from (SQuAD)
     metrics = ("squad", "mlqa")  # SQuAD v1.1's EM/F1; MLQA's language-aware normalisation
+    family = "span"
     labelled = False
     export = "json"
     train_columns = ("input_ids", "start_positions", "end_positions")

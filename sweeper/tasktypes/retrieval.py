@@ -29,6 +29,7 @@ from sweeper.tasktypes.base import (
     Job,
     TaskEntry,
     TaskType,
+    TrialView,
     column,
     read_lines,
     same_length,
@@ -136,9 +137,11 @@ class Retrieval(TaskType):
     name = "retrieval"
     columns = ("source", "target")
     metrics = ("bucc_f1", "accuracy")  # BUCC mining F1; Tatoeba accuracy
+    family = "sentence"
     labelled = False
     trains = False
     train_columns = ()
+    text_ids = "src_ids"  # the non-English side
     scores_translations = True
 
     def normalize(self, task: TaskEntry, batch: dict[str, list], tag_names: list[str]
@@ -154,6 +157,17 @@ class Retrieval(TaskType):
         ids = {col: batch[col] for col in RELEASE_IDS if col in batch}
         return {"src_ids": tokenizer(batch["source"], **kw)["input_ids"],
                 "tgt_ids": tokenizer(batch["target"], **kw)["input_ids"], **ids}
+
+    def protocol(self, trial: TrialView) -> str:
+        """How the sentences are embedded and matched, which the scores depend on."""
+        return (f"{trial.retrieval_pooling} pooling over layer {trial.retrieval_layer} of "
+                f"{trial.facts.num_layers}, cosine; BUCC mined as XTREME's mine_bitext (k = 4, "
+                "ratio margin over the candidates, read_sent2id); Tatoeba as "
+                "similarity_search (no de-duplication)")
+
+    def caveat(self, reports: list[dict]) -> str:
+        """BUCC mined over its gold pairs only (the hub's configs) is not XTREME's task."""
+        return GOLD_ONLY if any(r.get("mining") == "gold_pairs_only" for r in reports) else ""
 
     def evaluate(self, ctx: EvalContext, job: Job) -> dict:
         """Embed the split, retrieve, and write predictions and gold labels."""

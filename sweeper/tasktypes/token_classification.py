@@ -103,6 +103,7 @@ class TokenClassification(TaskType):
     name = "token_classification"
     columns = ("tokens", "tags")
     metrics = ("f1", "accuracy")  # seqeval's entity F1 (XTREME's); per-word accuracy
+    family = "token"
     train_columns = ("input_ids", "labels")
     loss_items = "tokens"
     eval_batch = 32

@@ -79,6 +79,11 @@ def _number(value: Any) -> Any:
     return value
 
 
+def _text(value: Any) -> Any:
+    """A YAML boolean where the setting is text reads as its word (`compile: true`)."""
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 def _one_of(choices: tuple[str, ...]) -> Any:
     def check(value: Any) -> Any:
         if value is not None and value not in choices:
@@ -129,6 +134,8 @@ class Setting:
             steps.append(AfterValidator(_one_of(m["choices"])))
         if bare[0] in (int, float):  # before validators run last-given first
             steps.append(BeforeValidator(_number))
+        elif bare[0] is str:
+            steps.append(BeforeValidator(_text))
         inner = Annotated[(bare[0], *steps)] if steps else bare[0]
         return TypeAdapter(typing.Optional[inner] if optional else inner,
                            config=ConfigDict(coerce_numbers_to_str=True))

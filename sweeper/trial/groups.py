@@ -128,5 +128,15 @@ class RuntimeSettings:
     micro_batch: str = doc("examples per forward/backward pass: 'auto' (the whole effective "
                            "batch on a CPU, the largest that fits on a GPU) or a number; "
                            "changes no result", "auto")
-    compile: bool = doc("torch.compile the encoder (dynamic shapes): faster steps after a "
-                        "compile of minutes, on GPUs only (see bench/gpu_check.py)", False)
+    compile: str = doc("'off', 'layers' (each encoder layer through torch.compile, static "
+                       "shapes: one compiled layer serves all) or 'layers+graphs' (compiled "
+                       "in reduce-overhead mode); true/false read as layers/off", "off")
+    cuda_graphs: str = doc("'auto' (off until measured faster on a GPU; off on a CPU), "
+                           "'on' (the whole step captured per batch shape where a stage "
+                           "trains one task in one micro-batch, else the encoder's passes; "
+                           "eager, said once, where capture fails) or 'off'", "auto",
+                           choices=("auto", "on", "off"))
+    length_buckets: str | None = doc("pad training batches to the smallest of a few widths: "
+                                     "'auto' (quartiles and maximum of the stage's lengths), "
+                                     "'off' (each batch its own) or W1,W2,...; default: auto "
+                                     "on a GPU, off on a CPU", None)

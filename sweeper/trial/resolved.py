@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sweeper.frozen import Frozen, freeze
+from sweeper.model.optimisation import Optimisation
 from sweeper.trial.settings import (
     IntermediateSettings,
     RuntimeSettings,
@@ -47,18 +48,6 @@ class Intermediate:
     temperature: float | None  # None unless sampling by temperature
     examples_cap: int | None
     max_passes: float | None = None  # at most this many passes over a task's examples
-
-
-@dataclass(frozen=True)
-class Optimisation:
-    """What both training phases share."""
-
-    lr: float
-    batch_size: int  # the effective batch of the intermediate phase (and default of targets)
-    weight_decay: float
-    warmup_ratio: float
-    max_train_examples: int | None
-    precision: str  # fp32 or bf16
 
 
 @dataclass(frozen=True)

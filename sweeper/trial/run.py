@@ -24,6 +24,7 @@ import yaml
 from sweeper import atomic
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
+from sweeper.model import levers
 from sweeper.model.device import check_precision, pick_device
 from sweeper.model.encoders import load_encoder
 from sweeper.model.heads import MultiTaskModel
@@ -69,8 +70,7 @@ def _context(resolved: ResolvedTrial, env: Environment, catalog: Catalog, out: P
     saved = finished_intermediate(stage_dir, cache, key)
     model = MultiTaskModel(load_encoder(resolved.model, env.tokenizer, resolved.seed,
                                         saved=saved)).to(device)
-    if resolved.runtime.compile:
-        model.compile_encoder()
+    model.use_levers(levers.build(model.encoder, resolved.runtime, device))
     ctx = TrialContext(settings=resolved, catalog=catalog, source=env.source,
                        tokenizer=env.tokenizer, device=device,
                        precision=resolved.training.precision, out_dir=out, model=model,
@@ -122,7 +122,7 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
     result = score_trial(out, resolved, catalog)
     result.update(training=training, timings=timings, settings=run_params(resolved, catalog),
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
-    caveats = not_comparable(training)
+    caveats = not_comparable(training, catalog)
     if caveats:
         result["not_comparable_with_xtreme"] = caveats
         for target, why in caveats.items():

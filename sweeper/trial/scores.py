@@ -9,7 +9,6 @@ from typing import Any
 
 from sweeper.catalog import Catalog
 from sweeper.scoring import xtreme
-from sweeper.tasktypes.retrieval import GOLD_ONLY
 from sweeper.trial.resolved import ResolvedTrial
 
 
@@ -34,8 +33,9 @@ def score_trial(out: Path, settings: ResolvedTrial, catalog: Catalog) -> dict[st
 def named_protocols(settings: ResolvedTrial, result: dict[str, Any], catalog: Catalog
                     ) -> dict[str, Any]:
     """Every protocol the numbers depend on, in words: per target, its protocol and
-    where its selection numbers come from; the data source; how retrieval embeds and
-    mines (when a retrieval target is evaluated)."""
+    where its selection numbers come from; the data source; and, under each evaluated
+    target type's name, what its type says its numbers depend on (retrieval: how it
+    embeds and mines)."""
     out: dict[str, Any] = {"data_source": settings.data, "targets": {}}
     for target in settings.targets:
         entry = {"protocol": settings.protocols[target],
@@ -43,12 +43,10 @@ def named_protocols(settings: ResolvedTrial, result: dict[str, Any], catalog: Ca
         if settings.parallel_seen.get(target):
             entry["parallel_data_seen"] = list(settings.parallel_seen[target])
         out["targets"][target] = entry
-    if any(catalog.task(t).type == "retrieval" for t in settings.targets):
-        depth = settings.facts.num_layers
-        out["retrieval"] = (f"{settings.retrieval_pooling} pooling over layer "
-                            f"{settings.retrieval_layer} of {depth}, cosine; BUCC mined as "
-                            "XTREME's mine_bitext (k = 4, ratio margin over the candidates, "
-                            "read_sent2id); Tatoeba as similarity_search (no de-duplication)")
+    for kind in {catalog.task(t).type: catalog.task(t).kind for t in settings.targets}.values():
+        note = kind.protocol(settings)
+        if note:
+            out[kind.name] = note
     return out
 
 
@@ -132,13 +130,14 @@ def gains(result: dict[str, Any], baseline: dict[str, Any], catalog: Catalog
     return out
 
 
-def not_comparable(training: dict[str, Any]) -> dict[str, str]:
-    """Targets whose numbers differ in kind from XTREME's, and why (from what their
-    evaluators reported: BUCC mined over gold pairs only, say)."""
+def not_comparable(training: dict[str, Any], catalog: Catalog) -> dict[str, str]:
+    """Targets whose numbers differ in kind from XTREME's, and why (their type reads what
+    their evaluators reported: BUCC mined over gold pairs only, say)."""
     out = {}
     for name, stage in training.items():
         infos = [info for langs in (stage.get("evaluation") or {}).values()
                  for info in langs.values()] if isinstance(stage, dict) else []
-        if any(info.get("mining") == "gold_pairs_only" for info in infos):
-            out[name] = GOLD_ONLY
+        why = catalog.task(name).kind.caveat(infos) if infos else ""
+        if why:
+            out[name] = why
     return out

@@ -153,7 +153,8 @@ def _to_hub(task: TaskSpec, row: dict, lang: str) -> dict[str, Any]:
     for src in task.hub[:1]:
         for col, template in src.filter.items():
             out[col] = template.format(lang=lang)
-    if task.type == "retrieval":  # the hub's bucc18 / tatoeba configs name both languages
+    # translation pairs name both their languages, as the hub's bucc18 / tatoeba configs do
+    if task.sample.get("skill") == "translation":
         out["source_lang"], out["target_lang"] = lang, "en"
     return out
 

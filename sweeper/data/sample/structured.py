@@ -13,6 +13,7 @@ from sweeper.catalog import TaskSpec
 from sweeper.data.sample import world
 from sweeper.data.sample.world import by_role
 
+TAGGING_SKILLS = ("pos", "ner", "supertag")  # the other structured skill: questions
 TAGGING_SIZES = {"train": 600, "validation": 100, "test": 120}
 QA_SIZES = {"train": 1500, "validation": 120, "test": 120}
 QWORD_TYPES = ("PER", "ORG", "LOC", "DATE")  # the i-th question word asks for this type
@@ -97,7 +98,8 @@ def _qa(w: Any, task: TaskSpec, n: int, id_prefix: str, split: str) -> list[dict
 
 
 def generate_rows(skill: str, w: Any, task: TaskSpec, id_prefix: str, split: str) -> list[dict]:
-    """Canonical rows for the structured skills (pos, ner, supertag, qa)."""
-    if skill == "qa":
-        return _qa(w, task, QA_SIZES.get(split, QA_SIZES["test"]), id_prefix, split)
-    return _tagging(skill, w, task, TAGGING_SIZES.get(split, TAGGING_SIZES["test"]))
+    """Canonical rows for the structured skills: a tagging skill (TAGGING_SKILLS), else
+    the one other, SQuAD-style questions with answer spans (catalog skill `qa`)."""
+    if skill in TAGGING_SKILLS:
+        return _tagging(skill, w, task, TAGGING_SIZES.get(split, TAGGING_SIZES["test"]))
+    return _qa(w, task, QA_SIZES.get(split, QA_SIZES["test"]), id_prefix, split)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sweeper.digest import stage_seed
-from sweeper.model import memory
+from sweeper.model import buckets, memory
 from sweeper.model.train import TrainArgs, TrainResult, TrainTask, train
 from sweeper.trial.settings import cache_root
 from sweeper.trial.stages.context import TrialContext
@@ -26,15 +26,16 @@ def train_args(ctx: TrialContext, tasks: list[TrainTask], *, epochs: float | Non
                stage: str, batch_size: int, steps: int | None = None,
                max_passes: float | None = None) -> TrainArgs:
     """The loop's settings for one phase; its batch order and task draws are seeded from
-    the trial seed and the stage alone."""
+    the trial seed and the stage alone; its length buckets are a runtime value (unset:
+    auto on a GPU, off on a CPU)."""
     s, opt = ctx.settings, ctx.settings.training
-    return TrainArgs(epochs=epochs, max_steps=steps, batch_size=batch_size, lr=opt.lr,
-                     weight_decay=opt.weight_decay, warmup_ratio=opt.warmup_ratio,
+    return TrainArgs(epochs=epochs, max_steps=steps, batch_size=batch_size, opt=opt,
                      micro_batch=micro_batch(ctx, tasks, batch_size),
                      sampling=s.intermediate.sampling or "proportional",
                      temperature=s.intermediate.temperature or 1.0,
-                     seed=stage_seed(s.seed, "batches", stage), precision=opt.precision,
-                     max_passes=max_passes)
+                     seed=stage_seed(s.seed, "batches", stage),
+                     max_passes=max_passes,
+                     length_buckets=buckets.resolve(s.runtime.length_buckets, ctx.device.type))
 
 
 def fit(ctx: TrialContext, tasks: list[TrainTask], *, epochs: float | None, stage: str,

@@ -1,0 +1,87 @@
+"""A storage folder is trusted only where it matches the driver's record of it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from sweeper import tracking
+from sweeper.runner import trust
+from sweeper.tracking.memory import MemoryStore
+from sweeper.tracking.sweeps import HEARTBEAT_TAG
+
+
+def test_storage_is_checked_against_the_driver_s_record(tmp_path):
+    """The record keeps each restore file's last two versions; a file that matches
+    neither, or a storage with no record at all, is refused unless trusted."""
+    from sweeper.errors import ConfigError
+    from sweeper.runner import trust
+
+    (tmp_path / "tuner.pkl").write_bytes(b"one")
+    (tmp_path / "experiment_state-x.json").write_text("{}")
+    (tmp_path / "summary.json").write_text("{}")  # not restored from: not checked
+    record = trust.merged({}, trust.storage_hashes(str(tmp_path)))
+    assert set(record) == {"tuner.pkl", "experiment_state-x.json"}
+    tags = {trust.HASHES_TAG: json.dumps(record)}
+    trust.check(str(tmp_path), tags, trust=False)
+    (tmp_path / "tuner.pkl").write_bytes(b"two")  # the driver's next version...
+    record = trust.merged(record, trust.storage_hashes(str(tmp_path)))
+    assert len(record["tuner.pkl"]) == 2
+    (tmp_path / "tuner.pkl").write_bytes(b"one")  # ...not yet copied: the last one is kept
+    trust.check(str(tmp_path), {trust.HASHES_TAG: json.dumps(record)}, trust=False)
+    (tmp_path / "tuner.pkl").write_bytes(b"swapped")
+    with pytest.raises(ConfigError, match="tuner.pkl differ"):
+        trust.check(str(tmp_path), {trust.HASHES_TAG: json.dumps(record)}, trust=False)
+    with pytest.raises(ConfigError, match="no record"):
+        trust.check(str(tmp_path), {}, trust=False)
+    trust.check(str(tmp_path), {}, trust=True)
+    (tmp_path / "searcher-state-x.pkl").write_bytes(b"new")  # a file the driver never wrote
+    with pytest.raises(ConfigError, match="searcher-state-x.pkl"):
+        trust.check(str(tmp_path), {trust.HASHES_TAG: json.dumps(record)}, trust=False)
+
+
+def test_the_record_is_made_from_the_storage_on_a_path_or_a_uri(tmp_path):
+    (tmp_path / "tuner.pkl").write_bytes(b"one")
+    (tmp_path / "basic-variant-state-x.json").write_text("{}")
+    (tmp_path / "trial_1").mkdir()  # trial folders are not restored from
+    hashes = trust.storage_hashes(str(tmp_path))
+    assert list(hashes) == ["basic-variant-state-x.json", "tuner.pkl"]
+    assert trust.storage_hashes(f"file://{tmp_path}") == hashes
+    assert trust.storage_hashes(str(tmp_path / "missing")) == {}
+    tracker = tracking.Tracker(MemoryStore(), "sweep")
+    parent = tracker.start("sweep", "s:sweep", {})
+    trust.record_now(str(tmp_path), tracker, parent, {})
+    tags = tracker.run(parent).tags
+    assert json.loads(tags[trust.HASHES_TAG]) == {k: [v] for k, v in hashes.items()}
+    assert abs(float(tags[HEARTBEAT_TAG]) - time.time()) < 60
+    trust.check(str(tmp_path), tags, trust=False)
+
+
+@pytest.mark.slow  # the callback opens the MLflow store (sqlite) at every record: seconds each
+def test_the_recorder_keeps_the_record_ahead_of_the_storage(tmp_path):
+    """Tune's driver writes its state to a staging folder, asks the callbacks for theirs,
+    then copies the folder to the storage: the record is made from the staging folder."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = tracking.Tracker(tracking.open_store(uri), "sweep")
+    parent = tracker.start("sweep", "s:sweep", {})
+    staging, storage = tmp_path / "staging", tmp_path / "storage"
+    staging.mkdir()
+    (staging / "tuner.pkl").write_bytes(b"one")
+    callback = trust.recorder(str(storage), uri, "sweep", parent)
+    trial = SimpleNamespace(storage=SimpleNamespace(experiment_driver_staging_path=str(staging)))
+    callback.on_step_begin(0, [trial])
+    callback.on_step_end(0, [trial])
+    assert float(tracker.run(parent).tags[HEARTBEAT_TAG]) > 0
+    assert callback.get_state() is None  # nothing for Tune to pickle
+    first = json.loads(tracker.run(parent).tags[trust.HASHES_TAG])
+    assert first == {"tuner.pkl": [trust.storage_hashes(str(staging))["tuner.pkl"]]}
+    (staging / "tuner.pkl").write_bytes(b"two")
+    callback.get_state()
+    record = json.loads(tracker.run(parent).tags[trust.HASHES_TAG])
+    assert record["tuner.pkl"][1:] == first["tuner.pkl"] and len(record["tuner.pkl"]) == 2
+    shutil.copytree(staging, storage)
+    trust.check(str(storage), tracker.run(parent).tags, trust=False)
