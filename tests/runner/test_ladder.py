@@ -148,24 +148,6 @@ def test_within_interval_promotes_the_sets_whose_seed_interval_reaches_the_best(
     assert {c["tasks"] for c in up if c["via"] == "audited"} <= set(POOL) | {""}
 
 
-def test_the_summary_lists_the_best_of_the_highest_rung_only(catalog):
-    from types import SimpleNamespace
-
-    from sweeper.runner.summary import summarize
-
-    spec = _spec(catalog, seeds=(0,))
-
-    def result(tasks: str, rung: str, level: int, objective: float) -> SimpleNamespace:
-        return SimpleNamespace(config={"tasks": tasks, "rung": rung, "level": level},
-                               metrics={"objective": objective, "targets_done": 1},
-                               error=None)
-
-    summary = summarize([result("mnli", "screen", 0, 90.0), result("qqp", "full", 1, 40.0),
-                         result("sst2", "full", 1, 50.0)], spec, 1.0)
-    assert [(b["tasks"], b["rung"]) for b in summary["best"]] == [("sst2", "full"),
-                                                                  ("qqp", "full")]
-
-
 def test_a_ladder_outside_a_grid_or_under_a_scheduler_ends_in_one_line(tmp_path):
     import yaml
     from conftest import run_cli
