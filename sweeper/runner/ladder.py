@@ -52,6 +52,8 @@ class LadderSearch(SavedState):
         self.decisions: list[dict[str, Any]] = []  # per rung: who went up, and why
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        """The next trial of the current rung; None (Tune asks again) while the rung still
+        runs and nothing is queued; FINISHED after the last rung, or when nobody went up."""
         if not self.queue:
             if self.owner:
                 return None  # the rung is still running: the next waits for all of it
@@ -63,6 +65,8 @@ class LadderSearch(SavedState):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
+        """Keep a finished trial's dev objective for its set (a failed or unscored trial
+        gives none: a set without any is never promoted)."""
         unit = self.owner.pop(trial_id, None)
         if unit is None:
             return
