@@ -116,13 +116,19 @@ def _ls(args: argparse.Namespace) -> int:
 @command("validate")
 def _validate(args: argparse.Namespace) -> int:
     from sweeper.catalog import load_catalog
-    from sweeper.runner.preflight import check_data, data_caveats, design_warnings
+    from sweeper.runner.preflight import (
+        check_data,
+        check_ladder_design,
+        data_caveats,
+        design_warnings,
+    )
     from sweeper.space.space import cost, describe_space
     from sweeper.space.spec import load_spec
 
     catalog = load_catalog()
     spec = load_spec(args.file, catalog)
     check_data(spec, catalog)  # every task the space can draw is in its source
+    check_ladder_design(spec)  # a ladder runs rung by rung over a grid
     c = cost(spec, catalog)
     if args.list:
         from sweeper.space.fidelity_cost import describe_ladder

@@ -35,6 +35,12 @@ OPTIONAL: dict[str, str] = {
     "data_source": "sample (synthetic), hub, or a local folder",
     "retrieval_protocol": "retrieval targets: pooling, layer and mining, in words",
     "model": "the encoder",
+    "rung": "fidelity ladders: the rung the trial ran at ('' outside a ladder and for "
+            "baselines, which belong to whichever rung shares their key)",
+    "rung_level": "fidelity ladders: the rung's place, 0 the cheapest (empty outside one)",
+    "rung_via": "fidelity ladders: how the set reached the rung: start (the first rung), "
+                "promoted, audited (the seeded sample of passed-over sets) or reference "
+                "(the set without tasks, sent up so that every rung has its own)",
 }
 STATUSES = ("finished", "stopped", "failed", "running")
 PROTOCOLS = ("zero_shot", "translate_train", "in_language", "parallel_data_seen")

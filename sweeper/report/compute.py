@@ -10,7 +10,9 @@ in the curves. Trials a scheduler stopped, that failed or that still run never e
 number; they are counted where they belong. Independent task sets give curves per
 composition and a count effect per composition (pooled only where the compositions
 cover the same counts); chain designs give paired marginal gains, task values and the
-profile of returns (sweeper.report.chains). Pure: a DataFrame in, plain dicts out.
+profile of returns (sweeper.report.chains). A fidelity ladder's answer is its full
+rung's; each rung's, side by side, and their agreement are its own section
+(sweeper.report.rungs). Pure: a DataFrame in, plain dicts out.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweeper.report import chains, sections
+from sweeper.report import chains, rungs, sections
 from sweeper.report.results import text_column
 from sweeper.report.stats import (
     MIN_COUNTS,
@@ -170,7 +172,11 @@ def analyse(table: pd.DataFrame, *, catalog: Any = None, selection: str = "engli
             seed: int = 0) -> dict[str, Any]:
     """The whole analysis of a results table, as plain data (`sweeper report --json`)."""
     rng = np.random.default_rng(seed)
-    table = with_defaults(table)
+    whole = with_defaults(table)
+    ladder = rungs.ladder_section(whole, selection, rng, target_analysis) \
+        if rungs.is_ladder(whole) else None
+    # a ladder's answer is its full rung's, never pooled with the cheaper rungs
+    table = rungs.at_rung(whole, rungs.rung_order(whole)[-1]) if ladder else whole
     targets = {t: target_analysis(rows, selection, rng) for t, rows in table.groupby("target")}
     effect = {t: {tier: {m: e["adjusted"] for m, e in mixes.items()}
                   for tier, mixes in a["effects"].items()} for t, a in targets.items()}
@@ -180,25 +186,27 @@ def analyse(table: pd.DataFrame, *, catalog: Any = None, selection: str = "engli
     for t, rows in table.groupby("target"):
         targets[t]["helped"] = sections.helped(rows, selection, rng)
         targets[t]["selected"] = sections.selected(rows)
-    return {"rows": int(len(table)), "trials": sections.trial_counts(table),
+    return {"rows": int(len(whole)), "trials": sections.trial_counts(whole),
             "synthetic": bool((table["data_source"] == "sample").any()),
             "protocols": sections.protocols(table, selection),
             "count_effect": effect, "targets": targets, "apart": sections.apart(table),
             "not_comparable": sections.not_comparable(table),
             "licences": sections.licences(table, catalog),
-            "notes": sections.notes(table)}
+            "notes": sections.notes(table), **({"ladder": ladder} if ladder else {})}
 
 
 def with_defaults(table: pd.DataFrame) -> pd.DataFrame:
     """A user's table may lack our optional columns: fill their neutral values."""
     table = table.copy()
     defaults = {"role": "trial", "chain": "", "added": "", "arm": "", "comparable": True,
-                "data_source": "", "model": "", "run_name": "", "retrieval_protocol": ""}
+                "data_source": "", "model": "", "run_name": "", "retrieval_protocol": "",
+                "rung": "", "rung_level": np.nan, "rung_via": ""}
     for column, value in defaults.items():
         if column not in table:
             table[column] = value
     table["role"] = table["role"].fillna("trial")
     table["comparable"] = table["comparable"].fillna(True).astype(bool)
-    for column in ("tasks", "chain", "added", "mix", "budget", "retrieval_protocol"):
+    for column in ("tasks", "chain", "added", "mix", "budget", "retrieval_protocol", "rung",
+                   "rung_via"):
         table[column] = text_column(table[column])
     return table

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeper.report.numbers import ci, effect_text, metric_text, num
+from sweeper.report.rungs_markdown import ladder_markdown
 
 TIERS = ("all", "low", "mid", "high")
 
@@ -156,11 +157,14 @@ def markdown(analysis: dict[str, Any], title: str, figures: list[Path]) -> str:
               f"- Intermediate budget(s): {'; '.join(p['budget']) or '-'}."]
     lines += [f"- Retrieval: {r}." for r in p.get("retrieval_protocol", [])] + [""]
     selection = p["selection"].split(" ")[0]
+    if analysis.get("ladder"):
+        lines += [f"The answer below is the full rung's ({analysis['ladder']['rungs'][-1]}) "
+                  "alone; the cheaper rungs are side by side in 'The fidelity ladder'.", ""]
     for target, found in analysis["targets"].items():
         lines += [f"## {target}", ""] + _effects(found) + _curves(found) + _chains(found)
         lines += _helped(found, selection) + _selected(found)
         lines += [f"![{f.stem}]({f.name})" for f in figures if f.stem.endswith(target)] + [""]
-    lines += _apart(analysis) + _ranking(analysis)
+    lines += ladder_markdown(analysis) + _apart(analysis) + _ranking(analysis)
     lines += ["## Licences of the data used", "", "| task | licence | non-commercial |",
               "|---|---|---|"]
     lines += [f"| {x['task']} | {x['license']} | {'**yes**' if x['non_commercial'] else 'no'} |"

@@ -47,6 +47,18 @@ def sweep_table(name_or_run: str, tracking_uri: str | None = None, storage: str 
     return from_runs(rows, load_catalog(), sweep_id)
 
 
+def _sweep_spec(storage: str, folder: str, catalog: Any) -> Any:
+    """The spec a sweep ran (its state file: the space with its --set overrides), or None
+    where its folder is not found under `storage`."""
+    from sweeper.space.spec import parse_spec
+
+    where = SweepFolder(storage, folder) if folder else None
+    if where is None or not where.exists("sweeper.json"):
+        return None
+    state = json.loads(where.read_text("sweeper.json"))
+    return parse_spec(state["spec_raw"], catalog, state["name"])
+
+
 def write_results(name_or_run: str, out: str, tracking_uri: str | None = None,
                   storage: str = "runs") -> Path:
     table = sweep_table(name_or_run, tracking_uri, storage)
@@ -95,6 +107,13 @@ def run_report(name_or_run: str | None = None, tracking_uri: str | None = None,
             from sweeper.rank.grade import grade
 
             analysis["ranking"] = grade(json.loads(logged), table)
+    if parent is not None and analysis.get("ladder"):
+        spec = _sweep_spec(storage, tracker.run(parent).tags.get(tracking.FOLDER_TAG, ""),
+                           catalog)
+        if spec is not None and spec.fidelity is not None:
+            from sweeper.report.rungs import sweep_cost
+
+            analysis["ladder"]["cost"] = sweep_cost(table, spec, catalog)
     if table.attrs.get("running"):
         analysis["notes"].insert(0, "The sweep is still running: this report covers the "
                                     "trials finished so far.")

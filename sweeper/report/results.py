@@ -76,7 +76,9 @@ def _run_fields(row: dict[str, Any], sweep_id: str) -> dict[str, Any]:
         "run_name": row.get("name") or "", "chain": tags.get("sweeper.chain", ""),
         "added": tags.get("sweeper.chain_added", ""), "arm": tags.get("sweeper.budget_arm", ""),
         "data_source": tags.get("data_source", params.get("data", "")),
-        "model": params.get("model", ""),
+        "model": params.get("model", ""), "rung": tags.get("sweeper.rung", ""),
+        "rung_level": _number(tags.get("sweeper.rung_level")),
+        "rung_via": tags.get("sweeper.rung_via", ""),
     }
 
 
@@ -125,13 +127,13 @@ def from_runs(rows: list[dict[str, Any]], catalog: Catalog, sweep_id: str = "") 
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    for c in NUMERIC:
+    for c in (*NUMERIC, "rung_level"):
         if c in frame:
             frame[c] = pd.to_numeric(frame[c], errors="coerce")
     if "comparable" in frame:
         frame["comparable"] = frame["comparable"].map(
             lambda v: str(v).strip().lower() not in ("false", "0", "no"))
-    for c in ("tasks", "chain", "added", "arm", "budget", "mix"):
+    for c in ("tasks", "chain", "added", "arm", "budget", "mix", "rung", "rung_via"):
         if c in frame:
             frame[c] = text_column(frame[c])
     return frame

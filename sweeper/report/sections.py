@@ -42,6 +42,9 @@ def _per_trial(rows: pd.DataFrame, value: str) -> pd.DataFrame:
                         ].groupby("trial_id")[value].mean())
 
 
+clean, per_trial = _clean, _per_trial  # read by sweeper.report.rungs too
+
+
 class TaskEffects:
     """Each task's effect on one column at equal set size: the mean with the task minus
     the mean without it within each size, averaged over sizes weighted by the sets with

@@ -149,8 +149,9 @@ def print_summary(summary: dict[str, Any]) -> None:
           f"{where}; the other protocol and the test numbers are in the report):")
     for i, row in enumerate(summary["best"], 1):
         tasks = row.get("tasks") or "(baseline)"
+        rung = f"  rung {row['rung']}" if row.get("rung") else ""
         print(f"  {i}. {row['objective']:6.2f}  {row.get('count', 0)} {row.get('mix', '')}: "
-              f"{tasks}  seed {row.get('seed')}")
+              f"{tasks}  seed {row.get('seed')}{rung}")
     for err in summary["errors"]:
         print(f"  errored: {err['tasks'] or '(baseline)'}: {err['error']}")
     uri = summary["tracking_uri"]

@@ -1,6 +1,6 @@
 """The report's terminal summary: a few lines per target (the count effects of the low
-tier and of all languages, task values, the tasks that helped) and the ranking's grades,
-printed after the report is written."""
+tier and of all languages, task values, the tasks that helped), the ranking's grades and
+a fidelity ladder's verdict, printed after the report is written."""
 
 from __future__ import annotations
 
@@ -41,5 +41,12 @@ def terminal(analysis: dict[str, Any], title: str) -> str:
                 lines.append(f"  ranking before the sweep, {target} {split}: Spearman "
                              f"{metric_text(combined['spearman'])}, Regret@3 "
                              f"{metric_text(combined['regret@3'])}")
+    ladder = analysis.get("ladder")
+    if ladder:  # the answer above is the full rung's; how far the cheaper rungs agree
+        lines.append(f"\nfidelity ladder ({' -> '.join(ladder['rungs'])}; the answer above is "
+                     f"the {ladder['rungs'][-1]} rung's):")
+        lines += [f"  {target}: {found['agreement']['verdict']}"
+                  for target, found in ladder["targets"].items()]
+        lines += [f"  disagree: {d}" for d in ladder["disagree"]]
     lines += [f"  note: {n}" for n in analysis["notes"]]
     return "\n".join(lines)

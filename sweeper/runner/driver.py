@@ -52,14 +52,22 @@ def space_tasks(spec: SweepSpec, catalog: Catalog) -> list[str]:
     return involved_tasks(settings, catalog)
 
 
+def rung_models(spec: SweepSpec) -> list[str]:
+    """The encoders a sweep's trials use: the space's, or each fidelity rung's."""
+    return list(dict.fromkeys(r.model for r in spec.fidelity.rungs)) if spec.fidelity \
+        else [spec.model]
+
+
 def facts_for(spec: SweepSpec, catalog: Catalog):
-    """The facts every trial resolves against, found once here: trials compute on a GPU
-    where the space gives them one."""
+    """The facts every trial resolves against, found once here (one per encoder where
+    fidelity rungs change it): trials compute on a GPU where the space gives them one."""
     from sweeper.trial.environment import open_environment
 
     device = "cuda" if spec.resources.get("gpu", 0) else "cpu"
-    return open_environment(spec.base_settings(), catalog, tasks=space_tasks(spec, catalog),
-                            device=device).facts
+    tasks = space_tasks(spec, catalog)
+    facts = {m: open_environment(spec.base_settings().replace(model=m), catalog, tasks=tasks,
+                                 device=device).facts for m in rung_models(spec)}
+    return facts if spec.fidelity else facts[spec.model]
 
 
 def _where(spec: SweepSpec, *, name: str | None, storage: str, tracking_uri: str | None,
@@ -100,7 +108,9 @@ def _preflight(spec: SweepSpec, catalog: Catalog, where: Where, address: str | N
                               f"store ({where.uri}): continue it with `sweeper resume "
                               f"{where.name}`, or start another with --new")
     preflight.check_address(address)
-    preflight.check_model(spec.model)
+    for model in rung_models(spec):
+        preflight.check_model(model)
+    preflight.check_ladder_design(spec)
     preflight.check_data(spec, catalog)
     if address is None:
         preflight.check_gpus(spec, None)
@@ -187,7 +197,10 @@ def _open_parent(tracker: tracking.Tracker, spec: SweepSpec, where: Where, sweep
                                     "num_samples": spec.num_samples, "seeds": spec.seeds,
                                     "objective_languages": spec.objective_languages,
                                     "objective_metric": spec.objective_metric,
-                                    "selection": spec.selection})
+                                    "selection": spec.selection,
+                                    **({"fidelity_rungs": ",".join(
+                                        r.name for r in spec.fidelity.rungs)}
+                                       if spec.fidelity else {})})
         tracker.log_artifacts(parent, Path(spec.source_path), "search_space")
     except BaseException:
         tracker.finish(parent, "FAILED")

@@ -166,7 +166,7 @@ def data_caveats(spec: SweepSpec, catalog: Catalog) -> list[str]:
 
 def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
     """What will run but weaken the answer: a scheduler under scaling curves (the curves
-    rest on the trials it kept), a fidelity ladder (not run yet), sets too small for their
+    rest on the trials it kept), sets too small for their
     share of the data budget, and budgets the pass limit cuts short (from the catalog's
     train sizes: hub data)."""
     out = []
@@ -176,9 +176,6 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
         out.append("a scheduler stops trials early: the scaling curves then rest on the "
                    "trials it kept (the report counts the stopped ones per point); draw "
                    "curves without one")
-    if spec.fidelity is not None:
-        out.append("the fidelity ladder is checked and costed, but sweeps do not run rungs "
-                   "yet: every trial runs at the space's own settings")
     if spec.algorithm != "grid":
         return out
     from sweeper.space.params import task_list
@@ -208,6 +205,19 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
         out.append(f"{over} of {total} trials would pass over their data more often than "
                    "max_passes allows: the pass limit cuts them short (logged)")
     return out
+
+
+def check_ladder_design(spec: SweepSpec) -> None:
+    """A fidelity ladder runs over a grid's sets (rung by rung: sweeper.runner.ladder),
+    each trial to its end: a scheduler's early stops would promote on partial objectives."""
+    if spec.fidelity is None:
+        return
+    if spec.algorithm != "grid":
+        raise ConfigError(f"space '{spec.name}': a fidelity ladder runs on grid designs "
+                          f"(search.algorithm: grid), not {spec.algorithm}")
+    if spec.scheduler:
+        raise ConfigError(f"space '{spec.name}': a fidelity ladder promotes on whole trials; "
+                          "drop search.scheduler (the ladder is the early stop)")
 
 
 def check_gpus(spec: SweepSpec, address: str | None) -> None:

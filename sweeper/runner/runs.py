@@ -36,13 +36,18 @@ def run_tags(resolved: ResolvedTrial, *, role: str, sweep_id: str, sweep: str,
 
 def design_tags(params: dict[str, Any]) -> dict[str, str]:
     """Where a grid trial sits in its design: its chain and the task it adds (chain
-    designs), its budget arm (budget arms). What the report pairs trials by."""
+    designs), its budget arm (budget arms), its fidelity rung and how its set reached it
+    (ladders). What the report pairs trials by."""
     tags = {}
     if params.get("chain") is not None:
         tags.update({tracking.CHAIN_TAG: str(params["chain"]),
                      tracking.CHAIN_ADDED_TAG: str(params["added"])})
     if params.get("budget") is not None:
         tags[tracking.ARM_TAG] = str(params["budget"])
+    if params.get("rung") is not None:
+        tags.update({tracking.RUNG_TAG: str(params["rung"]),
+                     tracking.RUNG_LEVEL_TAG: str(params.get("level", "")),
+                     tracking.VIA_TAG: str(params.get("via", ""))})
     return tags
 
 

@@ -1,6 +1,8 @@
 """The sweep's searcher: which trial runs next, with its settings resolved on the driver.
 
-- grid: every point of `sweep.space.grid` once, in order (`GridSearch`);
+- grid: every point of `sweep.space.grid` once, in order (`GridSearch`); with a fidelity
+  ladder, every point at the first rung, then the sets it promotes (and audits) at the
+  next, rung by rung (`sweeper.runner.ladder.LadderSearch`);
 - optuna / random: Optuna's define-by-run space (TPE or random sampling), each
   configuration once per seed (`sweeper.runner.repeats.SeedRepeats`), at most
   `max_concurrent` at a time.
@@ -68,8 +70,15 @@ class Resolving(SavedState):
 
 
 def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
-    """(searcher, number of trials) for the spec's algorithm; `resolve` turns a trial's
-    flat parameters into its resolved settings."""
+    """(searcher, number of trials: -1 where the searcher says when it is done) for the
+    spec's algorithm; `resolve` turns a trial's flat parameters into its resolved
+    settings."""
+    if spec.algorithm == "grid" and spec.fidelity is not None:
+        from sweeper.runner.ladder import LadderSearch
+
+        ladder = LadderSearch(space.grid(spec), spec.fidelity, "objective", spec.mode,
+                              seed=spec.seeds[0])
+        return Resolving(ladder, resolve, "objective", spec.mode), -1  # until it finishes
     if spec.algorithm == "grid":
         points = space.grid(spec)
         return Resolving(GridSearch(points, "objective", spec.mode), resolve, "objective",

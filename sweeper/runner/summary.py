@@ -12,8 +12,9 @@ from sweeper.space.spec import SweepSpec
 
 def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0
               ) -> dict[str, Any]:
-    """Best trials, intermediate trainings run vs served from cache, time used; trials
-    the searcher never started (an interrupted sweep) count as unfinished."""
+    """Best trials (of a fidelity ladder: at the highest rung reached), intermediate
+    trainings run vs served from cache, time used; trials the searcher never started (an
+    interrupted sweep) count as unfinished."""
     rows, errors = [], []
     for r in results:
         params = without_resolved(r.config or {})
@@ -32,6 +33,9 @@ def summarize(results: Any, spec: SweepSpec, wall: float, planned: int = 0
                      "seconds": metrics.get("trial_seconds", 0.0), "error": r.error is not None})
     scored = [r for r in rows if not r["error"] and (r["done"] or r["stopped"])
               and r["objective"] == r["objective"]]
+    levels = [r["params"]["level"] for r in scored if r["params"].get("level") is not None]
+    if levels:  # a fidelity ladder: the best are the highest rung's, never mixed with cheaper
+        scored = [r for r in scored if r["params"].get("level") == max(levels)]
     scored.sort(key=lambda r: r["objective"], reverse=spec.mode == "max")
     return {
         "trials": max(len(rows), planned),

@@ -107,9 +107,13 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
                            tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
                                             sweep=sweep.name, keys=keys),
                                  **design_tags(params)})
+    if tracker.run(run_id).tags.get("stopped_early") == "true":  # interrupted, now resumed
+        tracker.set_tags(run_id, {"stopped_early": "false"})
     state.update(tracker=tracker, run_id=run_id)
     env = reopen(resolved, catalog)
     log_params(tracker, run_id, resolved, catalog)
+    if params.get("rung") is not None:  # a fidelity ladder's trial: its rung, as a param too
+        tracker.log_params(run_id, {"rung": params["rung"], "rung_via": params.get("via", "")})
     started = time.time()
     try:
         baseline = ensure_baseline(resolved, key=keys.baseline, catalog=catalog, cache=cache,

@@ -25,6 +25,10 @@ class TrialParams(TypedDict, total=False):
     added: str  # chain designs: the task this trial adds to the previous one's
     budget: str  # budget arms: the arm's name
     set: str  # Optuna over fixed sets: the set's name
+    rung: str  # fidelity ladders: the rung the trial runs at (its settings are the rung's)
+    level: int  # fidelity ladders: the rung's place, 0 the cheapest
+    via: str  # fidelity ladders: how the set reached the rung (start, promoted, audited,
+    # reference: the set without tasks, sent up so that every rung has its own)
 
 
 DESIGN_KEYS = frozenset(TrialParams.__annotations__)

@@ -14,6 +14,8 @@ from typing import Any
 
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.digest import seeded
+from sweeper.errors import ConfigError
+from sweeper.space.fidelity import Rung, at_rung
 from sweeper.space.params import TrialParams, hyperparameters, task_list
 from sweeper.space.spec import SweepSpec
 from sweeper.trial.resolve import resolve
@@ -144,28 +146,42 @@ class DefineByRun:
 define_by_run = DefineByRun
 
 
+def rung_of(spec: SweepSpec, name: str) -> Rung:
+    """The spec's fidelity rung called `name`."""
+    rungs = {r.name: r for r in (spec.fidelity.rungs if spec.fidelity else ())}
+    if name not in rungs:
+        raise ConfigError(f"no fidelity rung '{name}' in space '{spec.name}'")
+    return rungs[name]
+
+
 def params_to_settings(spec: SweepSpec, params: dict[str, Any]) -> TrialSettings:
-    """The trial settings a trial's flat parameters stand for."""
+    """The trial settings a trial's flat parameters stand for; at a fidelity rung, what
+    the rung changes in them (sweeper.space.fidelity.at_rung)."""
     updates = {name: params[name] for name in spec.searched if name in params}
     if params.get("budget") is not None:
         updates.update(spec.arms[params["budget"]])
-    return spec.base_settings().replace(
+    settings = spec.base_settings().replace(
         intermediate=task_list(params),
         seed=int(params.get("seed", spec.seeds[0])), **updates)
+    if params.get("rung") is not None:
+        settings = at_rung(rung_of(spec, params["rung"]), settings)
+    return settings
 
 
 class Resolver:
     """A trial's flat parameters -> its resolved settings, from facts found once on the
-    driver (a class, not a closure: it is saved with the searcher)."""
+    driver: one Facts, or one per encoder rungs use (a class: saved with the searcher)."""
 
-    def __init__(self, spec: SweepSpec, facts: Facts, threads: int | None = None):
+    def __init__(self, spec: SweepSpec, facts: Facts | dict[str, Facts],
+                 threads: int | None = None):
         self.spec, self.facts, self.threads = spec, facts, threads
 
     def __call__(self, params: dict[str, Any]) -> ResolvedTrial:
         settings = params_to_settings(self.spec, params)
         if settings.runtime.threads is None and self.threads:
             settings = settings.replace(threads=self.threads)
-        return resolve(settings, load_catalog(), self.facts)
+        facts = self.facts if isinstance(self.facts, Facts) else self.facts[settings.model]
+        return resolve(settings, load_catalog(), facts)
 
 
 def describe_params(params: dict[str, Any]) -> str:
@@ -177,8 +193,9 @@ def describe_params(params: dict[str, Any]) -> str:
     extra = "".join(f" | {k}={v:.3g}" if isinstance(v, float) else f" | {k}={v}"
                     for k, v in sorted(shown.items()))
     mix = f"chain {params['chain']}" if params.get("chain") is not None else params.get("mix", "")
+    rung = f" | rung {params['rung']}" if params.get("rung") is not None else ""
     return (f"{params.get('count', 0)} {mix}: {tasks} | "
-            f"seed {params.get('seed')}{extra}")
+            f"seed {params.get('seed')}{extra}{rung}")
 
 
 def cost(spec: SweepSpec, catalog: Catalog) -> dict[str, int | str]:

@@ -27,6 +27,9 @@ BASELINE_RUN_TAG = "sweeper.baseline_run"  # the run a trial's gains are measure
 CHAIN_TAG = "sweeper.chain"  # chain designs: the chain a trial belongs to
 CHAIN_ADDED_TAG = "sweeper.chain_added"  # ... and the task its position adds
 ARM_TAG = "sweeper.budget_arm"  # budget arms: the arm a trial ran under
+RUNG_TAG = "sweeper.rung"  # fidelity ladders: the rung a trial ran at
+RUNG_LEVEL_TAG = "sweeper.rung_level"  # ... its place on the ladder, 0 the cheapest
+VIA_TAG = "sweeper.rung_via"  # ... and how its set got there (start, promoted, audited, ...)
 STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
 
 

@@ -223,3 +223,20 @@ def test_a_running_sweep_is_reported_as_running(store, catalog):
     analysis = analyse(table, catalog=catalog)
     assert analysis["trials"]["running"] == 1
     assert any(n.startswith("The sweep is still running: 1 trial(s)") for n in analysis["notes"])
+
+
+def test_a_ladders_trials_carry_their_rung(catalog):
+    """`rung`, `rung_level` and `rung_via` from a ladder trial's tags; empty elsewhere."""
+    def row(run_id: str, tags: dict) -> dict:
+        return {"run_id": run_id, "name": run_id, "status": "FINISHED",
+                "params": {"tasks": "mnli", "seed": "0", "targets": "xnli",
+                           "eval_languages": "en"},
+                "tags": {tracking.ROLE_TAG: "trial", **tags},
+                "metrics": {"test.xnli.en.accuracy": 50.0}}
+
+    table = from_runs([row("a", {tracking.RUNG_TAG: "full", tracking.RUNG_LEVEL_TAG: "1",
+                                 tracking.VIA_TAG: "audited"}), row("b", {})], catalog)
+    a, b = table[table["trial_id"] == "a"].iloc[0], table[table["trial_id"] == "b"].iloc[0]
+    assert (a["rung"], a["rung_level"], a["rung_via"]) == ("full", 1.0, "audited")
+    assert b["rung"] == "" and math.isnan(b["rung_level"]) and b["rung_via"] == ""
+

@@ -54,6 +54,9 @@ def test_design_tags_place_a_grid_trial_in_its_chain_or_arm():
         tracking.CHAIN_TAG: "2", tracking.CHAIN_ADDED_TAG: "qqp"}
     assert design_tags({"budget": "small", "chain": None}) == {tracking.ARM_TAG: "small"}
     assert design_tags({"tasks": "mnli"}) == {}
+    # a fidelity ladder's trial: its rung, the rung's place and how its set got there
+    assert design_tags({"tasks": "mnli", "rung": "full", "level": 1, "via": "audited"}) == {
+        tracking.RUNG_TAG: "full", tracking.RUNG_LEVEL_TAG: "1", tracking.VIA_TAG: "audited"}
 
 
 def _result() -> dict:

@@ -69,3 +69,19 @@ def test_a_minimised_objective_ranks_the_lowest_first(catalog):
                        "intermediate": {"pool": ["mnli", "qqp"], "counts": [1]}}, catalog, "m")
     results = [_done(t, v, targets=1) for t, v in (("mnli", 3.0), ("qqp", 1.0))]
     assert [b["tasks"] for b in summarize(results, spec, wall=1.0)["best"]] == ["qqp", "mnli"]
+
+
+def test_a_ladders_best_trials_are_its_highest_rungs_only(catalog):
+    """The cheaper rung's objectives are another encoder's: never ranked beside the top."""
+    spec = _spec(catalog)
+
+    def at(tasks: str, rung: str, level: int, objective: float) -> _Result:
+        return _Result({"tasks": tasks, "rung": rung, "level": level},
+                       {"objective": objective, "targets_done": 2})
+
+    summary = summarize([at("mnli", "screen", 0, 90.0), at("qqp", "full", 1, 40.0),
+                         at("sst2", "full", 1, 50.0)], spec, 1.0)
+    assert [(b["tasks"], b["rung"]) for b in summary["best"]] == [("sst2", "full"),
+                                                                  ("qqp", "full")]
+    assert summary["finished"] == 3
+

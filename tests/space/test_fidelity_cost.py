@@ -83,3 +83,15 @@ def test_validate_list_prints_each_rung_next_to_the_full_grid(tmp_path):
     # every set on tiny with a quarter of the budget, only some on small: below the grid
     share = float(re.search(r"the ladder: ([\d.]+)%", done.stdout).group(1))
     assert 0 < share < 100
+
+
+def test_the_shipped_task_scaling_space_lists_both_designs_cost():
+    """task_scaling.yaml screens on XLM-R Base with a quarter of the data, then Large:
+    `validate --list` prints the ladder's cost next to the full grid's."""
+    done = run_cli("validate", "--list", "search_spaces/task_scaling.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "  screen: xlm-roberta-base, budget share 0.25:" in done.stdout
+    assert "  full: xlm-roberta-large, budget share 1:" in done.stdout
+    assert "  full grid (full for every set): 198 trials" in done.stdout
+    share = float(re.search(r"the ladder: ([\d.]+)%", done.stdout).group(1))
+    assert 0 < share < 100
