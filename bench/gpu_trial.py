@@ -85,6 +85,7 @@ def trial(model: str, device: str, extra: list[str], out: Path, env: dict[str, s
         return info
     metrics = json.loads((out / "metrics.json").read_text())
     info["timings"] = metrics["timings"]
+    info["computed_on"] = metrics.get("device")  # what the trial itself recorded
     info["dev"] = {t: s["avg_metric"] for t, s in metrics["dev"]["summary"].items()}
     info["last_loss"] = {stage: v["history"][-1]["loss"]
                          for stage, v in metrics["training"].items() if v.get("history")}

@@ -19,6 +19,12 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def describe(device: torch.device) -> dict[str, str]:
+    """What a trial computed on, as metrics.json records it (the GPU's name where one)."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    return {"type": device.type, "name": name, "torch": torch.__version__}
+
+
 def check_precision(precision: str, device: torch.device) -> None:
     """A trial resolved to bf16 (asked for, or 'auto' for GPU trials) needs a device that
     computes in it."""

@@ -25,7 +25,7 @@ from sweeper import atomic
 from sweeper.cache import StageCache
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.model import levers
-from sweeper.model.device import check_precision, pick_device
+from sweeper.model.device import check_precision, describe, pick_device
 from sweeper.model.encoders import load_encoder
 from sweeper.model.heads import MultiTaskModel
 from sweeper.trial import keys as trial_keys
@@ -120,7 +120,8 @@ def run_trial(settings: ResolvedTrial | TrialSettings, out_dir: str | Path, *,
         print(f"{out}: finished before, not run again: {', '.join(skipped)}", file=sys.stderr)
         timings["skipped"] = skipped
     result = score_trial(out, resolved, catalog)
-    result.update(training=training, timings=timings, settings=run_params(resolved, catalog),
+    result.update(training=training, timings=timings, device=describe(ctx.device),
+                  settings=run_params(resolved, catalog),
                   keys={"intermediate": keys.intermediate, "baseline": keys.baseline})
     caveats = not_comparable(training, catalog)
     if caveats:

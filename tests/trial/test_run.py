@@ -32,6 +32,7 @@ def test_classification_and_retrieval_trial_from_the_cli(tmp_path, catalog):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["synthetic"] is True and metrics["protocol"] == {"xnli": "zero_shot",
                                                                     "tatoeba": "zero_shot"}
+    assert metrics["device"]["type"] == "cpu" and metrics["device"]["torch"]  # computed on
     test = metrics["test"]
     for task in ("xnli", "tatoeba"):  # a metric for every language of the target
         assert set(test["zero_shot"][task]) == set(catalog.task(task).languages)
