@@ -32,13 +32,17 @@ KINDS = {"uniform": "uniform", "loguniform": "loguniform", "int": "integer", "ch
 Scalar = Union[StrictBool, int, float, str, None, list]
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
+    """A number of a space file is finite."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
 
 
-def _as_list(value: Any) -> Any:
+def as_list(value: Any) -> Any:
+    """A scalar where a list belongs is a one-element list (never split into letters)."""
+    if value is None:
+        return []
     return value if isinstance(value, (list, tuple)) else [value]
 
 
@@ -47,14 +51,14 @@ class Distribution(BaseModel):
     `{choice: [...]}`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    uniform: Annotated[list[Annotated[float, AfterValidator(_finite)]],
+    uniform: Annotated[list[Annotated[float, AfterValidator(finite)]],
                        Field(min_length=2, max_length=2)] | None = None
-    loguniform: Annotated[list[Annotated[float, AfterValidator(_finite)]],
+    loguniform: Annotated[list[Annotated[float, AfterValidator(finite)]],
                           Field(min_length=2, max_length=2)] | None = None
     integer: Annotated[list[Annotated[int, Field(strict=True)]],
                        Field(min_length=2, max_length=2)] | None = Field(default=None,
                                                                          alias="int")
-    choice: Annotated[list[Scalar], BeforeValidator(_as_list), Field(min_length=1)] | None = None
+    choice: Annotated[list[Scalar], BeforeValidator(as_list), Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> "Distribution":

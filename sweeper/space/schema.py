@@ -9,7 +9,6 @@ in `sweeper.space.spec`. Pure module: no torch, ray or mlflow.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -26,17 +25,10 @@ from pydantic import (
 
 from sweeper.errors import ConfigError
 from sweeper.space.fidelity_schema import FidelityBlock
-from sweeper.space.hyper import Distribution, Scalar, read_hyperparameters
+from sweeper.space.hyper import Distribution, Scalar, as_list, finite, read_hyperparameters
 
 MIXES = ("english", "non_english", "mixed")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a sweep name is a folder name
-
-
-def _as_list(value: Any) -> Any:
-    """A scalar where a list belongs is a one-element list (never split into letters)."""
-    if value is None:
-        return []
-    return value if isinstance(value, (list, tuple)) else [value]
 
 
 def _seed_list(value: Any) -> Any:
@@ -48,13 +40,7 @@ def _seed_list(value: Any) -> Any:
     return value
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-Names = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(_as_list)]
+Names = Annotated[list[Annotated[str, Field(min_length=1)]], BeforeValidator(as_list)]
 Count = Annotated[int, Field(ge=0, strict=True)]
 
 
@@ -76,7 +62,7 @@ class CountRange(Strict):
         return self
 
 
-Counts = Union[Annotated[list[Count], BeforeValidator(_as_list), Field(min_length=1)], CountRange]
+Counts = Union[Annotated[list[Count], BeforeValidator(as_list), Field(min_length=1)], CountRange]
 
 
 class MixCounts(Strict):
@@ -91,7 +77,7 @@ class Budget(Strict):
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
     steps: Annotated[int, Field(ge=1, strict=True)] | None = None
-    epochs: Annotated[float, Field(gt=0), AfterValidator(_finite)] | None = None
+    epochs: Annotated[float, Field(gt=0), AfterValidator(finite)] | None = None
     examples_per_task: Annotated[int, Field(ge=1, strict=True)] | None = None
     examples_total: Annotated[int, Field(ge=1, strict=True)] | None = None
 
@@ -121,9 +107,9 @@ class Intermediate(Strict):
     pool: Names = []
     exclude: Names = []
     counts: Counts | None = None
-    language_mix: Union[Annotated[list[Literal[MIXES]], BeforeValidator(_as_list)],
+    language_mix: Union[Annotated[list[Literal[MIXES]], BeforeValidator(as_list)],
                         dict[Literal[MIXES], MixCounts | None]] = ["mixed"]
-    sets: Annotated[list[Names], BeforeValidator(_as_list)] = []
+    sets: Annotated[list[Names], BeforeValidator(as_list)] = []
     allow_protocol_breaking: StrictBool = False
     draws: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
     budget: Union[Budget, Annotated[list[Budget], Field(min_length=1)]] | None = None
@@ -140,7 +126,7 @@ class Objective(Strict):
 
 class Asha(Strict):
     grace_period: Annotated[int, Field(ge=1, strict=True)] = 1
-    reduction_factor: Annotated[float, Field(gt=1), AfterValidator(_finite)] = 2.0
+    reduction_factor: Annotated[float, Field(gt=1), AfterValidator(finite)] = 2.0
 
 
 class Scheduler(Strict):
@@ -159,8 +145,8 @@ class Search(Strict):
 
 
 class Resources(Strict):
-    cpu: Annotated[float, Field(gt=0), AfterValidator(_finite)] | None = None
-    gpu: Annotated[float, Field(ge=0), AfterValidator(_finite)] | None = None
+    cpu: Annotated[float, Field(gt=0), AfterValidator(finite)] | None = None
+    gpu: Annotated[float, Field(ge=0), AfterValidator(finite)] | None = None
 
 
 class SpaceFile(Strict):

@@ -12,15 +12,11 @@ import copy
 
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaModel
 
-from sweeper.data.features import load_features
-from sweeper.data.sources import make_source
+from model.tiny import features, tiny_without_dropout
 from sweeper.errors import ConfigError
 from sweeper.model import buckets
 from sweeper.model.batching import Columns
-from sweeper.model.encoders import TINY_SHAPE
-from sweeper.model.heads import MultiTaskModel
 from sweeper.model.inference import head_outputs
 from sweeper.model.train import TrainArgs, TrainTask, train
 from sweeper.trial.environment import load_tokenizer
@@ -66,20 +62,9 @@ def tok(catalog, cache_root):
 
 
 def _setup(catalog, cache_root, tok, task: str):
-    spec = catalog.task(task)
-    ds = load_features(spec, "en", "train", source=make_source("sample", catalog, cache_root),
-                       tokenizer=tok, max_length=64, cache_root=cache_root)
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(vocab_size=len(tok), pad_token_id=tok.pad_token_id,
-                              type_vocab_size=1, hidden_dropout_prob=0.0,
-                              attention_probs_dropout_prob=0.0, attn_implementation="sdpa",
-                              **TINY_SHAPE)
-    model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    model.add_head("t", spec.tasktype.head(model.encoder,
-                                       spec.tasktype.num_outputs(spec, list(spec.labels), tok)))
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
+    spec, ds = features(catalog, cache_root, tok, task)
+    outputs = spec.tasktype.num_outputs(spec, list(spec.labels), tok)
+    model = tiny_without_dropout(tok, {"t": (spec.tasktype, outputs)})
     return spec, ds.select(range(96)), ds.select(range(96, 160)), model
 
 

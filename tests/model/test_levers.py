@@ -8,13 +8,10 @@ import copy
 
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaModel
 
-from sweeper.data.features import load_features
-from sweeper.data.sources import make_source
+from model.tiny import features, tiny_without_dropout
 from sweeper.errors import ConfigError
 from sweeper.model import levers
-from sweeper.model.encoders import TINY_SHAPE
 from sweeper.model.heads import MultiTaskModel
 from sweeper.model.lever_settings import compile_mode
 from sweeper.model.train import TrainArgs, TrainTask, train
@@ -43,20 +40,8 @@ def test_the_settings_read_their_values_and_name_a_bad_one(catalog):
 @pytest.fixture(scope="module")
 def setup(catalog, cache_root):
     tok = load_tokenizer("tiny", catalog, cache_root)
-    spec = catalog.task("mnli")
-    ds = load_features(spec, "en", "train", source=make_source("sample", catalog, cache_root),
-                       tokenizer=tok, max_length=64, cache_root=cache_root)
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(vocab_size=len(tok), pad_token_id=tok.pad_token_id,
-                              type_vocab_size=1, hidden_dropout_prob=0.0,
-                              attention_probs_dropout_prob=0.0, attn_implementation="sdpa",
-                              **TINY_SHAPE)
-    model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    model.add_head("t", spec.tasktype.head(model.encoder, 3))
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    return tok, spec, ds.select(range(64)), model
+    spec, ds = features(catalog, cache_root, tok, "mnli")
+    return tok, spec, ds.select(range(64)), tiny_without_dropout(tok, {"t": (spec.tasktype, 3)})
 
 
 def _losses(model: MultiTaskModel, setup) -> list[float]:

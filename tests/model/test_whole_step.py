@@ -9,11 +9,8 @@ import copy
 
 import pytest
 import torch
-from transformers import XLMRobertaConfig, XLMRobertaModel
 
-from sweeper.data.features import load_features
-from sweeper.data.sources import make_source
-from sweeper.model.encoders import TINY_SHAPE
+from model.tiny import features, tiny_without_dropout
 from sweeper.model.heads import MultiTaskModel
 from sweeper.model.levers import Levers
 from sweeper.model.train import TrainArgs, TrainTask, train
@@ -25,21 +22,10 @@ CPU = torch.device("cpu")
 @pytest.fixture(scope="module")
 def setup(catalog, cache_root):
     tok = load_tokenizer("tiny", catalog, cache_root)
-    spec = catalog.task("mnli")
-    ds = load_features(spec, "en", "train", source=make_source("sample", catalog, cache_root),
-                       tokenizer=tok, max_length=64, cache_root=cache_root)
-    torch.manual_seed(0)
-    config = XLMRobertaConfig(vocab_size=len(tok), pad_token_id=tok.pad_token_id,
-                              type_vocab_size=1, hidden_dropout_prob=0.0,
-                              attention_probs_dropout_prob=0.0, attn_implementation="sdpa",
-                              **TINY_SHAPE)
-    model = MultiTaskModel(XLMRobertaModel(config, add_pooling_layer=False))
-    for name in ("t", "other"):  # a second head, not trained here: the step leaves it be
-        model.add_head(name, spec.tasktype.head(model.encoder, 3))
-    for module in model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    return tok, spec, ds.select(range(64)), model
+    spec, ds = features(catalog, cache_root, tok, "mnli")
+    # a second head, not trained here: the step leaves it be
+    heads = {name: (spec.tasktype, 3) for name in ("t", "other")}
+    return tok, spec, ds.select(range(64)), tiny_without_dropout(tok, heads)
 
 
 def _run(model: MultiTaskModel, setup, names=("t",), micro: int | None = None):
