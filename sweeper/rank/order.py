@@ -5,7 +5,9 @@
   (min-max scaled to [0, 1]), so the search starts where the ranking points and TPE
   learns from there;
 - a grid (`search.order: rank`): task sets in order of their tasks' mean predicted
-  score, best first (within each seed, as before; nothing is added or left out).
+  score, best first (within each seed, as before; nothing is added or left out);
+- a fidelity ladder (`fidelity.rank`, with `search.prior: rank`): that same predicted
+  score decides which sets reach the first trained rung (sweeper.runner.ladder).
 """
 
 from __future__ import annotations
@@ -33,10 +35,13 @@ def enqueued(spec: Any, scores: dict[str, float]) -> list[dict[str, Any]]:
     return points
 
 
+def predicted(point: dict[str, Any], scores: dict[str, float]) -> float:
+    """A task set's predicted score: its tasks' mean (the empty set: +inf, the reference
+    every design keeps first)."""
+    tasks = task_list(point)
+    return float(np.mean([scores.get(t, 0.0) for t in tasks])) if tasks else np.inf
+
+
 def ordered(sets: list[dict[str, Any]], scores: dict[str, float]) -> list[dict[str, Any]]:
     """Task-set points best-predicted first (the empty set first: the reference)."""
-    def predicted(point: dict[str, Any]) -> float:
-        tasks = task_list(point)
-        return float(np.mean([scores.get(t, 0.0) for t in tasks])) if tasks else np.inf
-
-    return sorted(sets, key=lambda p: -predicted(p))
+    return sorted(sets, key=lambda p: -predicted(p, scores))

@@ -176,8 +176,15 @@ def _prior(spec: SweepSpec, catalog: Catalog, tracker: tracking.Tracker, parent:
     tracker.set_tags(parent, {"sweeper.prior": "rank"})
     top = ", ".join(list(spec.ranking)[:5])
     print(f"Ranked the pool before training (sweeper rank): {top}, ...; "
-          f"{'Optuna starts from it' if spec.prior == 'rank' else 'best-predicted sets first'}")
+          f"{_uses(spec)}")
     return spec
+
+
+def _uses(spec: SweepSpec) -> str:
+    """What the sweep does with its ranking."""
+    if spec.fidelity is not None and spec.fidelity.rank is not None:
+        return "its top sets reach the ladder's first rung"
+    return "Optuna starts from it" if spec.prior == "rank" else "best-predicted sets first"
 
 
 def _threads(spec: SweepSpec) -> int:

@@ -24,7 +24,7 @@ from ray.tune.search import Searcher
 from sweeper.runner.saved_state import SavedState
 from sweeper.space.fidelity import Ladder, audit, promote
 
-VIA = ("start", "promoted", "audited", "reference")
+VIA = ("start", "ranked", "rank_audited", "promoted", "audited", "reference")
 
 
 def set_of(point: dict[str, Any]) -> str:
@@ -38,18 +38,39 @@ class LadderSearch(SavedState):
     """The grid's `points`, rung by rung up `ladder`."""
 
     def __init__(self, points: list[dict[str, Any]], ladder: Ladder, metric: str, mode: str,
-                 seed: int = 0):
+                 seed: int = 0, ranking: dict[str, float] | None = None):
         super().__init__(metric=metric, mode=mode)
         self.ladder, self.seed = ladder, seed
         self.points: dict[str, list[dict[str, Any]]] = {}  # set -> its points (one a seed)
         for point in points:
             self.points.setdefault(set_of(point), []).append(dict(point))
         self.level = 0
-        self.queue: list[dict[str, Any]] = [{**p, "rung": ladder.rungs[0].name, "level": 0,
-                                             "via": "start"} for p in points]
         self.owner: dict[str, str] = {}  # running Tune trial id -> its set
         self.values: dict[str, list[float]] = {}  # set -> dev objectives at this rung
         self.decisions: list[dict[str, Any]] = []  # per rung: who went up, and why
+        start = self._ranked(ranking) if ladder.rank is not None and ranking else \
+            {unit: "start" for unit in self.points}
+        self.queue: list[dict[str, Any]] = [{**p, "rung": ladder.rungs[0].name, "level": 0,
+                                             "via": start[set_of(p)]}
+                                            for p in points if set_of(p) in start]
+
+    def _ranked(self, ranking: dict[str, float]) -> dict[str, str]:
+        """Rung 0, before any training: the sets the ranking predicts best (by the ladder's
+        `rank` rule), the audit's share of the others and the set without tasks; the
+        set -> how it reached the first trained rung."""
+        from sweeper.rank.order import predicted
+
+        scores = {u: predicted(json.loads(u), ranking) for u in self.points
+                  if json.loads(u).get("count")}
+        ranked = promote(self.ladder.rank, scores, mode="max")
+        passed = [u for u in scores if u not in ranked]
+        audited = audit(self.ladder.audit, passed, "rank", seed=self.seed)
+        reference = [u for u in self.points if not json.loads(u).get("count")]
+        self.decisions.append({"rung": "rank", "scores": scores, "promoted": ranked,
+                               "audited": audited, "reference": reference})
+        chosen = {**{u: "ranked" for u in ranked}, **{u: "rank_audited" for u in audited},
+                  **{u: "reference" for u in reference}}
+        return {u: chosen[u] for u in self.points if u in chosen}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         """The next trial of the current rung; None (Tune asks again) while the rung still

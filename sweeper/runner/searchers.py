@@ -77,7 +77,7 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
         from sweeper.runner.ladder import LadderSearch
 
         ladder = LadderSearch(space.grid(spec), spec.fidelity, "objective", spec.mode,
-                              seed=spec.seeds[0])
+                              seed=spec.seeds[0], ranking=spec.ranking)
         return Resolving(ladder, resolve, "objective", spec.mode), -1  # until it finishes
     if spec.algorithm == "grid":
         points = space.grid(spec)

@@ -81,6 +81,9 @@ class Ladder:
 
     rungs: tuple[Rung, ...]
     audit: Audit = Audit()
+    # rung 0, before any training: the sets the ranking (sweeper rank) predicts best go to
+    # the first trained rung (with the audit's share of the others); None: every set does
+    rank: Promote | None = None
 
     @property
     def full(self) -> Rung:

@@ -108,6 +108,8 @@ class AuditRule(_Strict):
 class FidelityBlock(_Strict):
     rungs: Annotated[list[RungBlock], Field(min_length=2)]
     audit: AuditRule = AuditRule()
+    # rung 0: the ranking's top sets (search.prior: rank) go to the first trained rung
+    rank: PromoteRule | None = None
 
     def ladder(self, model: str, expand: Callable[[list[str]], list[str]] | None = None,
                target_epochs: float | None = None) -> Ladder:
@@ -121,7 +123,8 @@ class FidelityBlock(_Strict):
             target_epochs=r.target_epochs if r.target_epochs is not None else target_epochs,
             promote=Promote(**r.promote.model_dump()) if r.promote else None)
             for r in self.rungs)
-        ladder = Ladder(rungs, Audit(share=self.audit.share, min=self.audit.min))
+        ladder = Ladder(rungs, Audit(share=self.audit.share, min=self.audit.min),
+                        rank=Promote(**self.rank.model_dump()) if self.rank else None)
         check_ladder(ladder)
         return ladder
 

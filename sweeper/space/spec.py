@@ -198,9 +198,15 @@ def parse_spec(raw: Any, catalog: Catalog, name_hint: str = "") -> SweepSpec:
 
 def _check_search(spec: SweepSpec, where: str) -> None:
     """`search.prior` and `search.order` with the algorithms they belong to."""
-    if spec.prior == "rank" and (spec.algorithm == "grid" or spec.fixed_sets):
+    ranked_ladder = spec.file.fidelity is not None and spec.file.fidelity.rank is not None
+    if ranked_ladder and spec.prior != "rank":
+        raise ConfigError(f"{where}: fidelity.rank promotes the ranking's top sets: it needs "
+                          "search.prior: rank")
+    if spec.prior == "rank" and (spec.algorithm == "grid" or spec.fixed_sets) \
+            and not ranked_ladder:
         raise ConfigError(f"{where}: search.prior: rank seeds Optuna's task weights (optuna "
-                          "or random over a pool); a grid takes search.order: rank")
+                          "or random over a pool) or, with fidelity.rank, a ladder's first "
+                          "trained rung; a grid takes search.order: rank")
     if spec.order == "rank" and (spec.algorithm != "grid" or spec.chains):
         raise ConfigError(f"{where}: search.order: rank orders a grid's task sets (not a "
                           "search, nor chains); a search takes search.prior: rank")

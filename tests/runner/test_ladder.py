@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from ray.tune.search import Searcher
 
+from sweeper.errors import ConfigError
 from sweeper.frozen import freeze
 from sweeper.runner import searchers
 from sweeper.runner.ladder import LadderSearch, set_of
@@ -170,3 +172,39 @@ def test_a_ladder_outside_a_grid_or_under_a_scheduler_ends_in_one_line(tmp_path)
     done = run_cli("validate", str(path))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "drop search.scheduler" in done.stderr
+
+
+def test_the_ranking_as_rung_0_sends_its_top_sets_and_an_audit_to_the_first_rung(catalog):
+    """fidelity.rank (with search.prior: rank): before any training the ranking's top
+    quarter goes up, with the audit's share (at least 3) of the others and the set without
+    tasks; the rest never trains. Each carries how it got there."""
+    raw = {"model": "tiny", "targets": ["xnli"], "seeds": [0],
+           "intermediate": {"sets": [[]] + [[t] for t in POOL],
+                            "budget": {"examples_total": 400, "epochs": 1}},
+           "search": {"algorithm": "grid", "prior": "rank"},
+           "fidelity": {"rank": {"top": 0.25},
+                        "rungs": [{"name": "screen", "model": "tiny", "promote": {"top": 0.5}},
+                                  {"name": "full", "model": "small"}]}}
+    spec = parse_spec(raw, catalog, "ranked")
+    ranking = {t: float(-i) for i, t in enumerate(POOL)}  # mnli best, hausa worst
+    search = LadderSearch(grid(spec), spec.fidelity, "objective", "max", ranking=ranking)
+    first = {c["tasks"]: c["via"] for _, c in _drain(search, "t")}
+    assert first["mnli"] == first["qqp"] == "ranked" and first[""] == "reference"
+    assert sorted(v for v in first.values()) == ["rank_audited"] * 3 + ["ranked"] * 2 + \
+        ["reference"]
+    assert len(first) == len(POOL)  # one set of the six never trains
+    assert search.decisions[0]["rung"] == "rank"
+    plain = LadderSearch(grid(spec), spec.fidelity, "objective", "max")  # no ranking: all
+    assert len(_drain(plain, "p")) == len(POOL) + 1
+
+
+def test_a_ranked_ladder_and_a_rank_prior_go_together(catalog):
+    base = {"model": "tiny", "targets": ["xnli"],
+            "intermediate": {"sets": [[]] + [[t] for t in POOL]},
+            "fidelity": {"rungs": [{"name": "screen", "promote": {"top": 0.5}},
+                                   {"name": "full", "model": "small"}]}}
+    with pytest.raises(ConfigError, match="fidelity.rank .* needs search.prior: rank"):
+        parse_spec({**base, "search": {"algorithm": "grid"},
+                    "fidelity": {**base["fidelity"], "rank": {"top": 0.5}}}, catalog, "x")
+    with pytest.raises(ConfigError, match="with fidelity.rank, a ladder's first"):
+        parse_spec({**base, "search": {"algorithm": "grid", "prior": "rank"}}, catalog, "x")
