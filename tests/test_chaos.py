@@ -34,3 +34,29 @@ def test_a_short_chaos_run_loses_nothing_and_changes_no_number(tmp_path):
     assert result["report_identical"] and result["stages_retrained_unexplained"] == 0
     assert result["resumes"] >= 1 and result["overhead"] > 0
 
+
+def _tied_rows(first: str, second: str):
+    """Two finished trials with the same numbers everywhere, ids `first` and `second`."""
+    import pandas as pd
+
+    rows = []
+    for trial_id, tasks, chain in ((first, "mnli,qqp", 1), (second, "hausa_voa_topics,qqp", 0)):
+        for split in ("dev", "test"):
+            for lang, tier in (("en", "high"), ("sw", "low")):
+                rows.append({"trial_id": trial_id, "tasks": tasks, "k": 2, "seed": 0,
+                             "chain": chain, "split": split, "language": lang, "tier": tier,
+                             "score": 40.0, "gain": 1.0, "status": "finished",
+                             "protocol": "zero_shot", "comparable": True})
+    return pd.DataFrame(rows)
+
+
+def test_the_selected_trial_does_not_depend_on_run_ids():
+    """Found by the chaos run: two trials tied on dev were picked by their run ids (random
+    per run), so a resumed sweep's report named another trial than the fault-free run's.
+    Ties now go by the trial itself (fewest tasks, then tasks, seed, chain)."""
+    from sweeper.report.sections import selected
+
+    one = selected(_tied_rows("0aaa", "ffff"))
+    other = selected(_tied_rows("ffff", "0aaa"))
+    for protocol in ("english_dev", "target_dev"):
+        assert one[protocol]["tasks"] == other[protocol]["tasks"] == "hausa_voa_topics,qqp"
