@@ -16,7 +16,7 @@ import psutil
 
 KINDS = ("node", "actor", "tracking", "driver", "corrupt", "disk")
 TRACKING_DOWN_S = 30.0
-DISK_HELD_S = 10.0
+DISK_HELD_S = 60.0
 
 
 @dataclass
@@ -113,7 +113,8 @@ def corrupt_entry(t: Target) -> str | None:
 
 
 def fill_disk(t: Target) -> str | None:
-    """The stage cache's file system filled until a write fails, held DISK_HELD_S, freed."""
+    """The stage cache's file system filled until a write fails, held until the sweep
+    meets it (its driver stops, exit 2) or DISK_HELD_S pass, then freed."""
     if t.disk is None:
         return None
     ballast, written = t.disk / ".ballast", 0
@@ -125,9 +126,14 @@ def fill_disk(t: Target) -> str | None:
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
-    time.sleep(DISK_HELD_S)
+    held = time.time()
+    while time.time() - held < DISK_HELD_S and t.driver is not None \
+            and t.driver.poll() is None:
+        time.sleep(0.5)
     os.unlink(ballast)
-    return f"cache file system filled ({written >> 20} MiB) for {DISK_HELD_S:.0f} s, freed"
+    met = t.driver is not None and t.driver.poll() is not None
+    return (f"cache file system filled ({written >> 20} MiB) for {time.time() - held:.0f} s, "
+            f"freed; {'the driver stopped on it' if met else 'no write of the sweep met it'}")
 
 
 INJECT: dict[str, Callable[[Target], str | None]] = {
