@@ -38,8 +38,8 @@ NODE_SCRIPT = """
 import sys, time
 import ray._private.node as node
 from ray._private.parameter import RayParams
-role, address, temp, agent, grpc, env = sys.argv[1:3] + [sys.argv[3]] + \\
-    [int(x) for x in sys.argv[4:7]]
+role, address, temp = sys.argv[1:4]
+agent, grpc, env, dashboard = (int(x) for x in sys.argv[4:8])
 head = role == "head"
 params = dict(node_ip_address="127.0.0.1", num_gpus=0, object_store_memory=100_000_000,
               temp_dir=temp, dashboard_agent_listen_port=agent, metrics_agent_port=grpc,
@@ -47,7 +47,7 @@ params = dict(node_ip_address="127.0.0.1", num_gpus=0, object_store_memory=100_0
               node_manager_port=0, include_log_monitor=head)
 if head:
     params.update(gcs_server_port=int(address.rpartition(":")[2]), num_cpus=0,
-                  include_dashboard=False)
+                  include_dashboard=False, dashboard_port=dashboard)
 else:
     params.update(gcs_address=address, num_cpus=1, resources={"chaos_worker": 1})
 node.Node(RayParams(**params), head=head, shutdown_at_exit=False, spawn_reaper=False)
@@ -77,9 +77,13 @@ class RayCluster:
         self._count = 0
         self.address = f"127.0.0.1:{self.port}"
         self.head = self._start("head")
-        for _ in range(workers):
-            self.add_node()
-        self.wait_for(workers)
+        try:
+            for _ in range(workers):
+                self.add_node()
+            self.wait_for(workers)
+        except BaseException:
+            self.stop()
+            raise
 
     def _start(self, name: str) -> psutil.Popen:
         """One Ray node in a process of its own, as `ray start` starts one, but from
@@ -88,7 +92,7 @@ class RayCluster:
         is chosen free here; the temp folder is the node's own."""
         temp = tempfile.mkdtemp(prefix="chh" if name == "head" else "chw", dir="/tmp")
         return _started([sys.executable, "-c", NODE_SCRIPT, name, self.address, temp,
-                         str(free_port()), str(free_port()), str(free_port())],
+                         *(str(free_port()) for _ in range(4))],
                         self.folder / f"{name}.log")
 
     def add_node(self) -> str:
@@ -98,16 +102,23 @@ class RayCluster:
         self.nodes[name] = self._start(name)
         return name
 
-    def wait_for(self, workers: int, timeout: float = 180) -> None:
-        """Until the head and `workers` worker nodes have started their processes."""
-        deadline = time.time() + timeout
-        procs = [self.head, *self.nodes.values()]
+    def wait_for(self, workers: int, timeout: float = 240, tries: int = 3) -> None:
+        """Until the head and `workers` worker nodes have started. A worker node that
+        fails to start (on a loaded machine its registration can time out) is started
+        again, up to `tries` times."""
+        deadline, failed = time.time() + timeout, 0
         while time.time() < deadline:
-            up = [p for p in procs if "node up" in self._log(p)]
-            dead = [p for p in procs if p.poll() is not None]
-            if dead:
-                raise RuntimeError(f"a Ray node failed to start: see {self.folder}")
-            if len(up) >= workers + 1:
+            if self.head.poll() is not None:
+                raise RuntimeError(f"the Ray head failed to start: see {self.folder}")
+            for name, proc in list(self.nodes.items()):
+                if proc.poll() is not None:
+                    failed += 1
+                    if failed >= tries:
+                        raise RuntimeError(f"a Ray node failed to start: see {self.folder}")
+                    stop_group(self.nodes.pop(name))
+                    self.add_node()
+            procs = [self.head, *self.nodes.values()]
+            if sum("node up" in self._log(p) for p in procs) >= workers + 1:
                 return
             time.sleep(1)
         raise RuntimeError(f"{workers} Ray worker nodes did not come up: see {self.folder}")
@@ -164,7 +175,11 @@ class TrackingServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": self.password}
         self.proc: psutil.Popen | None = None
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def start(self) -> None:
         self.proc = _started([sys.executable, "-m", "mlflow", "server", "--app-name",
