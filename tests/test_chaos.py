@@ -3,6 +3,7 @@ chaos run led to."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -60,3 +61,30 @@ def test_the_selected_trial_does_not_depend_on_run_ids():
     other = selected(_tied_rows("ffff", "0aaa"))
     for protocol in ("english_dev", "target_dev"):
         assert one[protocol]["tasks"] == other[protocol]["tasks"] == "hausa_voa_topics,qqp"
+
+
+def test_a_full_disk_is_named_where_it_is_full(tmp_path):
+    """Found by the chaos run: the stage cache's file system was full, and the one line
+    named the trial's folder on another, roomy disk (the error named no file, and the
+    trial's folder was named first). It now names the place on the full disk."""
+    from sweeper.atomic import disk_full
+
+    full, roomy = tmp_path / "full", tmp_path / "roomy"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
+    try:
+        try:
+            (full / "ballast").write_bytes(b"\0" * (2 << 20))
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        roomy.mkdir()
+        for exc in (OSError(errno.ENOSPC, "No space left on device"),
+                    RuntimeError("safetensors: No space left on device (os error 28)")):
+            message = str(disk_full(exc, roomy / "trial", full / "cache"))
+            assert f"no space left on {full}" in message and str(full / "cache") in message
+        named = OSError(errno.ENOSPC, "No space left on device", str(roomy / "x"))
+        assert str(roomy / "x") in str(disk_full(named, full / "cache"))  # the file it names
+    finally:
+        subprocess.run(["umount", "-l", str(full)], capture_output=True)
