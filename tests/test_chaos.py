@@ -88,3 +88,21 @@ def test_a_full_disk_is_named_where_it_is_full(tmp_path):
         assert str(roomy / "x") in str(disk_full(named, full / "cache"))  # the file it names
     finally:
         subprocess.run(["umount", "-l", str(full)], capture_output=True)
+
+
+def test_a_trial_stopped_then_finished_by_a_resume_counts_as_finished():
+    """Found by the chaos run: a trial whose worker was stopped when its driver was killed
+    was tagged stopped_early; the resume finished it, but the tag stayed and the report
+    counted it as stopped, so its numbers left every curve. Reopening a run resets it."""
+    from sweeper.report.results import status_of
+    from sweeper.tracking import Tracker
+    from sweeper.tracking.memory import MemoryStore
+
+    tracker = Tracker(MemoryStore(), "resumed")
+    run = tracker.start(name="1 chain 0: qqp | seed 0", key="s:t1", tags={})
+    tracker.set_tags(run, {"stopped_early": "true"})
+    tracker.finish(run, "KILLED")
+    assert tracker.start(name="1 chain 0: qqp | seed 0", key="s:t1", tags={}) == run
+    tracker.finish(run)
+    record = tracker.run(run)
+    assert status_of({"tags": record.tags, "status": record.status}) == "finished"
