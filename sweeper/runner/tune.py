@@ -87,12 +87,9 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: S
                                       sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
             # The latest checkpoint holds every finished stage's outputs (stage markers and
-            # the XTREME export; encoders live in the stage cache). Older ones are kept
-            # while the sweep runs and pruned when it ends (sweeper.runner.finish): Tune
-            # drops an older one as it registers a newer one, before the experiment state
-            # that points past it reaches storage, so a driver killed in between left a
-            # trial whose checkpoint was gone, and `resume` failed it for good.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=None)),
+            # the XTREME export; encoders live in the stage cache): older ones are dropped,
+            # so each output is stored once.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
     )
 
 
