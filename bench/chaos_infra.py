@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,7 @@ class RayCluster:
     def __init__(self, folder: Path, workers: int = 2) -> None:
         self.folder, self.port, self.nodes = folder, free_port(), {}
         folder.mkdir(parents=True, exist_ok=True)
-        self._count = 0
+        self._count, self.temps = 0, []
         self.address = f"127.0.0.1:{self.port}"
         self.head = self._start("head")
         try:
@@ -91,6 +92,7 @@ class RayCluster:
         and with it off resolves 127.0.0.1 to the machine's outward address. Every port
         is chosen free here; the temp folder is the node's own."""
         temp = tempfile.mkdtemp(prefix="chh" if name == "head" else "chw", dir="/tmp")
+        self.temps.append(temp)
         return _started([sys.executable, "-c", NODE_SCRIPT, name, self.address, temp,
                          *(str(free_port()) for _ in range(4))],
                         self.folder / f"{name}.log")
@@ -152,6 +154,8 @@ class RayCluster:
         for name in list(self.nodes):
             stop_group(self.nodes.pop(name))
         stop_group(self.head)
+        for temp in self.temps:  # the nodes' logs and sockets
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 class TrackingServer:
