@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,17 +25,33 @@ def no_space(path: str | os.PathLike) -> NoSpace:
                    "`sweeper resume` continues a sweep")
 
 
-def disk_full(exc: BaseException, path: str | os.PathLike) -> NoSpace | None:
-    """`exc` as a NoSpace for `path` when it says the disk is full (an OSError, or a
-    library's own error carrying the OS's message, as safetensors' writer does)."""
+def disk_full(exc: BaseException, *paths: str | os.PathLike | None) -> NoSpace | None:
+    """`exc` as a NoSpace when it says the disk is full (an OSError, or a library's own
+    error carrying the OS's message, as safetensors' writer does), naming the file it
+    names or else the one of `paths` (where the write may have gone) on the fullest disk."""
     if isinstance(exc, NoSpace):
         return exc
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return no_space(exc.filename or path)
+        return no_space(exc.filename or fullest(paths))
     text = str(exc)
     if "No space left on device" in text or "os error 28" in text:
-        return no_space(path)
+        return no_space(fullest(paths))
     return None
+
+
+def fullest(paths: tuple[str | os.PathLike | None, ...]) -> str | os.PathLike:
+    """Of the places a failed write may have gone, the one whose file system has the
+    least room left (the first on a tie): an error that names no file is told on the
+    disk that is full, not on whichever place was given first."""
+    given = [p for p in paths if p]
+
+    def room(path: str | os.PathLike) -> float:
+        try:
+            return shutil.disk_usage(_mount_of(path)).free
+        except OSError:
+            return float("inf")
+
+    return min(given, key=room)
 
 
 def _mount_of(path: str | os.PathLike) -> str:

@@ -145,13 +145,24 @@ def selected(rows: pd.DataFrame) -> dict[str, Any]:
         if scored.empty:
             out[protocol] = {"note": "no dev numbers for this protocol"}
             continue
-        best = scored.idxmax()
+        best = _best(trials, scored)
         out[protocol] = {"trial_id": best, "tasks": trials.loc[best, "tasks"],
                          "k": int(trials.loc[best, "k"]), "dev": float(scored.max()),
                          "test": float(trials.loc[best, "test"]),
                          "test_low": _float(trials.loc[best, "test_low"]),
                          "test_gain": _float(gains.loc[best, "test"])}
     return out
+
+
+def _best(trials: pd.DataFrame, scored: pd.Series) -> Any:
+    """The trial with the highest dev score. Ties (the same set in two chains, or two
+    sets that score alike on a small dev set) go to the fewest tasks, then by tasks, seed
+    and chain: by the trial, never by its run id, which differs between two runs of one
+    sweep (a sweep resumed after a fault picks what the fault-free run picked)."""
+    tied = trials.loc[scored.index[scored == scored.max()]]
+    order = tied.assign(_chain=tied["chain"].astype(str)).sort_values(
+        ["k", "tasks", "seed", "_chain"], kind="stable")
+    return order.index[0]
 
 
 def _float(value: Any) -> float | None:

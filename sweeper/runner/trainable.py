@@ -69,7 +69,7 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
         _run(config, sweep, state)
     except Exception as exc:  # noqa: BLE001 (a full disk says so in many ways)
         fatal = exc if isinstance(exc, SweeperError) else \
-            disk_full(exc, state.get("out") or sweep.cache_root)
+            disk_full(exc, state.get("out"), sweep.cache_root)
         if fatal is None:
             raise
         message = one_line(fatal)

@@ -89,6 +89,11 @@ class Store(Protocol):
     def read_artifact(self, run_id: str, path: str) -> bytes | None: ...
 
 
+# How a run ended before, reset when it is reopened: a trial whose worker was stopped
+# (its driver killed) and that a resume then finishes is not "stopped early".
+REOPENED = {"stopped_early": "false"}
+
+
 class Tracker:
     """The runs of one experiment (one sweep's name) in one store."""
 
@@ -116,7 +121,7 @@ class Tracker:
         if run_id is None:
             return self.store.create_run(self.experiment_id, name, _text(all_tags))
         self.store.set_status(run_id, "RUNNING")
-        self.store.set_tags(run_id, _text(all_tags))
+        self.store.set_tags(run_id, _text({**REOPENED, **all_tags}))
         return run_id
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:

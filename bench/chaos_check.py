@@ -1,0 +1,97 @@
+"""The invariants of a chaos run, read after it from the tracking store, the stage cache
+and the two sweeps' reports: every trial finished exactly once, none left RUNNING, every
+number equal to the fault-free run's, no stage trained twice for one key except where
+its builder died while training it (or its entry was corrupted), the same report."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+NUMBER_PREFIXES = ("objective", "dev.", "test.", "gain.", "selection.")
+
+
+def sweep_runs(uri: str, name: str) -> dict[str, Any]:
+    """The sweep's parent and its child runs by role, from the tracking server."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(name)
+    runs = client.search_runs([exp.experiment_id], max_results=5000)
+    parents = [r for r in runs if r.data.tags.get("sweeper.role") == "sweep"]
+    children = [r for r in runs if r not in parents]
+    return {"parents": parents,
+            "trials": [r for r in children if r.data.tags.get("sweeper.role") == "trial"],
+            "baselines": [r for r in children if r.data.tags.get("sweeper.role") == "baseline"]}
+
+
+def numbers(run: Any) -> dict[str, float]:
+    """What a trial found (selection, dev and test scores, gains): no timings."""
+    return {k: v for k, v in run.data.metrics.items() if k.startswith(NUMBER_PREFIXES)}
+
+
+def trial_table(runs: dict[str, Any]) -> dict[str, list[Any]]:
+    """Trial runs by the trial they belong to (its name: design position, tasks, seed)."""
+    table: dict[str, list[Any]] = {}
+    for run in runs["trials"]:
+        table.setdefault(run.info.run_name, []).append(run)
+    return table
+
+
+def stage_builds(cache: Path) -> dict[str, dict[str, int]]:
+    """Per stage-cache key: committed builds, entries quarantined after a failed check,
+    and builds left half-done by a process that died while training it."""
+    out: dict[str, Counter] = {}
+    for marker in cache.glob("*/COMPLETE"):
+        out.setdefault(marker.parent.name, Counter())["committed"] += 1
+    for q in (cache / ".quarantine").glob("*") if (cache / ".quarantine").exists() else []:
+        out.setdefault(q.name.rsplit(".", 1)[0], Counter())["quarantined"] += 1
+    for tmp in cache.glob(".*.tmp"):
+        out.setdefault(tmp.name[1:].rsplit(".", 2)[0], Counter())["died"] += 1
+    return {k: dict(v) for k, v in out.items()}
+
+
+def check(uri: str, reference: str, chaos: str, cache: Path,
+          reports: tuple[dict, dict]) -> dict[str, Any]:
+    """Every invariant, as numbers (0 where it holds) and a verdict per line."""
+    ref, got = sweep_runs(uri, reference), sweep_runs(uri, chaos)
+    want, have = trial_table(ref), trial_table(got)
+    finished = {k: [r for r in v if r.info.status == "FINISHED"] for k, v in have.items()}
+    lost = sorted(k for k in want if not finished.get(k))
+    duplicates = sum(len(v) - 1 for v in have.values() if len(v) > 1)
+    duplicates += max(0, len(got["baselines"]) - len(ref["baselines"]))
+    running = [r.info.run_name for part in got.values() for r in part
+               if r.info.status == "RUNNING"]
+    unequal = sorted(k for k in want if finished.get(k) and
+                     numbers(finished[k][0]) != numbers(want[k][0]))
+    builds = stage_builds(cache)
+    twice = {k: b for k, b in builds.items()
+             if b.get("committed", 0) + b.get("quarantined", 0) + b.get("died", 0) > 1}
+    unexplained = sorted(k for k, b in twice.items()
+                         if b.get("committed", 0) > 1 or (not b.get("quarantined")
+                                                          and not b.get("died")))
+    return {"trials": len(want), "trials_seen": len(have), "lost": len(lost),
+            "lost_trials": lost, "duplicates": duplicates, "running_left": len(running),
+            "running_runs": running, "numbers_equal": not unequal and not lost,
+            "numbers_unequal": unequal,
+            "parent_status": [p.info.status for p in got["parents"]],
+            "stages_retrained": {k[:16]: b for k, b in twice.items()},
+            "stages_retrained_unexplained": len(unexplained),
+            "report_identical": _by_name(reports[0], ref) == _by_name(reports[1], got)}
+
+
+def _by_name(report: str, runs: dict[str, Any]) -> str:
+    """A report with its runs' ids replaced by their names (a run id is drawn anew by
+    every run of a sweep; the name says which trial it is)."""
+    for run in (r for part in runs.values() for r in part):
+        report = report.replace(run.info.run_id, run.info.run_name)
+    return report
+
+
+def normalized_report(analysis: dict[str, Any], name: str) -> str:
+    """A sweep's analysis as text without its own name, so that two sweeps of the same
+    space compare equal when their numbers are (run ids: `_by_name`)."""
+    text = json.dumps(analysis, sort_keys=True)
+    return text.replace(name, "<sweep>")

@@ -1,0 +1,141 @@
+"""The faults of a chaos run and their seeded schedule: each kind is one function that
+injects it into the running sweep (or says it cannot yet: nothing to hit), so a schedule
+drawn from one seed hits the same kinds in the same order every time."""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import psutil
+
+KINDS = ("node", "actor", "tracking", "driver", "corrupt", "disk")
+TRACKING_DOWN_S = 30.0
+DISK_HELD_S = 60.0
+
+
+@dataclass
+class Target:
+    """What the faults act on: the cluster, the tracking server, the driver of the
+    moment (replaced on resume), the stage cache and the file system it sits on."""
+
+    cluster: Any
+    tracking: Any
+    cache: Path
+    disk: Path | None
+    driver: Any = None
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def schedule(seed: int, kinds: list[str], count: int, span: float) -> list[tuple[float, str]]:
+    """`count` faults over `span` seconds (at least one of every kind), at seeded times
+    between 10 % and 75 % of the span, in time order."""
+    rng = random.Random(seed)
+    chosen = list(kinds) + [rng.choice(kinds) for _ in range(max(0, count - len(kinds)))]
+    rng.shuffle(chosen)
+    times = sorted(rng.uniform(0.10, 0.75) * span for _ in chosen)
+    return list(zip(times, chosen))
+
+
+def _trial_actors(cluster: Any) -> list[psutil.Process]:
+    out = []
+    for node in cluster.nodes.values():
+        for p in node.children(recursive=True):
+            try:
+                if "ImplicitFunc" in p.name() or "ImplicitFunc" in " ".join(p.cmdline()):
+                    out.append(p)
+            except psutil.Error:
+                pass
+    return out
+
+
+def kill_node(t: Target) -> str | None:
+    """A worker node lost (raylet -9, its trials and object store with it), then replaced."""
+    busy = [n for n in sorted(t.cluster.nodes)
+            if any(p in _trial_actors(t.cluster) for p in t.cluster.nodes[n].children(True))]
+    if not busy:
+        return None
+    name = t.rng.choice(busy)
+    pid = t.cluster.kill_node(name)
+    replacement = t.cluster.add_node()
+    return f"raylet of {name} (pid {pid}) killed -9; {replacement} joins"
+
+
+def kill_actor(t: Target) -> str | None:
+    """A trial's actor killed -9 (Tune retries the trial from its last checkpoint)."""
+    actors = _trial_actors(t.cluster)
+    if not actors:
+        return None
+    victim = t.rng.choice(sorted(actors, key=lambda p: p.pid))
+    victim.kill()
+    return f"trial actor pid {victim.pid} killed -9"
+
+
+def stop_tracking(t: Target) -> str | None:
+    """The tracking server down for TRACKING_DOWN_S, then back on the same port."""
+    t.tracking.stop()
+    time.sleep(TRACKING_DOWN_S)
+    t.tracking.start()
+    return f"tracking server stopped for {TRACKING_DOWN_S:.0f} s"
+
+
+def kill_driver(t: Target) -> str | None:
+    """The driver killed -9; the run loop resumes the sweep from a fresh process."""
+    if t.driver is None or t.driver.poll() is not None:
+        return None
+    pid = t.driver.pid
+    psutil.Process(pid).kill()
+    return f"driver pid {pid} killed -9"
+
+
+def corrupt_entry(t: Target) -> str | None:
+    """The largest file of a committed stage-cache entry overwritten in its middle (same
+    size): the next reader must find it, quarantine it and build it again."""
+    entries = sorted(p.parent for p in t.cache.glob("*/COMPLETE"))
+    if not entries:
+        return None
+    entry = t.rng.choice(entries)
+    files = [p for p in entry.rglob("*") if p.is_file()
+             and p.name not in ("COMPLETE", "MANIFEST.json")]
+    victim = max(files, key=lambda p: (p.stat().st_size, p.as_posix()))
+    size = victim.stat().st_size
+    with open(victim, "r+b") as f:
+        f.seek(size // 2)
+        chunk = f.read(64)
+        f.seek(size // 2)
+        f.write(bytes(b ^ 0xFF for b in chunk))
+    return f"{entry.name[:12]}/{victim.relative_to(entry)} corrupted ({len(chunk)} bytes)"
+
+
+def fill_disk(t: Target) -> str | None:
+    """The stage cache's file system filled until a write fails, held until the sweep
+    meets it (its driver stops, exit 2) or DISK_HELD_S pass, then freed."""
+    if t.disk is None:
+        return None
+    ballast, written = t.disk / ".ballast", 0
+    chunk = b"\0" * (1 << 20)
+    with open(ballast, "wb", buffering=0) as f:
+        try:
+            while True:
+                written += f.write(chunk) or 0
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+    held = time.time()
+    while time.time() - held < DISK_HELD_S and t.driver is not None \
+            and t.driver.poll() is None:
+        time.sleep(0.5)
+    os.unlink(ballast)
+    met = t.driver is not None and t.driver.poll() is not None
+    return (f"cache file system filled ({written >> 20} MiB) for {time.time() - held:.0f} s, "
+            f"freed; {'the driver stopped on it' if met else 'no write of the sweep met it'}")
+
+
+INJECT: dict[str, Callable[[Target], str | None]] = {
+    "node": kill_node, "actor": kill_actor, "tracking": stop_tracking,
+    "driver": kill_driver, "corrupt": corrupt_entry, "disk": fill_disk}
