@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweeper.report import chains, rungs, sections
+from sweeper.report import chains, listings, rungs, sections
 from sweeper.report.results import text_column
 from sweeper.report.stats import (
     MIN_COUNTS,
@@ -186,13 +186,13 @@ def analyse(table: pd.DataFrame, *, catalog: Any = None, selection: str = "engli
     for t, rows in table.groupby("target"):
         targets[t]["helped"] = sections.helped(rows, selection, rng)
         targets[t]["selected"] = sections.selected(rows)
-    return {"rows": int(len(whole)), "trials": sections.trial_counts(whole),
+    return {"rows": int(len(whole)), "trials": listings.trial_counts(whole),
             "synthetic": bool((table["data_source"] == "sample").any()),
-            "protocols": sections.protocols(table, selection),
-            "count_effect": effect, "targets": targets, "apart": sections.apart(table),
-            "not_comparable": sections.not_comparable(table),
-            "licences": sections.licences(table, catalog),
-            "notes": sections.notes(table), **({"ladder": ladder} if ladder else {})}
+            "protocols": listings.protocols(table, selection),
+            "count_effect": effect, "targets": targets, "apart": listings.apart(table),
+            "not_comparable": listings.not_comparable(table),
+            "licences": listings.licences(table, catalog),
+            "notes": listings.notes(table), **({"ladder": ladder} if ladder else {})}
 
 
 def with_defaults(table: pd.DataFrame) -> pd.DataFrame:

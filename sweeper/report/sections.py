@@ -1,8 +1,8 @@
-"""The report's other sections, from the results table: which tasks helped (ranked on
-DEV gains under the selection protocol, test beside), the trial each selection protocol
-would pick (strict zero-shot and the oracle, side by side), results kept apart (not
-zero-shot, not comparable with XTREME), the licences of the data, trial counts and
-caveats. Pure: pandas in, plain dicts out.
+"""The report's task and trial sections, from the results table: which tasks helped
+(ranked on DEV gains under the selection protocol, test beside) and the trial each
+selection protocol would pick (strict zero-shot and the oracle, side by side), read
+from the finished zero-shot rows (`clean`) per trial (`per_trial`). Pure: pandas in,
+plain dicts out (the listings: sweeper.report.listings).
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweeper.report.stats import MIN_UNITS, t_interval
+from sweeper.report.stats import MIN_UNITS
 
 BOOTSTRAP = 500
 SELECTIONS = {"english_dev": "strict zero-shot: the English dev set",
               "target_dev": "the oracle: target-language dev sets"}
 
 
-def _clean(rows: pd.DataFrame) -> pd.DataFrame:
+def clean(rows: pd.DataFrame) -> pd.DataFrame:
     """Finished trials' zero-shot rows, comparable with XTREME."""
     return rows[(rows["status"] == "finished") & (rows["protocol"] == "zero_shot")
                 & rows["comparable"]]
 
 
-def _per_trial(rows: pd.DataFrame, value: str) -> pd.DataFrame:
+def per_trial(rows: pd.DataFrame, value: str) -> pd.DataFrame:
     """Per trial: English dev, target-language dev (oracle) and test means of `value`."""
     def mean(split: str, english: bool | None) -> pd.Series:
         part = rows[rows["split"] == split]
@@ -40,9 +40,6 @@ def _per_trial(rows: pd.DataFrame, value: str) -> pd.DataFrame:
                         test=mean("test", None), test_low=rows[
                             (rows["split"] == "test") & (rows["tier"] == "low")
                         ].groupby("trial_id")[value].mean())
-
-
-clean, per_trial = _clean, _per_trial  # read by sweeper.report.rungs too
 
 
 class TaskEffects:
@@ -99,11 +96,11 @@ class TaskEffects:
 def helped(rows: pd.DataFrame, selection: str, rng: np.random.Generator) -> dict[str, Any]:
     """Each task's effect at equal set size on the selection protocol's DEV gains, with
     its interval; the oracle's dev and the test effects beside it, never instead."""
-    clean = _clean(rows)
-    clean = clean[(clean["role"] != "baseline") & (clean["k"] >= 1)]
-    if clean.empty:
+    kept = clean(rows)
+    kept = kept[(kept["role"] != "baseline") & (kept["k"] >= 1)]
+    if kept.empty:
         return {"ranked_on": None, "tasks": [], "note": "no finished zero-shot trials"}
-    trials = _per_trial(clean, "gain")
+    trials = per_trial(kept, "gain")
     trials = trials.groupby(["seed", "tasks"], as_index=False).mean(numeric_only=True)
     names = sorted({t for s in trials["tasks"] for t in s.split(",") if t})
     effects = TaskEffects(trials, names)
@@ -134,11 +131,11 @@ def helped(rows: pd.DataFrame, selection: str, rng: np.random.Generator) -> dict
 def selected(rows: pd.DataFrame) -> dict[str, Any]:
     """The trial each selection protocol picks by its DEV scores, with its TEST numbers:
     strict zero-shot (English dev) beside the oracle (target-language dev)."""
-    clean = _clean(rows)
-    if clean.empty:
+    kept = clean(rows)
+    if kept.empty:
         return {}
-    trials = _per_trial(clean, "score")
-    gains = _per_trial(clean, "gain")
+    trials = per_trial(kept, "score")
+    gains = per_trial(kept, "gain")
     out = {}
     for protocol in ("english_dev", "target_dev"):
         scored = trials[protocol].dropna()
@@ -167,87 +164,3 @@ def _best(trials: pd.DataFrame, scored: pd.Series) -> Any:
 
 def _float(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
-
-
-def trial_counts(table: pd.DataFrame) -> dict[str, int]:
-    trials = table[table["role"] != "baseline"].groupby("trial_id")["status"].first()
-    return {s: int((trials == s).sum()) for s in ("finished", "stopped", "failed", "running")}
-
-
-def protocols(table: pd.DataFrame, selection: str) -> dict[str, Any]:
-    """What every number depends on, named beside it."""
-    def values(column: str) -> list[str]:
-        return sorted({str(v) for v in table[column].dropna() if str(v)})
-
-    return {"selection": f"{selection} ({SELECTIONS[selection]})",
-            "oracle": "target_dev (target-language dev sets), reported beside, never instead",
-            "curves": "TEST gains over the baseline run with the same baseline key; "
-                      "zero-shot rows comparable with XTREME only",
-            "data_source": values("data_source"), "model": values("model"),
-            "retrieval_protocol": values("retrieval_protocol"),
-            "budget": [b for b in values("budget") if b != "(none)"]}
-
-
-def _summary(rows: pd.DataFrame) -> dict[str, Any]:
-    per_trial = rows.groupby("trial_id")["gain"].mean().dropna()
-    mean, low, high = t_interval(per_trial.tolist()) if len(per_trial) else (None, None, None)
-    return {"trials": int(rows["trial_id"].nunique()),
-            "languages": sorted(rows["language"].unique()), "mean_gain": mean, "low": low,
-            "high": high}
-
-
-def apart(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Finished results that are not zero-shot, per target and protocol (TEST gains)."""
-    rows = table[(table["status"] == "finished") & (table["split"] == "test")
-                 & (table["protocol"] != "zero_shot") & (table["role"] != "baseline")]
-    return [{"target": t, "protocol": p, **_summary(g)}
-            for (t, p), g in rows.groupby(["target", "protocol"])]
-
-
-def not_comparable(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """Finished results that differ in kind from XTREME's (BUCC mined over the gold pairs
-    only), per target (TEST gains)."""
-    rows = table[(table["status"] == "finished") & (table["split"] == "test")
-                 & ~table["comparable"] & (table["role"] != "baseline")]
-    return [{"target": t, "why": "BUCC from the hub's gold-pair-only configs (no "
-                                 "distractor sentences): far easier than XTREME's task",
-             **_summary(g)} for t, g in rows.groupby("target")]
-
-
-def licences(table: pd.DataFrame, catalog: Any) -> list[dict[str, Any]]:
-    """The licence of every task whose data the table's numbers used; non-commercial
-    ones flagged."""
-    names = {t for s in table["tasks"] for t in s.split(",") if t} | set(table["target"])
-    out = []
-    for name in sorted(names):
-        task = catalog.tasks.get(name) if catalog is not None else None
-        out.append({"task": name, "license": task.license if task else "not in the catalog",
-                    "non_commercial": bool(task and task.is_non_commercial)})
-    return out
-
-
-def notes(table: pd.DataFrame) -> list[str]:
-    """Caveats in words."""
-    out = []
-    counts = trial_counts(table)
-    if counts["running"]:
-        out.append(f"The sweep is still running: {counts['running']} trial(s) running are "
-                   "left out of every number.")
-    if counts["stopped"] or counts["failed"]:
-        out.append(f"{counts['stopped']} trial(s) stopped by a scheduler and "
-                   f"{counts['failed']} failed are left out of every number and counted per "
-                   "point.")
-    done = table[(table["status"] == "finished") & (table["role"] != "baseline")]
-    if done["seed"].nunique() == 1 and len(done):
-        out.append("One seed: intervals cover the choice of tasks, not the noise of the seed "
-                   "(every gain of a seed shares one baseline run).")
-    empty = done[(done["k"] >= 1) & (done["examples_seen"].isna()
-                                     | done["distinct_examples"].isna())]["trial_id"].nunique()
-    if empty:
-        out.append(f"{empty} trial(s) have no examples_seen or distinct_examples: the count "
-                   "effects are not adjusted for what is missing.")
-    orphans = done[done["score"].notna() & done["gain"].isna()]["trial_id"].nunique()
-    if orphans:
-        out.append(f"{orphans} trial(s) have no baseline with the same baseline key: they "
-                   "have scores but no gains.")
-    return out
