@@ -5,10 +5,16 @@ the phase takes within its pass limit. Pure arithmetic, read by the loop
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # pragma: no cover
-    from sweeper.model.train import TrainArgs
+
+class Phase(Protocol):
+    """What a plan reads of a phase's loop settings (sweeper.model.train.TrainArgs)."""
+
+    epochs: float | None
+    max_steps: int | None
+    batch_size: int
+    max_passes: float | None
 
 
 def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[float]:
@@ -25,7 +31,7 @@ def task_weights(sizes: list[int], sampling: str, temperature: float) -> list[fl
     return [x / total for x in raw]
 
 
-def optimizer_steps(sizes: list[int], weights: list[float], args: TrainArgs) -> tuple[int, int]:
+def optimizer_steps(sizes: list[int], weights: list[float], args: Phase) -> tuple[int, int]:
     """(planned, allowed) optimizer steps: `max_steps`, else `epochs` passes over the
     summed sizes; allowed: as many as the pass limit lets the first task reach it."""
     if args.max_steps:

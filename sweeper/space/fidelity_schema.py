@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Annotated, Any, Callable
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
@@ -29,7 +29,32 @@ from sweeper.trial.settings import target_epochs
 
 if TYPE_CHECKING:
     from sweeper.catalog import Catalog
-    from sweeper.space.spec import SweepSpec
+
+
+class Space(Protocol):
+    """What a ladder is checked against of its space (sweeper.space.spec.SweepSpec)."""
+
+    fixed: dict[str, Any]
+    file: Any  # the validated space file
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def eval_languages(self) -> list[str]: ...
+
+    @property
+    def targets(self) -> list[str]: ...
+
+    @property
+    def selection(self) -> str: ...
+
+    @property
+    def objective_languages(self) -> str: ...
+
+    def base_settings(self) -> Any: ...
+
+    def objective_targets(self, catalog: Any) -> tuple[list[str], dict[str, str]]: ...
 
 RUNG_KEYS = ("name", "model", "budget_share", "languages", "target_epochs", "promote")
 
@@ -129,7 +154,7 @@ class FidelityBlock(_Strict):
         return ladder
 
 
-def spec_ladder(block: FidelityBlock | None, spec: "SweepSpec", catalog: "Catalog",
+def spec_ladder(block: FidelityBlock | None, spec: Space, catalog: "Catalog",
                 where: str) -> Ladder | None:
     """The space's ladder, checked against the space: each rung's languages known and
     among the space's, the objective still seeing dev numbers at every rung, every rung's
@@ -163,7 +188,7 @@ def spec_ladder(block: FidelityBlock | None, spec: "SweepSpec", catalog: "Catalo
     return ladder
 
 
-def _epochs_rise(ladder: Ladder, spec: "SweepSpec", catalog: "Catalog", where: str) -> None:
+def _epochs_rise(ladder: Ladder, spec: Space, catalog: "Catalog", where: str) -> None:
     """Each trained target's fine-tuning epochs (a rung's own, else the space's or the
     catalog's default) never fall from one rung to the next."""
     base = spec.base_settings()
