@@ -23,7 +23,6 @@ from sweeper.tracking.sweeps import HEARTBEAT_TAG
 HASHES_TAG = "sweeper.storage_hashes"  # JSON {file: sha256} of what Tune restores from
 RESTORED = ("tuner.pkl", "*.pkl", "experiment_state-*.json", "search_gen_state-*.json",
             "basic-variant-state-*.json")
-VERSIONS = 8  # per restore file: the storage may hold any of the driver's last few
 HEARTBEAT_S = 30.0  # how often the driver says it lives (`ls` reads it: HEARTBEAT_TAG)
 
 
@@ -50,9 +49,8 @@ def storage_hashes(location: str) -> dict[str, str]:
 
 def check(location: str, tags: dict[str, str], *, trust: bool) -> None:
     """Refuse (ConfigError) storage whose restored files differ from the parent run's
-    record, unless `trust`. The record keeps each file's last VERSIONS versions: a
-    driver killed while its newest state was on its way to the storage left an earlier
-    one."""
+    record, unless `trust`. The record keeps each file's last two versions: a driver
+    killed while its newest state was on its way to the storage left the one before."""
     if trust:
         return
     raw = tags.get(HASHES_TAG)
@@ -71,12 +69,11 @@ def check(location: str, tags: dict[str, str], *, trust: bool) -> None:
 
 
 def merged(record: dict[str, list[str]], hashes: dict[str, str]) -> dict[str, list[str]]:
-    """The record with `hashes` as each file's newest version (VERSIONS kept per file:
-    Tune saves its state locally more often than it copies it to storage)."""
+    """The record with `hashes` as each file's newest version (two kept per file)."""
     out = {name: list(versions) for name, versions in record.items()}
     for name, digest in hashes.items():
         before = [v for v in out.get(name, []) if v != digest]
-        out[name] = [digest] + before[:VERSIONS - 1]
+        out[name] = [digest] + before[:1]
     return dict(sorted(out.items()))
 
 

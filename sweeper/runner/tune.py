@@ -13,7 +13,6 @@ from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec
 
 MAX_FAILURES = 2
-STATE_SYNC_S = 10  # at most this long between copies of Tune's state to storage
 
 
 def _trainable(sweep: SweepContext, spec: SweepSpec):
@@ -87,16 +86,10 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: S
                        trust.recorder(location, sweep.tracking_uri, sweep.experiment,
                                       sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
-            # A trial's checkpoints (stage markers and the XTREME export; encoders live in
-            # the stage cache) are kept while the sweep runs and all but the latest pruned
-            # when it has finished (sweeper.runner.finish): with a number kept, Tune drops
-            # an older checkpoint as it registers a newer one, before the experiment state
-            # that points past it reaches storage, and a driver killed in between left a
-            # trial whose checkpoint was gone (`resume` failed it for good). The state is
-            # then copied to storage as often as Tune saves it, so a resume restarts from
-            # recent state (and the trust record's versions cover what it finds).
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
-            sync_config=tune.SyncConfig(sync_period=STATE_SYNC_S)),
+            # The latest checkpoint holds every finished stage's outputs (stage markers and
+            # the XTREME export; encoders live in the stage cache): older ones are dropped,
+            # so each output is stored once.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
     )
 
 
