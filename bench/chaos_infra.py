@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -22,7 +21,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sweeps import Postgres, free_port, kill_tree  # noqa: E402
+from sweeps import Postgres, free_port, kill_tree, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -193,12 +192,8 @@ class TrackingServer:
                              self.folder / "server.log",
                              {"MLFLOW_AUTH_CONFIG_PATH": str(self.ini),
                               "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret})
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{self.url}/health", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.5)
+        if wait_healthy(self.url):
+            return
         raise RuntimeError(f"the tracking server did not start: {self.folder}/server.log")
 
     def stop(self) -> None:

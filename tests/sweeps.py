@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -159,12 +160,22 @@ class Postgres:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def wait_healthy(url: str, tries: int = 240) -> bool:
+    """Whether a tracking server at `url` answered its /health within `tries` half-seconds."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=2)
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, str, dict]:
     """`mlflow server --app-name basic-auth` on 127.0.0.1, runs and users in PostgreSQL,
     artifacts in a folder: the cluster's tracking store (cluster.yaml) in miniature.
     Returns the server, its URL and the credentials' environment."""
     import secrets
-    import urllib.request
 
     password = secrets.token_urlsafe(16)
     ini = tmp_path / "basic_auth.ini"
@@ -184,11 +195,6 @@ def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, 
                           start_new_session=True, stdout=open(tmp_path / "server.log", "w"),
                           stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
+    wait_healthy(url)
     return server, url, {"MLFLOW_TRACKING_USERNAME": "admin",
                          "MLFLOW_TRACKING_PASSWORD": password}

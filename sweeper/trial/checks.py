@@ -7,7 +7,7 @@ from __future__ import annotations
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError
 from sweeper.model import buckets
-from sweeper.model.lever_settings import compile_mode, graphs_mode
+from sweeper.model.lever_settings import compile_mode
 from sweeper.trial.fields import validate
 from sweeper.trial.settings import TrialSettings
 
@@ -46,7 +46,6 @@ def check_settings(settings: TrialSettings, catalog: Catalog) -> TrialSettings:
         raise ConfigError(f"micro_batch '{micro}' is not 'auto' or a number >= 1")
     buckets.parse(settings.runtime.length_buckets)  # each raises naming its setting
     compile_mode(settings.runtime.compile)
-    graphs_mode(settings.runtime.cuda_graphs)
     wanted = set(catalog.expand_languages(settings.evaluation.languages))
     for name in settings.targets:
         if wanted and not wanted & set(catalog.task(name).languages):
