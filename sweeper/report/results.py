@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from sweeper import tracking
 from sweeper.catalog import Catalog
 from sweeper.errors import ConfigError, DataError
 from sweeper.report.columns import COLUMNS, NUMERIC, OPTIONAL, SPLITS, STATUSES
@@ -26,7 +27,7 @@ from sweeper.scoring.xtreme import main_metric
 
 def status_of(row: dict[str, Any]) -> str:
     """A run's status as the table spells it."""
-    if row["tags"].get("stopped_early") == "true" or row["status"] == "KILLED":
+    if row["tags"].get(tracking.STOPPED_TAG) == "true" or row["status"] == "KILLED":
         return "stopped"
     return {"FINISHED": "finished", "FAILED": "failed"}.get(row["status"], "running")
 

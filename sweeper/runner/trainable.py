@@ -107,8 +107,6 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
                            tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
                                             sweep=sweep.name, keys=keys),
                                  **design_tags(params)})
-    if tracker.run(run_id).tags.get("stopped_early") == "true":  # interrupted, now resumed
-        tracker.set_tags(run_id, {"stopped_early": "false"})
     state.update(tracker=tracker, run_id=run_id)
     env = reopen(resolved, catalog)
     log_params(tracker, run_id, resolved, catalog)
@@ -132,7 +130,7 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
         result = run_trial(resolved if resolved.tasks else resolved.baseline(), out,
                            hooks=hooks, stage_cache=cache, catalog=catalog, env=env)
     except SystemExit:  # Tune stopped the trial (scheduler): not a failure
-        tracker.set_tags(run_id, {"stopped_early": "true"})
+        tracker.set_tags(run_id, {tracking.STOPPED_TAG: "true"})
         tracker.finish(run_id, "KILLED")
         raise
     except SweeperError:

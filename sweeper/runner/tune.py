@@ -41,7 +41,7 @@ def _close_runs(sweep: SweepContext):
                 tracker.finish(run_id, status)
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self._close(trial, "KILLED", {"stopped_early": "true"})
+            self._close(trial, "KILLED", {tracking.STOPPED_TAG: "true"})
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._close(trial, "FAILED", {"error": "trial failed after retries"})

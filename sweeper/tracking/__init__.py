@@ -19,6 +19,7 @@ from sweeper.tracking.base import (
     ROLE_TAG,
     RUNG_LEVEL_TAG,
     RUNG_TAG,
+    STOPPED_TAG,
     SWEEP_ID_TAG,
     SWEEP_NAME_TAG,
     TRIAL_TAG,
@@ -40,7 +41,7 @@ from sweeper.tracking.uris import (
 
 __all__ = ["ARM_TAG", "BASELINE_KEY_TAG", "BASELINE_RUN_TAG", "CHAIN_ADDED_TAG", "CHAIN_TAG",
            "FOLDER_TAG", "INTERMEDIATE_KEY_TAG",
-           "PARENT_TAG", "ROLE_TAG", "RUNG_LEVEL_TAG", "RUNG_TAG", "SWEEP_ID_TAG",
+           "PARENT_TAG", "ROLE_TAG", "RUNG_LEVEL_TAG", "RUNG_TAG", "STOPPED_TAG", "SWEEP_ID_TAG",
            "SWEEP_NAME_TAG", "TRIAL_TAG", "VIA_TAG",
            "RunRecord", "Store", "Tracker", "artifact_root", "default_uri", "given_uri",
            "list_sweeps", "open_store", "open_sweep", "sqlite_path", "store_uri", "sweep_parents",

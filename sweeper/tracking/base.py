@@ -30,6 +30,7 @@ ARM_TAG = "sweeper.budget_arm"  # budget arms: the arm a trial ran under
 RUNG_TAG = "sweeper.rung"  # fidelity ladders: the rung a trial ran at
 RUNG_LEVEL_TAG = "sweeper.rung_level"  # ... its place on the ladder, 0 the cheapest
 VIA_TAG = "sweeper.rung_via"  # ... and how its set got there (start, promoted, audited, ...)
+STOPPED_TAG = "stopped_early"  # "true": a scheduler (or a stopped driver) ended the trial
 STATUSES = ("RUNNING", "FINISHED", "FAILED", "KILLED")
 
 
@@ -91,7 +92,7 @@ class Store(Protocol):
 
 # How a run ended before, reset when it is reopened: a trial whose worker was stopped
 # (its driver killed) and that a resume then finishes is not "stopped early".
-REOPENED = {"stopped_early": "false"}
+REOPENED = {STOPPED_TAG: "false"}
 
 
 class Tracker:
