@@ -30,6 +30,11 @@ class SweepFolder:
             raise ConfigError(f"storage {storage} is not usable: "
                               f"{one_line(exc, 200)}") from None
 
+    @property
+    def base_root(self) -> str:
+        """The storage's own path on `fs` (the folder's parent)."""
+        return self.root[: -len(self.folder)].rstrip("/")
+
     def exists(self, name: str) -> bool:
         info = self.fs.get_file_info(f"{self.root}/{name}")
         return info.type == pafs.FileType.File
@@ -47,3 +52,20 @@ class SweepFolder:
             return
         with self.fs.open_output_stream(f"{self.root}/{name}") as f:
             f.write(text.encode("utf-8"))
+
+    def prune_checkpoints(self) -> int:
+        """Every trial's checkpoints but its latest removed; how many. Only for a sweep
+        that has finished: while it runs, Tune's experiment state in storage may still
+        point at an older one (sweeper.runner.tune keeps them all until then)."""
+        removed = 0
+        for trial in self.fs.get_file_info(pafs.FileSelector(self.root)):
+            if trial.type != pafs.FileType.Directory or \
+                    not trial.base_name.startswith("sweeper_trial_"):
+                continue
+            saved = sorted(c.path for c in self.fs.get_file_info(pafs.FileSelector(trial.path))
+                           if c.type == pafs.FileType.Directory
+                           and c.base_name.startswith("checkpoint_"))
+            for old in saved[:-1]:
+                self.fs.delete_dir(old)
+                removed += 1
+        return removed

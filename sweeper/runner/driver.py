@@ -147,8 +147,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
         context = sweep_context(spec, catalog, where, sweep_id, parent)
         stop = StopSignal(sweep_id)
         tuner = make_tuner(spec, context, Resolver(spec, facts, _threads(spec)), stop,
-                           storage=where.storage, folder=where.folder,
-                           location=sweep_dir.location, reuse_workers=reuse_workers)
+                           sweep_dir=sweep_dir, reuse_workers=reuse_workers)
         state = {"name": where.name, "sweep_id": sweep_id, "folder": where.folder,
                  "spec_raw": spec.raw, "spec_path": spec.source_path,
                  "tracking_uri": where.uri, "parent_run_id": parent, "cache": where.cache,

@@ -88,4 +88,6 @@ def fit_sweep(tuner: Any, *, spec: SweepSpec, context: SweepContext,
     status = ("KILLED" if summary["unfinished"] else "FAILED" if summary["errored"]
               else "FINISHED")
     tracker.finish(context.parent_run_id, status)
+    if status == "FINISHED":  # nothing left to resume from an older checkpoint
+        sweep_dir.prune_checkpoints()
     return summary

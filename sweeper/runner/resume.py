@@ -71,7 +71,7 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
     stop = StopSignal(sweep_id)  # the restored Tuner's callback writes the same file
     stop.clear()
     try:
-        tuner = restore_tuner(sweep_dir.location, spec, context)
+        tuner = restore_tuner(sweep_dir, spec, context)
     except BaseException:  # a failed start leaves the parent as it found it
         tracker.finish(state["parent_run_id"], before if before != "RUNNING" else "KILLED")
         raise

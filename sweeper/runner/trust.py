@@ -3,10 +3,11 @@
 Ray Tune restores a sweep from pickles in its storage (`tuner.pkl`, the searcher's
 state, the experiment state whose trials are pickled inside JSON), so whoever can write
 the storage can make `sweeper resume` run code. While a sweep runs, the driver hashes
-those files whenever they change and keeps the hashes on the sweep's parent run in the
-tracking store, outside the storage (`record`); `resume` compares the storage with that
-record before Ray reads a byte of it (`check`). The same callback beats a heartbeat on
-the parent run, so `sweeper ls` can tell a running sweep from one whose driver died.
+each of those files as it writes it to the storage and keeps the hashes on the sweep's
+parent run in the tracking store, outside the storage, before the file lands
+(sweeper.runner.state_fs); `resume` compares the storage with that record before Ray
+reads a byte of it (`check`). A callback beats a heartbeat on the parent run, so
+`sweeper ls` can tell a running sweep from one whose driver died (`heartbeat`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ RESTORED = ("tuner.pkl", "*.pkl", "experiment_state-*.json", "search_gen_state-*
 HEARTBEAT_S = 30.0  # how often the driver says it lives (`ls` reads it: HEARTBEAT_TAG)
 
 
+def is_restored(name: str) -> bool:
+    """Whether Tune restores a sweep from a file of this name in its folder."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in RESTORED)
+
+
 def _files(location: str) -> tuple[Any, str, list[Any]]:
     import pyarrow.fs as pafs
 
     fs, root = pafs.FileSystem.from_uri(location) if "://" in location else \
         (pafs.LocalFileSystem(), location)
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=False, allow_not_found=True))
-    wanted = [i for i in infos if i.type == pafs.FileType.File
-              and any(fnmatch.fnmatch(i.base_name, p) for p in RESTORED)]
+    wanted = [i for i in infos if i.type == pafs.FileType.File and is_restored(i.base_name)]
     return fs, root, wanted
 
 
@@ -50,7 +55,8 @@ def storage_hashes(location: str) -> dict[str, str]:
 def check(location: str, tags: dict[str, str], *, trust: bool) -> None:
     """Refuse (ConfigError) storage whose restored files differ from the parent run's
     record, unless `trust`. The record keeps each file's last two versions: a driver
-    killed while its newest state was on its way to the storage left the one before."""
+    killed after recording a file's newest version and before it landed left the one
+    before."""
     if trust:
         return
     raw = tags.get(HASHES_TAG)
@@ -77,55 +83,29 @@ def merged(record: dict[str, list[str]], hashes: dict[str, str]) -> dict[str, li
     return dict(sorted(out.items()))
 
 
-def recorder(location: str, tracking_uri: str, experiment: str, parent_run_id: str):
-    """A Tune callback on the driver. Tune asks its callbacks for their state right after
-    it has written its own to the driver's staging folder and before it copies that
-    folder to the storage: there the callback hashes the restore files and puts them on
-    the parent run (so the record is always ahead of the storage). After each step it
-    beats the heartbeat, every HEARTBEAT_S."""
+def heartbeat(tracking_uri: str, experiment: str, parent_run_id: str):
+    """A Tune callback on the driver that says, on the parent run, every HEARTBEAT_S
+    after a step, that the sweep's driver lives (`sweeper ls` reads it)."""
     from ray import tune
 
-    class RecordStorage(tune.Callback):
+    class Heartbeat(tune.Callback):
         def __init__(self) -> None:
-            self.staging: str | None = None
-            self.record: dict[str, list[str]] = {}
             self.beat = 0.0
-            self.loaded = False
-
-        def _tracker(self) -> Any:
-            from sweeper import tracking
-
-            return tracking.Tracker(tracking.open_store(tracking_uri), experiment)
-
-        def _tags(self, tags: dict[str, str]) -> None:
-            try:
-                self._tracker().set_tags(parent_run_id, tags)
-            except Exception as exc:  # the record is a check, never a reason to stop
-                print(f"sweeper: could not record the sweep's state: {one_line(exc)}")
-
-        def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-            if self.staging is None and trials:
-                self.staging = trials[0].storage.experiment_driver_staging_path
 
         def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
             now = time.time()
-            if now - self.beat >= HEARTBEAT_S:
-                self.beat = now
-                self._tags({HEARTBEAT_TAG: f"{now:.0f}"})
+            if now - self.beat < HEARTBEAT_S:
+                return
+            self.beat = now
+            try:
+                from sweeper import tracking
 
-        def get_state(self) -> dict | None:  # called as Tune saves: see above
-            if not self.loaded:  # a resumed sweep adds to the record its first run made
-                self.loaded = True
-                self.record = json.loads(self._tracker().run(parent_run_id).tags.get(
-                    HASHES_TAG) or "{}")
-            hashes = storage_hashes(self.staging or location)
-            record = merged(self.record, hashes)
-            if record != self.record:
-                self.record = record
-                self._tags({HASHES_TAG: json.dumps(record, sort_keys=True)})
-            return None  # nothing for Tune to pickle
+                tracking.Tracker(tracking.open_store(tracking_uri), experiment).set_tags(
+                    parent_run_id, {HEARTBEAT_TAG: f"{now:.0f}"})
+            except Exception as exc:  # a heartbeat is a hint, never a reason to stop
+                print(f"sweeper: could not beat the sweep's heartbeat: {one_line(exc)}")
 
-    return RecordStorage()
+    return Heartbeat()
 
 
 def record_now(location: str, tracker: Any, parent_run_id: str, tags: dict[str, str]) -> None:

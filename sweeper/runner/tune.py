@@ -8,9 +8,11 @@ from typing import Any
 from sweeper import tracking
 from sweeper.runner import searchers, trust
 from sweeper.runner.context import SweepContext
+from sweeper.runner.state_fs import Record, recording_fs
 from sweeper.runner.stop import StopSignal, stop_on_fatal
 from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec
+from sweeper.storage import SweepFolder
 
 MAX_FAILURES = 2
 
@@ -63,10 +65,17 @@ def _scheduler(spec: SweepSpec, cache_root: str):
     return DeferWaiting(inner, cache_root)
 
 
+def _storage_fs(sweep_dir: SweepFolder, sweep: SweepContext) -> Any:
+    """The storage's file system as Tune writes through it: the restore files recorded on
+    the parent run before they land (sweeper.runner.state_fs)."""
+    return recording_fs(sweep_dir.fs, sweep_dir.root,
+                        Record(sweep.tracking_uri, sweep.experiment, sweep.parent_run_id))
+
+
 def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: StopSignal,
-               *, storage: str, folder: str, location: str, reuse_workers: bool = True):
+               *, sweep_dir: SweepFolder, reuse_workers: bool = True):
     """The sweep's Tuner; each trial's settings are resolved by `resolver` on the driver.
-    `location`: the sweep's folder in its storage (what `resume` restores from); `stop`:
+    `sweep_dir`: the sweep's folder in its storage (what `resume` restores from); `stop`:
     where a trial's fatal error is kept when it stops the sweep (sweeper.runner.stop)."""
     from ray import tune
 
@@ -81,21 +90,26 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: S
                                     # imports and caches are paid once per worker, not per trial
                                     reuse_actors=reuse_workers),
         run_config=tune.RunConfig(
-            name=folder, storage_path=storage,
+            name=sweep_dir.folder, storage_path=sweep_dir.base_root,
+            storage_filesystem=_storage_fs(sweep_dir, sweep),
             callbacks=[_close_runs(sweep), stop_on_fatal(stop),
-                       trust.recorder(location, sweep.tracking_uri, sweep.experiment,
-                                      sweep.parent_run_id)],
+                       trust.heartbeat(sweep.tracking_uri, sweep.experiment,
+                                       sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
-            # The latest checkpoint holds every finished stage's outputs (stage markers and
-            # the XTREME export; encoders live in the stage cache): older ones are dropped,
-            # so each output is stored once.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1)),
+            # A trial's checkpoints (stage markers and the XTREME export; encoders live in
+            # the stage cache) are all kept while the sweep runs, and all but the latest
+            # pruned once it has finished (sweeper.runner.finish). With a number kept, Tune
+            # drops an older checkpoint as it registers a newer one, before the state that
+            # points past it reaches the storage: a driver killed in between left a trial
+            # whose checkpoint was gone, and `resume` failed it for good.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None)),
     )
 
 
-def restore_tuner(location: str, spec: SweepSpec, sweep: SweepContext):
+def restore_tuner(sweep_dir: SweepFolder, spec: SweepSpec, sweep: SweepContext):
     """The Tuner of an interrupted sweep: unfinished and errored trials run again."""
     from ray import tune
 
-    return tune.Tuner.restore(location, trainable=_trainable(sweep, spec),
-                              resume_unfinished=True, resume_errored=True)
+    return tune.Tuner.restore(sweep_dir.root, trainable=_trainable(sweep, spec),
+                              resume_unfinished=True, resume_errored=True,
+                              storage_filesystem=_storage_fs(sweep_dir, sweep))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from types import SimpleNamespace
 
 import pytest
 
@@ -61,27 +59,15 @@ def test_the_record_is_made_from_the_storage_on_a_path_or_a_uri(tmp_path):
     trust.check(str(tmp_path), tags, trust=False)
 
 
-@pytest.mark.slow  # the callback opens the MLflow store (sqlite) at every record: seconds each
-def test_the_recorder_keeps_the_record_ahead_of_the_storage(tmp_path):
-    """Tune's driver writes its state to a staging folder, asks the callbacks for theirs,
-    then copies the folder to the storage: the record is made from the staging folder."""
+def test_the_heartbeat_says_the_driver_lives_every_so_often(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracker = tracking.Tracker(tracking.open_store(uri), "sweep")
     parent = tracker.start("sweep", "s:sweep", {})
-    staging, storage = tmp_path / "staging", tmp_path / "storage"
-    staging.mkdir()
-    (staging / "tuner.pkl").write_bytes(b"one")
-    callback = trust.recorder(str(storage), uri, "sweep", parent)
-    trial = SimpleNamespace(storage=SimpleNamespace(experiment_driver_staging_path=str(staging)))
-    callback.on_step_begin(0, [trial])
-    callback.on_step_end(0, [trial])
-    assert float(tracker.run(parent).tags[HEARTBEAT_TAG]) > 0
+    callback = trust.heartbeat(uri, "sweep", parent)
+    callback.on_step_end(0, [])
+    first = float(tracker.run(parent).tags[HEARTBEAT_TAG])
+    assert abs(first - time.time()) < 60
+    tracker.set_tags(parent, {HEARTBEAT_TAG: "1"})
+    callback.on_step_end(1, [])  # within HEARTBEAT_S of the last: not again
+    assert tracker.run(parent).tags[HEARTBEAT_TAG] == "1"
     assert callback.get_state() is None  # nothing for Tune to pickle
-    first = json.loads(tracker.run(parent).tags[trust.HASHES_TAG])
-    assert first == {"tuner.pkl": [trust.storage_hashes(str(staging))["tuner.pkl"]]}
-    (staging / "tuner.pkl").write_bytes(b"two")
-    callback.get_state()
-    record = json.loads(tracker.run(parent).tags[trust.HASHES_TAG])
-    assert record["tuner.pkl"][1:] == first["tuner.pkl"] and len(record["tuner.pkl"]) == 2
-    shutil.copytree(staging, storage)
-    trust.check(str(storage), tracker.run(parent).tags, trust=False)
