@@ -30,6 +30,7 @@ class Target:
     disk: Path | None
     driver: Any = None
     rng: random.Random = field(default_factory=random.Random)
+    outage_s: float = 0.0  # how long the faults kept the tracking server down, in all
 
 
 def schedule(seed: int, kinds: list[str], count: int, span: float) -> list[tuple[float, str]]:
@@ -79,8 +80,10 @@ def kill_actor(t: Target) -> str | None:
 def stop_tracking(t: Target) -> str | None:
     """The tracking server down for TRACKING_DOWN_S, then back on the same port."""
     t.tracking.stop()
+    down = time.time()
     time.sleep(TRACKING_DOWN_S)
     t.tracking.start()
+    t.outage_s += time.time() - down
     return f"tracking server stopped for {TRACKING_DOWN_S:.0f} s"
 
 

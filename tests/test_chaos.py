@@ -16,16 +16,12 @@ SHORT_FAULTS = "actor,corrupt,driver"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("SWEEPER_CHAOS"), reason=(
-    "opt-in (SWEEPER_CHAOS=1): the short form takes about 8 minutes on 2 cores, more than "
-    "the suite's budget, and a driver killed between Tune's deletion of a trial's older "
-    "checkpoint and the upload of the state that points past it can still lose that "
-    "trial (README: the chaos run, what is still open)"))
 def test_a_short_chaos_run_loses_nothing_and_changes_no_number(tmp_path):
-    """The CI form: 8 trials on a head and two worker nodes, the tracking server on
-    PostgreSQL with authentication, storage on S3 (moto); a trial actor killed -9, a
-    stage-cache entry corrupted, the driver killed -9 and resumed. Every trial finishes
-    once, none is left RUNNING, every number and the report equal the fault-free run's."""
+    """The CI form (about 2 minutes alone on 2 cores): 8 trials on a head and two worker
+    nodes, the tracking server on PostgreSQL with authentication, storage on S3 (moto);
+    a trial actor killed -9, a stage-cache entry corrupted, the driver killed -9 and
+    resumed. Every trial finishes once, none is left RUNNING, every number and the report
+    equal the fault-free run's."""
     done = subprocess.run([sys.executable, "bench/chaos.py", "--trials", "8", "--faults",
                            SHORT_FAULTS, "--seed", "0", "--json", "--keep",
                            str(tmp_path / "chaos")], cwd=ROOT, capture_output=True,
