@@ -10,19 +10,20 @@ from sweeper.errors import SweeperError, one_line
 
 
 def init_ray(address: str | None) -> None:
-    """Join `address`, or start a local Ray that listens on loopback only."""
+    """Join `address`, or start a local Ray that listens on loopback only. A local sweep
+    is always a new instance of its own: Ray would otherwise join whatever cluster
+    `ray start` last started on this machine (or RAY_ADDRESS names), and its trials would
+    die with that cluster; a cluster is joined only when asked (`--address auto`)."""
     if address is None:
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before Ray starts: 127.0.0.1
-    # Keeping only a trial's latest checkpoint makes Tune save its (small) experiment state
-    # after each one; expected here, so not a warning for every stage of every trial.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     import ray
 
     if ray.is_initialized():
         return
     try:
         if address is None:
-            ray.init(include_dashboard=False, log_to_driver=True, configure_logging=False)
+            ray.init(address="local", include_dashboard=False, log_to_driver=True,
+                     configure_logging=False)
         else:
             env = carried_env()
             ray.init(address=address, runtime_env={"env_vars": env} if env else None)
