@@ -77,6 +77,8 @@ class Store(Protocol):
 
     def set_status(self, run_id: str, status: str) -> None: ...
 
+    def delete_run(self, run_id: str) -> None: ...
+
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None: ...
 
     def log_params(self, run_id: str, params: dict[str, str]) -> None: ...
@@ -120,10 +122,23 @@ class Tracker:
         if parent:
             all_tags[PARENT_TAG] = parent
         if run_id is None:
-            return self.store.create_run(self.experiment_id, name, _text(all_tags))
+            self.store.create_run(self.experiment_id, name, _text(all_tags))
+            return self._one(key)
         self.store.set_status(run_id, "RUNNING")
         self.store.set_tags(run_id, _text({**REOPENED, **all_tags}))
         return run_id
+
+    def _one(self, key: str) -> str:
+        """The one run tagged `key`, just created. A request to create it that the store
+        carried out but whose answer was lost (the server stopped mid-request) is sent
+        again by the client and makes a second run: all but the first (oldest, then
+        lowest id: every process picks the same) are deleted before anything is logged."""
+        runs = self.store.search([self.experiment_id], {TRIAL_TAG: key})
+        keep = min(runs, key=lambda r: (r.start_time, r.run_id))
+        for run in runs:
+            if run.run_id != keep.run_id:
+                self.store.delete_run(run.run_id)
+        return keep.run_id
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
         self.store.set_tags(run_id, _text(tags))

@@ -64,6 +64,9 @@ class MemoryStore:
             raise ValueError(f"unknown run status {status}")
         self._runs[run_id].status = status
 
+    def delete_run(self, run_id: str) -> None:
+        del self._runs[run_id]
+
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         self._runs[run_id].tags.update(tags)
 

@@ -97,6 +97,11 @@ class MlflowStore:
             self.client.set_terminated(run_id, status)
 
     @writes
+    def delete_run(self, run_id: str) -> None:
+        """Deleted as the UI deletes (searches no longer return it)."""
+        self.client.delete_run(run_id)
+
+    @writes
     def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         from mlflow.entities import RunTag
 

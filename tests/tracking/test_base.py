@@ -67,6 +67,30 @@ def test_a_retried_trial_reopens_its_own_run(store, tmp_path):
     assert tracker.run(run).metrics["train.loss"] == 0.5  # NaNs left out
 
 
+def test_a_run_created_twice_by_a_retried_request_is_kept_once(store, tmp_path):
+    """Found by the chaos run: the tracking server stopped after it had created a
+    baseline's run but before it answered; the client sent the request again and the
+    sweep held two runs for one baseline (its report counted it twice). A run is now
+    kept once: the store's extra copies are deleted as it is created."""
+    tracker = tracking.Tracker(store, "sweep", tmp_path / "art")
+    parent = tracker.start("sweep", "s1:sweep", {tracking.ROLE_TAG: "sweep"})
+    create = store.create_run
+    made: list[str] = []
+
+    def twice(experiment_id, name, tags):  # the first answer lost, the request resent
+        made.append(create(experiment_id, name, tags))
+        made.append(create(experiment_id, name, tags))
+        return made[-1]
+
+    store.create_run = twice
+    run = tracker.start("baseline", "s1:baseline:k", {}, parent=parent)
+    store.create_run = create
+    assert len(made) == 2 and run in made
+    assert [r.run_id for r in tracker.children(parent)] == [run]
+    assert tracker.find(tracking.TRIAL_TAG, "s1:baseline:k") == run
+    assert tracker.start("baseline", "s1:baseline:k", {}, parent=parent) == run
+
+
 def test_trial_metrics_flatten_both_splits():
     result = {"protocol": {"xnli": "zero_shot"},
               "test": {"zero_shot": {"xnli": {"sw": {"accuracy": 40.0}}},
