@@ -60,8 +60,13 @@ def check(uri: str, reference: str, chaos: str, cache: Path,
     want, have = trial_table(ref), trial_table(got)
     finished = {k: [r for r in v if r.info.status == "FINISHED"] for k, v in have.items()}
     lost = sorted(k for k in want if not finished.get(k))
-    duplicates = sum(len(v) - 1 for v in have.values() if len(v) > 1)
-    duplicates += max(0, len(got["baselines"]) - len(ref["baselines"]))
+    doubled = {k: [r.info.status for r in v] for k, v in have.items() if len(v) > 1}
+    keys = Counter(_baseline_key(r) for r in got["baselines"])
+    doubled.update({f"baseline {k}": [r.info.status for r in got["baselines"]
+                                      if _baseline_key(r) == k]
+                    for k, n in keys.items() if n > 1})
+    unmatched = sorted(set(keys) - {_baseline_key(r) for r in ref["baselines"]})
+    duplicates = sum(len(v) - 1 for v in doubled.values()) + len(unmatched)
     running = [r.info.run_name for part in got.values() for r in part
                if r.info.status == "RUNNING"]
     unequal = sorted(k for k in want if finished.get(k) and
@@ -73,13 +78,18 @@ def check(uri: str, reference: str, chaos: str, cache: Path,
                          if b.get("committed", 0) > 1 or (not b.get("quarantined")
                                                           and not b.get("died")))
     return {"trials": len(want), "trials_seen": len(have), "lost": len(lost),
-            "lost_trials": lost, "duplicates": duplicates, "running_left": len(running),
+            "lost_trials": lost, "duplicates": duplicates, "duplicate_runs": doubled,
+            "baselines_not_in_the_reference": unmatched, "running_left": len(running),
             "running_runs": running, "numbers_equal": not unequal and not lost,
             "numbers_unequal": unequal,
             "parent_status": [p.info.status for p in got["parents"]],
             "stages_retrained": {k[:16]: b for k, b in twice.items()},
             "stages_retrained_unexplained": len(unexplained),
             "report_identical": _by_name(reports[0], ref) == _by_name(reports[1], got)}
+
+
+def _baseline_key(run: Any) -> str:
+    return run.data.tags.get("sweeper.baseline_key", "?")
 
 
 def _by_name(report: str, runs: dict[str, Any]) -> str:

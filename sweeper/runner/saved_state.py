@@ -4,6 +4,7 @@ pickled (restored on `sweeper resume`, once the storage passed sweeper.runner.tr
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 from ray.tune.search import Searcher
 
@@ -19,3 +20,11 @@ class SavedState(Searcher):
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as f:
             self.__dict__.update(pickle.load(f))
+        self.restored(Path(checkpoint_path).parent)
+
+    def restored(self, folder: Path) -> None:
+        """Once restored from `folder` (where Tune put the sweep's state files): a wrapper
+        passes it on to the searcher it wraps (`inner`); see GridSearch."""
+        inner = getattr(self, "inner", None)
+        if isinstance(inner, SavedState):
+            inner.restored(folder)

@@ -14,11 +14,13 @@ the trial as `config["settings"]`: workers never parse the space file again.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from sweeper.runner.repeats import SeedRepeats
+from sweeper.runner.restored import point, restored_points
 from sweeper.runner.saved_state import SavedState
 from sweeper.space import space
 from sweeper.space.params import RESOLVED
@@ -26,18 +28,23 @@ from sweeper.space.spec import SweepSpec
 
 
 class GridSearch(SavedState):
-    """Each of `points` once, in order."""
+    """Each of `points` once, in order. Restored, it leaves out exactly the points the
+    restored trials hold (sweeper.runner.restored), whatever its own saved state says."""
 
     def __init__(self, points: list[dict[str, Any]], metric: str, mode: str):
         super().__init__(metric=metric, mode=mode)
         self.points = list(points)
-        self.next = 0
+        self.left = list(range(len(self.points)))  # not yet given to a trial, in order
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if self.next >= len(self.points):
+        if not self.left:
             return Searcher.FINISHED
-        self.next += 1
-        return dict(self.points[self.next - 1])
+        return dict(self.points[self.left.pop(0)])
+
+    def restored(self, folder: Path) -> None:
+        taken = restored_points(folder)
+        if taken is not None:
+            self.left = [i for i, p in enumerate(self.points) if point(p) not in taken]
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
@@ -81,8 +88,10 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
         return Resolving(ladder, resolve, "objective", spec.mode), -1  # until it finishes
     if spec.algorithm == "grid":
         points = space.grid(spec)
+        # the searcher says when it is done (a count kept by Tune would disagree with it
+        # after a restore that gave a point back, or took one away)
         return Resolving(GridSearch(points, "objective", spec.mode), resolve, "objective",
-                         spec.mode), len(points)
+                         spec.mode), -1
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 

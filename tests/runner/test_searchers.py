@@ -3,6 +3,7 @@ on the driver; their state survives a save and restore (what `sweeper resume` do
 
 from __future__ import annotations
 
+import json
 import pickle
 
 from ray.tune.search import Searcher
@@ -30,7 +31,8 @@ def _facts(catalog) -> Facts:
 def test_a_grid_runs_every_point_once_in_order_each_resolved(catalog, tmp_path):
     spec = _spec(catalog)
     search, n = searchers.build(spec, Resolver(spec, _facts(catalog), threads=3))
-    configs = [search.suggest(f"t{i}") for i in range(n)]
+    assert n == -1  # the grid says when it is done
+    configs = [search.suggest(f"t{i}") for i in range(len(grid(spec)))]
     assert search.suggest("extra") == Searcher.FINISHED
     points = grid(spec)
     assert [{k: v for k, v in c.items() if k != searchers.RESOLVED} for c in configs] == points
@@ -48,6 +50,44 @@ def test_a_grid_runs_every_point_once_in_order_each_resolved(catalog, tmp_path):
     again.restore(str(tmp_path / "state.pkl"))
     assert {k: v for k, v in again.suggest("next").items() if k != searchers.RESOLVED} == \
         points[3]
+
+
+def _experiment_state(folder, configs):
+    """An experiment state as Tune saves it: each trial's state as JSON, its resolved
+    settings pickled inside (here a stand-in)."""
+    trials = [[json.dumps({"trial_id": f"t{i}", "config": {
+        **{k: v for k, v in c.items() if k != searchers.RESOLVED},
+        searchers.RESOLVED: {"_type": "CLOUDPICKLE_FALLBACK", "value": "00"}}}), "{}"]
+        for i, c in enumerate(configs)]
+    (folder / "experiment_state-2026-01-01_00-00-00.json").write_text(
+        json.dumps({"trial_data": trials, "runner_data": {}, "stats": {}}))
+
+
+def test_a_restored_grid_gives_each_point_to_one_trial_whatever_its_state_says(
+        catalog, tmp_path):
+    """Found by the chaos run: the driver was killed after the experiment state (4
+    trials) reached the storage and before the searcher's state (3 given) did; the
+    resumed grid gave the 4th point again, and the sweep ran it twice. A restored grid
+    now leaves out exactly the points the restored trials hold: behind or ahead."""
+    spec = _spec(catalog)
+    points = grid(spec)
+    strip = lambda c: {k: v for k, v in c.items() if k != searchers.RESOLVED}  # noqa: E731
+    for given, trials in ((3, 4), (4, 3)):  # the searcher behind, then ahead
+        saved, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+        configs = [saved.suggest(f"t{i}") for i in range(max(given, trials))]
+        folder = tmp_path / f"{given}-{trials}"
+        folder.mkdir()
+        half, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+        for i in range(given):
+            half.suggest(f"t{i}")
+        half.save(str(folder / "searcher-state-x.pkl"))
+        _experiment_state(folder, configs[:trials])
+        again, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+        again.restore(str(folder / "searcher-state-x.pkl"))
+        rest = []
+        while (config := again.suggest("next")) != Searcher.FINISHED:
+            rest.append(strip(config))
+        assert rest == points[trials:]
 
 
 def test_optuna_configurations_arrive_resolved(catalog):
