@@ -198,3 +198,25 @@ def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, 
     wait_healthy(url)
     return server, url, {"MLFLOW_TRACKING_USERNAME": "admin",
                          "MLFLOW_TRACKING_PASSWORD": password}
+
+
+def serve_s3(tmp_path: Path) -> tuple[psutil.Popen, dict[str, str]]:
+    """An S3-compatible server (moto) on 127.0.0.1 with a bucket `sweeps`."""
+    import boto3
+
+    port = free_port()
+    server = psutil.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                           str(port)], start_new_session=True,
+                          stdout=open(tmp_path / "moto.log", "w"), stderr=-2)
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    for _ in range(100):
+        try:
+            boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                         aws_access_key_id="testing",
+                         aws_secret_access_key="testing").create_bucket(Bucket="sweeps")
+            break
+        except Exception:
+            time.sleep(0.3)
+    return server, env

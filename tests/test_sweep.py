@@ -19,10 +19,10 @@ from sweeps import (
     FAST,
     ListenWatch,
     Postgres,
-    free_port,
     kill_tree,
     mlflow_runs,
     serve_mlflow_with_auth,
+    serve_s3,
     start_cli,
     tiny_space,
 )
@@ -269,35 +269,11 @@ def test_optuna_sweep_with_asha_and_a_continuous_lr_against_an_mlflow_server(tmp
     assert bad.returncode == 2 and "MLflow tracking" in bad.stderr
 
 
-def _serve_s3(tmp_path: Path) -> tuple[psutil.Popen, dict[str, str]]:
-    """An S3-compatible server (moto) on 127.0.0.1 with a bucket `sweeps`."""
-    import sys
-
-    import boto3
-
-    port = free_port()
-    server = psutil.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                           str(port)], start_new_session=True,
-                          stdout=open(tmp_path / "moto.log", "w"), stderr=-2)
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
-    for _ in range(100):
-        try:
-            boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                         aws_access_key_id="testing",
-                         aws_secret_access_key="testing").create_bucket(Bucket="sweeps")
-            break
-        except Exception:
-            time.sleep(0.3)
-    return server, env
-
-
 def test_a_killed_worker_retries_and_an_interrupted_sweep_resumes_on_s3(tmp_path):
     """Storage on S3 (moto on 127.0.0.1). A trial worker killed after its intermediate
     checkpoint is retried from it (the phase runs once); then Ctrl-C, and `sweeper resume
     NAME --storage s3://...` finishes the sweep with no run lost or duplicated."""
-    server, env = _serve_s3(tmp_path)
+    server, env = serve_s3(tmp_path)
     try:
         space = tiny_space(tmp_path / "resumable.yaml",
                            intermediate={"sets": [["sst2"], [], ["qqp"]]})

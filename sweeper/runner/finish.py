@@ -15,7 +15,7 @@ from typing import Any
 from sweeper import tracking
 from sweeper.atomic import no_space
 from sweeper.errors import SweeperError, one_line
-from sweeper.runner import trust
+from sweeper.runner import state_fs, trust
 from sweeper.runner.context import SweepContext
 from sweeper.runner.stop import StopSignal
 from sweeper.runner.summary import summarize
@@ -63,10 +63,14 @@ def fit_sweep(tuner: Any, *, spec: SweepSpec, context: SweepContext,
     try:
         results = tuner.fit()
     except OSError as exc:  # Tune's own state files on a full disk
+        state_fs.flush(60)
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         fail_open_runs(tracker, context,
                        str(no_space(sweep_dir.location)) if full else one_line(exc))
         raise (no_space(sweep_dir.location) if full else exc) from None
+    if not state_fs.flush():
+        print("sweeper: Tune's last state is not all in the storage yet (a resume starts "
+              "from the state before)", flush=True)
     trust.record_now(sweep_dir.location, tracker, context.parent_run_id,
                      tracker.run(context.parent_run_id).tags)
     message = stop.message

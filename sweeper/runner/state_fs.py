@@ -7,8 +7,9 @@ from the staging folder therefore need not be what the storage holds. This file 
 wraps the storage's own (pyarrow.fs, as Tune uses it): a restore file written into the
 sweep's folder is held in memory, hashed, its hash added to the parent run's record, and
 only then written, in one piece (beside and renamed on a local disk; one put on an
-object store). What the storage holds is always among the record's versions, and a
-driver killed mid-copy leaves the file before, never half of one.
+object store), by a thread of its own (`_Writer`; `flush` waits for it). What the
+storage holds is always among the record's versions, and a driver killed mid-copy leaves
+the file before, never half of one.
 
 Everything else (trial checkpoints and results, written from the trial workers with a
 pickled copy of this file system) passes straight through.
@@ -22,12 +23,13 @@ import os
 import posixpath
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 from sweeper.digest import stream_digest
+from sweeper.errors import one_line
 from sweeper.runner import trust
 
 _ADDING = threading.Lock()  # Tune's copy may write several restore files at once
@@ -65,9 +67,9 @@ class Record:
 
 
 class _Held(io.BytesIO):
-    """An output stream held in memory until it is closed, then recorded and written."""
+    """An output stream held in memory until it is closed, then handed on whole."""
 
-    def __init__(self, land: Any) -> None:
+    def __init__(self, land: Callable[[bytes], None]) -> None:
         super().__init__()
         self.land = land
 
@@ -76,6 +78,62 @@ class _Held(io.BytesIO):
             data = self.getvalue()
             super().close()
             self.land(data)
+
+
+class _Writer:
+    """The one thread (per process) that records and writes restore files, in the order
+    they were closed; a newer version of a file replaces one still waiting. Not pyarrow's
+    IO threads: Tune's copy of its staging folder runs on those, and a write to an object
+    store waits on them too, so copies that held them all while waiting their turn at the
+    record left none for the writes: the driver hung."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.waiting: dict[str, tuple[Callable[[bytes], None], bytes]] = {}
+        self.busy = False
+        self.thread: threading.Thread | None = None
+
+    def put(self, path: str, land: Callable[[bytes], None], data: bytes) -> None:
+        with self.cond:
+            self.waiting.pop(path, None)
+            self.waiting[path] = (land, data)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="sweeper-state-writer",
+                                               daemon=True)
+                self.thread.start()
+            self.cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                self.cond.wait_for(lambda: bool(self.waiting))
+                path = next(iter(self.waiting))
+                land, data = self.waiting.pop(path)
+                self.busy = True
+            try:
+                land(data)
+            except Exception as exc:  # the storage keeps the version before; Tune's next
+                print(f"sweeper: {posixpath.basename(path)} not copied to the storage yet: "
+                      f"{one_line(exc)}", flush=True)  # copy writes it again
+            finally:
+                with self.cond:
+                    self.busy = False
+                    self.cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every restore file handed over has been written (or failed);
+        whether that happened within `timeout` seconds."""
+        with self.cond:
+            return self.cond.wait_for(lambda: not self.waiting and not self.busy, timeout)
+
+
+_WRITER = _Writer()
+
+
+def flush(timeout: float | None = 600) -> bool:
+    """Every restore file Tune has copied so far, in the storage (the driver, once Tune
+    has finished: its last copy returns before the writes behind it are done)."""
+    return _WRITER.flush(timeout)
 
 
 class RecordingHandler(pafs.FileSystemHandler):
@@ -105,7 +163,8 @@ class RecordingHandler(pafs.FileSystemHandler):
     def open_output_stream(self, path: str, metadata: Any) -> Any:
         if not self._recorded(path):
             return self.inner.open_output_stream(path, metadata=metadata)
-        return pa.PythonFile(_Held(lambda data: self._land(path, data)), mode="w")
+        return pa.PythonFile(_Held(lambda data: _WRITER.put(path, lambda d: self._land(path, d),
+                                                            data)), mode="w")
 
     # everything else is the inner file system's
     def get_type_name(self) -> str:
