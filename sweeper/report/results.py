@@ -96,7 +96,10 @@ def _protocol(tags: dict[str, str], target: str, lang: str) -> str:
 def from_runs(rows: list[dict[str, Any]], catalog: Catalog, sweep_id: str = "") -> pd.DataFrame:
     """The table of a sweep's child runs (tracking.RunRecord.row()): trials and baselines,
     whatever their status; gains against the run with the same baseline key (the sweep's
-    own baseline first)."""
+    own baseline first). Rows come in the runs' own order (`_canonical`), not the
+    store's: sums over them are then the same to the last digit whichever order a
+    resumed sweep's runs were made in."""
+    rows = sorted(rows, key=_canonical)
     by_key: dict[str, dict] = {}
     for row in sorted(rows, key=lambda r: r["tags"].get("sweeper.role") != "baseline"):
         key = row["tags"].get("sweeper.baseline_key")
@@ -125,6 +128,16 @@ def from_runs(rows: list[dict[str, Any]], catalog: Catalog, sweep_id: str = "") 
             })
     frame = pd.DataFrame(out, columns=list(COLUMNS) + list(OPTIONAL))
     return _typed(frame)
+
+
+def _canonical(row: dict[str, Any]) -> tuple[str, ...]:
+    """A run's place by what it is (role, tasks, seed, chain and position, rung), its
+    name and id last."""
+    params, tags = row["params"], row["tags"]
+    return (tags.get("sweeper.role", "trial"), params.get("tasks", ""),
+            str(params.get("seed", "")), tags.get("sweeper.chain", ""),
+            tags.get("sweeper.chain_added", ""), tags.get("sweeper.rung_level", ""),
+            row.get("name") or "", row["run_id"])
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

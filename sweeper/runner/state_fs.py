@@ -32,7 +32,7 @@ from sweeper.digest import stream_digest
 from sweeper.errors import one_line
 from sweeper.runner import trust
 
-_ADDING = threading.Lock()  # Tune's copy may write several restore files at once
+_ADDING = threading.Lock()  # one read-merge-write of the record at a time, whoever calls
 
 
 @dataclass
