@@ -132,7 +132,9 @@ def busy_ms(s: Setup, step: Callable[[dict[str, Any]], Any], batches: list[dict]
             step(b)
         gc.sync(s.device)
     key = "self_device_time_total" if on_gpu else "self_cpu_time_total"
-    return sum(float(getattr(e, key)) for e in p.key_averages()) / 1e3 / len(few)
+    # an operator's self time can come out below zero on a loaded CPU (its children's
+    # clocks run past its own): counted as none
+    return sum(max(0.0, float(getattr(e, key))) for e in p.key_averages()) / 1e3 / len(few)
 
 
 def timed(s: Setup, step: Callable[[dict[str, Any]], Any], batches: list[dict]) -> float:
