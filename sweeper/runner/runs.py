@@ -9,11 +9,22 @@ from typing import Any
 
 from sweeper import tasktypes, tracking
 from sweeper.catalog import Catalog
+from sweeper.digest import digest
+from sweeper.runner.restored import point
 from sweeper.trial.keys import TrialKeys
 from sweeper.trial.params import run_params
 from sweeper.trial.resolved import ResolvedTrial
 
 ARTIFACTS = ("trial_config.yaml", "metrics.json", "languages.md")
+
+
+def trial_run_key(sweep_id: str, config: dict[str, Any]) -> str:
+    """The key a trial's run is found again by: its sweep and its point (its flat
+    parameters), not Tune's trial id. A trial that finished just before its driver was
+    killed, while the state in the storage did not hold it yet, is run again by the
+    resume under a new id: it logs into the run it already has (the same numbers), not
+    into a second one."""
+    return f"{sweep_id}:{digest(point(config), 16)}"
 
 
 def run_tags(resolved: ResolvedTrial, *, role: str, sweep_id: str, sweep: str,

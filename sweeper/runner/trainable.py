@@ -23,7 +23,7 @@ from sweeper.runner.baselines import ensure_baseline
 from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
 from sweeper.runner.hooks import TuneHooks
-from sweeper.runner.runs import design_tags, log_params, log_result, run_tags
+from sweeper.runner.runs import design_tags, log_params, log_result, run_tags, trial_run_key
 from sweeper.runner.stop import FATAL
 from sweeper.space.objective import both, objective
 from sweeper.space.params import RESOLVED, without_resolved
@@ -102,7 +102,7 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
     wait_if_built_elsewhere(cache, inter + [f"baseline-{keys.baseline}"])
     tracker = tracking.Tracker(tracking.open_store(sweep.tracking_uri), sweep.experiment)
     run_id = tracker.start(name=describe_params(params),
-                           key=f"{sweep.sweep_id}:{context.get_trial_id()}",
+                           key=trial_run_key(sweep.sweep_id, config),
                            parent=sweep.parent_run_id,
                            tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
                                             sweep=sweep.name, keys=keys),

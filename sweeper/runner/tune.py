@@ -8,6 +8,7 @@ from typing import Any
 from sweeper import tracking
 from sweeper.runner import searchers, trust
 from sweeper.runner.context import SweepContext
+from sweeper.runner.runs import trial_run_key
 from sweeper.runner.state_fs import Record, recording_fs
 from sweeper.runner.stop import StopSignal, stop_on_fatal
 from sweeper.space.space import Resolver
@@ -37,7 +38,7 @@ def _close_runs(sweep: SweepContext):
     class CloseRuns(tune.Callback):
         def _close(self, trial: Any, status: str, tags: dict[str, str]) -> None:
             tracker = tracking.Tracker(tracking.open_store(sweep.tracking_uri), sweep.experiment)
-            run_id = tracker.find(tracking.TRIAL_TAG, f"{sweep.sweep_id}:{trial.trial_id}")
+            run_id = tracker.find(tracking.TRIAL_TAG, trial_run_key(sweep.sweep_id, trial.config))
             if run_id and tracker.run(run_id).status == "RUNNING":
                 tracker.set_tags(run_id, tags)
                 tracker.finish(run_id, status)

@@ -94,3 +94,25 @@ def test_a_finished_run_logs_its_scores_caveats_and_files(tmp_path, catalog, fac
     assert run.tags["not_comparable_with_xtreme.bucc2018"] == "gold pairs only"
     assert store.artifacts(run_id) == ["metrics.json", "trial_config.yaml", "xtreme"]
     assert store.artifacts(run_id, "xtreme/predictions") == ["xtreme/predictions/test-de.tsv"]
+
+
+def test_a_point_run_again_under_a_new_trial_id_logs_into_its_own_run():
+    """Found by the chaos run: a trial finished a moment before its driver was killed,
+    while Tune's state in the storage did not hold it yet; the resume ran the point again
+    under a new trial id and the sweep held two finished runs for it. A trial's run is
+    now found by its point (its flat parameters), whatever Tune calls the trial."""
+    from sweeper import tracking
+    from sweeper.runner.runs import trial_run_key
+    from sweeper.space.params import RESOLVED
+    from sweeper.tracking.memory import MemoryStore
+
+    point = {"tasks": "qqp,mnli", "count": 2, "chain": "0", "seed": 0, "mix": "chain"}
+    first = trial_run_key("s1", {**point, RESOLVED: object()})
+    again = trial_run_key("s1", {RESOLVED: object(), **dict(reversed(point.items()))})
+    assert first == again and first.startswith("s1:")
+    assert trial_run_key("s1", {**point, "seed": 1}) != first
+    assert trial_run_key("s2", point) != first
+    tracker = tracking.Tracker(MemoryStore(), "sweep")
+    run = tracker.start("t", first, {})
+    tracker.finish(run)
+    assert tracker.start("t", again, {}) == run
