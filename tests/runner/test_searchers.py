@@ -65,10 +65,10 @@ def _experiment_state(folder, configs):
 
 def test_a_restored_grid_gives_each_point_to_one_trial_whatever_its_state_says(
         catalog, tmp_path):
-    """Found by the chaos run: the driver was killed after the experiment state (4
-    trials) reached the storage and before the searcher's state (3 given) did; the
-    resumed grid gave the 4th point again, and the sweep ran it twice. A restored grid
-    now leaves out exactly the points the restored trials hold: behind or ahead."""
+    """A driver killed after the experiment state (4 trials) reached the storage and
+    before the searcher's state (3 given) did: a resumed grid would give the 4th point
+    again; the other way round, it would never give it. A restored grid now leaves out
+    exactly the points the restored trials hold: behind or ahead."""
     spec = _spec(catalog)
     points = grid(spec)
     strip = lambda c: {k: v for k, v in c.items() if k != searchers.RESOLVED}  # noqa: E731

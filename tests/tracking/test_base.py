@@ -68,10 +68,10 @@ def test_a_retried_trial_reopens_its_own_run(store, tmp_path):
 
 
 def test_a_run_created_twice_by_a_retried_request_is_kept_once(store, tmp_path):
-    """Found by the chaos run: the tracking server stopped after it had created a
-    baseline's run but before it answered; the client sent the request again and the
-    sweep held two runs for one baseline (its report counted it twice). A run is now
-    kept once: the store's extra copies are deleted as it is created."""
+    """A tracking server stopped after it had created a run but before it answered: the
+    client sends the request again and the store holds two runs for one key (a report
+    would count it twice). A run is now kept once: the extra copies are deleted as it
+    is created."""
     tracker = tracking.Tracker(store, "sweep", tmp_path / "art")
     parent = tracker.start("sweep", "s1:sweep", {tracking.ROLE_TAG: "sweep"})
     create = store.create_run
