@@ -21,7 +21,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sweeps import Postgres, free_port, kill_tree, wait_healthy  # noqa: E402
+from sweeps import Postgres, free_port, kill_tree, serve_s3, wait_healthy  # noqa: E402
 
 BIN = Path(sys.executable).parent
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -207,27 +207,11 @@ class TrackingServer:
 
 
 class S3Server:
-    """An S3-compatible server (moto) on 127.0.0.1 with a bucket `sweeps`."""
+    """An S3-compatible server (moto) on 127.0.0.1 with a bucket `sweeps`, as the tests
+    start one (tests/sweeps.serve_s3)."""
 
     def __init__(self, folder: Path) -> None:
-        import boto3
-
-        port = free_port()
-        self.proc = _started([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                              str(port)], folder / "moto.log")
-        self.env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-                    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                    "AWS_EC2_METADATA_DISABLED": "true"}
-        for _ in range(100):
-            try:
-                boto3.client("s3", endpoint_url=self.env["AWS_ENDPOINT_URL"],
-                             region_name="us-east-1", aws_access_key_id="testing",
-                             aws_secret_access_key="testing").create_bucket(Bucket="sweeps")
-                return
-            except Exception:  # noqa: BLE001 (not up yet)
-                time.sleep(0.3)
-        raise RuntimeError("moto did not start")
+        self.proc, self.env = serve_s3(folder)
 
     def stop(self) -> None:
         kill_tree(self.proc)

@@ -216,7 +216,8 @@ def serve_s3(tmp_path: Path) -> tuple[psutil.Popen, dict[str, str]]:
             boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                          aws_access_key_id="testing",
                          aws_secret_access_key="testing").create_bucket(Bucket="sweeps")
-            break
+            return server, env
         except Exception:
             time.sleep(0.3)
-    return server, env
+    kill_tree(server)
+    raise RuntimeError(f"moto did not start: see {tmp_path / 'moto.log'}")

@@ -71,8 +71,7 @@ def fit_sweep(tuner: Any, *, spec: SweepSpec, context: SweepContext,
     if not state_fs.flush():
         print("sweeper: Tune's last state is not all in the storage yet (a resume starts "
               "from the state before)", flush=True)
-    trust.record_now(sweep_dir.location, tracker, context.parent_run_id,
-                     tracker.run(context.parent_run_id).tags)
+    trust.record_now(sweep_dir.location, tracker, context.parent_run_id)
     message = stop.message
     if message is not None:
         stop.clear()

@@ -18,11 +18,11 @@ pickled copy of this file system) passes straight through.
 from __future__ import annotations
 
 import io
-import json
 import os
 import posixpath
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable
 
 import pyarrow as pa
@@ -32,14 +32,11 @@ from sweeper.digest import stream_digest
 from sweeper.errors import one_line
 from sweeper.runner import trust
 
-_ADDING = threading.Lock()  # one read-merge-write of the record at a time, whoever calls
-
 
 @dataclass
 class Record:
     """The parent run's record of the restore files (`trust.HASHES_TAG`), kept up to
-    date by the driver. Each addition reads the record afresh (a resumed sweep, or another
-    copy of this file system, may have added to it) and writes it back under a lock."""
+    date by the driver's writer thread (`_Writer`: one addition at a time)."""
 
     tracking_uri: str
     experiment: str
@@ -51,16 +48,10 @@ class Record:
         (raises when the tracking store cannot take it: then the file is not written)."""
         from sweeper import tracking
 
-        with _ADDING:
-            if self.tracker is None:
-                self.tracker = tracking.Tracker(tracking.open_store(self.tracking_uri),
-                                                self.experiment)
-            before = json.loads(self.tracker.run(self.parent_run_id).tags.get(
-                trust.HASHES_TAG) or "{}")
-            record = trust.merged(before, {name: digest})
-            if record != before:
-                self.tracker.set_tags(self.parent_run_id, {trust.HASHES_TAG: json.dumps(
-                    record, sort_keys=True)})
+        if self.tracker is None:
+            self.tracker = tracking.Tracker(tracking.open_store(self.tracking_uri),
+                                            self.experiment)
+        trust.add(self.tracker, self.parent_run_id, {name: digest})
 
     def __getstate__(self) -> dict[str, Any]:  # workers get the address, not the client
         return {**self.__dict__, "tracker": None}
@@ -89,14 +80,14 @@ class _Writer:
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.waiting: dict[str, tuple[Callable[[bytes], None], bytes]] = {}
+        self.waiting: dict[str, Callable[[], None]] = {}  # path -> its write
         self.busy = False
         self.thread: threading.Thread | None = None
 
-    def put(self, path: str, land: Callable[[bytes], None], data: bytes) -> None:
+    def put(self, path: str, write: Callable[[], None]) -> None:
         with self.cond:
             self.waiting.pop(path, None)
-            self.waiting[path] = (land, data)
+            self.waiting[path] = write
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="sweeper-state-writer",
                                                daemon=True)
@@ -108,10 +99,10 @@ class _Writer:
             with self.cond:
                 self.cond.wait_for(lambda: bool(self.waiting))
                 path = next(iter(self.waiting))
-                land, data = self.waiting.pop(path)
+                write = self.waiting.pop(path)
                 self.busy = True
             try:
-                land(data)
+                write()
             except Exception as exc:  # the storage keeps the version before; Tune's next
                 print(f"sweeper: {posixpath.basename(path)} not copied to the storage yet: "
                       f"{one_line(exc)}", flush=True)  # copy writes it again
@@ -163,8 +154,8 @@ class RecordingHandler(pafs.FileSystemHandler):
     def open_output_stream(self, path: str, metadata: Any) -> Any:
         if not self._recorded(path):
             return self.inner.open_output_stream(path, metadata=metadata)
-        return pa.PythonFile(_Held(lambda data: _WRITER.put(path, lambda d: self._land(path, d),
-                                                            data)), mode="w")
+        return pa.PythonFile(_Held(lambda data: _WRITER.put(path, partial(self._land, path,
+                                                                          data))), mode="w")
 
     # everything else is the inner file system's
     def get_type_name(self) -> str:

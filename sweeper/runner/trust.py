@@ -108,9 +108,19 @@ def heartbeat(tracking_uri: str, experiment: str, parent_run_id: str):
     return Heartbeat()
 
 
-def record_now(location: str, tracker: Any, parent_run_id: str, tags: dict[str, str]) -> None:
+def add(tracker: Any, parent_run_id: str, hashes: dict[str, str], **also: str) -> None:
+    """`hashes` as each file's newest version in the parent run's record, read afresh
+    (a resumed sweep, or the storage's writer, may have added to it since); `also`: more
+    tags written with it."""
+    before = json.loads(tracker.run(parent_run_id).tags.get(HASHES_TAG) or "{}")
+    record = merged(before, hashes)
+    if record != before or also:
+        tracker.set_tags(parent_run_id, {HASHES_TAG: json.dumps(record, sort_keys=True),
+                                         **also})
+
+
+def record_now(location: str, tracker: Any, parent_run_id: str) -> None:
     """Add the storage's current restore files to the parent run's record (the driver,
     once Tune has finished and copied its last state)."""
-    record = merged(json.loads(tags.get(HASHES_TAG) or "{}"), storage_hashes(location))
-    tracker.set_tags(parent_run_id, {HASHES_TAG: json.dumps(record, sort_keys=True),
-                                     HEARTBEAT_TAG: f"{time.time():.0f}"})
+    add(tracker, parent_run_id, storage_hashes(location),
+        **{HEARTBEAT_TAG: f"{time.time():.0f}"})

@@ -52,7 +52,7 @@ def test_the_record_is_made_from_the_storage_on_a_path_or_a_uri(tmp_path):
     assert trust.storage_hashes(str(tmp_path / "missing")) == {}
     tracker = tracking.Tracker(MemoryStore(), "sweep")
     parent = tracker.start("sweep", "s:sweep", {})
-    trust.record_now(str(tmp_path), tracker, parent, {})
+    trust.record_now(str(tmp_path), tracker, parent)
     tags = tracker.run(parent).tags
     assert json.loads(tags[trust.HASHES_TAG]) == {k: [v] for k, v in hashes.items()}
     assert abs(float(tags[HEARTBEAT_TAG]) - time.time()) < 60
