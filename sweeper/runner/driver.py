@@ -137,7 +137,7 @@ def run_sweep(space_file: str, *, name: str | None = None, storage: str = "runs"
     init_ray(address)
     if address is not None:
         preflight.check_gpus(spec, address)
-    tracker = tracking.Tracker(tracking.open_store(where.uri), where.name,
+    tracker = tracking.Tracker(tracking.sweep_store(where.uri), where.name,
                                tracking.artifact_root(where.uri, where.storage,
                                                       is_uri(where.storage)))
     parent = _open_parent(tracker, spec, where, sweep_id)

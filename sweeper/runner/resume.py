@@ -56,7 +56,7 @@ def resume_sweep(name_or_path: str, storage: str = "runs", address: str | None =
         raise SweeperError(f"{sweep_dir.location} holds no Ray Tune experiment state to "
                            "resume")
     preflight.check_tracking(state["tracking_uri"])
-    tracker = tracking.Tracker(tracking.open_store(state["tracking_uri"]), state["name"])
+    tracker = tracking.Tracker(tracking.sweep_store(state["tracking_uri"]), state["name"])
     parent = tracker.run(state["parent_run_id"])
     trust.check(sweep_dir.location, parent.tags, trust=trust_storage)  # before Ray reads it
     preflight.check_address(address)

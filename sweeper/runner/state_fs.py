@@ -49,7 +49,7 @@ class Record:
         from sweeper import tracking
 
         if self.tracker is None:
-            self.tracker = tracking.Tracker(tracking.open_store(self.tracking_uri),
+            self.tracker = tracking.Tracker(tracking.sweep_store(self.tracking_uri),
                                             self.experiment)
         trust.add(self.tracker, self.parent_run_id, {name: digest})
 

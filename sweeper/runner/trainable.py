@@ -100,7 +100,7 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
     keys = trial_keys(resolved, catalog)
     inter = [keys.intermediate] if keys.intermediate else []
     wait_if_built_elsewhere(cache, inter + [f"baseline-{keys.baseline}"])
-    tracker = tracking.Tracker(tracking.open_store(sweep.tracking_uri), sweep.experiment)
+    tracker = tracking.Tracker(tracking.sweep_store(sweep.tracking_uri), sweep.experiment)
     run_id = tracker.start(name=describe_params(params),
                            key=trial_run_key(sweep.sweep_id, config),
                            parent=sweep.parent_run_id,

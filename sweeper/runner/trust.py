@@ -85,7 +85,9 @@ def merged(record: dict[str, list[str]], hashes: dict[str, str]) -> dict[str, li
 
 def heartbeat(tracking_uri: str, experiment: str, parent_run_id: str):
     """A Tune callback on the driver that says, on the parent run, every HEARTBEAT_S
-    after a step, that the sweep's driver lives (`sweeper ls` reads it)."""
+    after a step, that the sweep's driver lives (`sweeper ls` reads it). It waits for the
+    tracking server only as long as a command does (a few seconds): a beat missed in an
+    outage holds the driver's loop no longer than that."""
     from ray import tune
 
     class Heartbeat(tune.Callback):

@@ -37,7 +37,7 @@ def _close_runs(sweep: SweepContext):
 
     class CloseRuns(tune.Callback):
         def _close(self, trial: Any, status: str, tags: dict[str, str]) -> None:
-            tracker = tracking.Tracker(tracking.open_store(sweep.tracking_uri), sweep.experiment)
+            tracker = tracking.Tracker(tracking.sweep_store(sweep.tracking_uri), sweep.experiment)
             run_id = tracker.find(tracking.TRIAL_TAG, trial_run_key(sweep.sweep_id, trial.config))
             if run_id and tracker.run(run_id).status == "RUNNING":
                 tracker.set_tags(run_id, tags)

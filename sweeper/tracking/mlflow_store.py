@@ -2,18 +2,73 @@
 
 It uses `MlflowClient` with explicit run ids (no global active run), so every process
 logs into the runs it names. A sqlite file, a tracking server or any URI MLflow takes.
+
+A tracking server that does not answer is waited for here, not by MLflow: MLflow's own
+retries back off geometrically (4, 8, 16, 32, 64 s between tries), so a client that met a
+30 s outage found the restarted server up to half a minute late, and every trial and the
+driver with it. Instead each call is tried again every RETRY_S for up to the store's
+`patience_s` (`Patient`), and MLflow's own retries are off unless the user set them
+(MLFLOW_HTTP_REQUEST_MAX_RETRIES).
 """
 
 from __future__ import annotations
 
 import errno
 import functools
+import os
+import random
+import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from sweeper.errors import SweeperError, one_line
 from sweeper.tracking.base import RunRecord
 from sweeper.tracking.uris import is_server
+
+RETRY_S = 1.0  # between tries at a server that does not answer (plus up to half of it)
+QUICK_S = 10.0  # how long a command waits for one (`ls`, `report`, a sweep's first look)
+
+
+def unanswered(exc: BaseException) -> bool:
+    """Whether an MLflow call failed for want of an answer (no connection, a timeout, a
+    proxy's 5xx), not on the server's word (a missing run, a refused value)."""
+    text = str(exc)
+    return text.startswith("API request to") and ("failed with exception" in text
+                                                 or "failed with timeout exception" in text)
+
+
+class Patient:
+    """An MlflowClient whose calls wait out a server that does not answer: each tried
+    again every RETRY_S (saying so once per call) until `patience_s` have passed, then
+    the last failure is raised."""
+
+    def __init__(self, client: Any, uri: str, patience_s: float):
+        self._client, self._uri, self._patience_s = client, uri, patience_s
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + self._patience_s
+            told = False
+            while True:
+                try:
+                    return attr(*args, **kwargs)
+                except Exception as exc:
+                    left = deadline - time.monotonic()
+                    if not unanswered(exc) or left <= 0:
+                        raise
+                    if not told:
+                        print(f"sweeper: the tracking server at {self._uri} does not answer; "
+                              f"trying again every {RETRY_S:.0f} s for up to {left:.0f} s",
+                              file=sys.stderr, flush=True)
+                        told = True
+                    time.sleep(min(left, RETRY_S * (1 + random.random() / 2)))
+        return call
 
 
 def _full_disk(exc: BaseException) -> bool:
@@ -40,11 +95,17 @@ def writes(method: Callable) -> Callable:
 
 
 class MlflowStore:
-    def __init__(self, uri: str):
+    """MLflow at `uri`; a server that does not answer is waited for up to `patience_s`
+    per call (a sweep's own processes wait long: a trial outlives a server's restart)."""
+
+    def __init__(self, uri: str, patience_s: float = QUICK_S):
         from mlflow.tracking import MlflowClient
 
         self.uri = uri
         self.client = MlflowClient(tracking_uri=uri)
+        if is_server(uri):
+            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # see above
+            self.client = Patient(self.client, uri, patience_s)
 
     def _fail(self, exc: Exception) -> SweeperError:
         return SweeperError(f"MLflow tracking at {self.uri} is not usable: {one_line(exc, 200)}")
