@@ -10,17 +10,21 @@ gains and count effect are read against), and proposes those at the next rung, a
 on to the last. Each proposal carries its rung (`rung`) and how the set reached it
 (`via`: start, promoted, audited or reference), so a trial's settings are the rung's
 (sweeper.space.space.params_to_settings) and its run is tagged with both. Its whole
-state is its attributes: saved with the sweep, so `sweeper resume` continues at any rung.
+state is its attributes: saved with the sweep, so `sweeper resume` continues at any rung;
+restored, it is rebuilt from the trials Tune restored (`rebuild`), so a searcher state a
+step behind or ahead of them neither runs a point twice nor waits for a trial in vain.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from ray.tune.search import Searcher
 
+from sweeper.runner.restored import RestoredTrial, point, restored_trials
 from sweeper.runner.saved_state import SavedState
 from sweeper.space.fidelity import Ladder, audit, promote
 
@@ -42,8 +46,8 @@ class LadderSearch(SavedState):
         super().__init__(metric=metric, mode=mode)
         self.ladder, self.seed = ladder, seed
         self.points: dict[str, list[dict[str, Any]]] = {}  # set -> its points (one a seed)
-        for point in points:
-            self.points.setdefault(set_of(point), []).append(dict(point))
+        for each in points:
+            self.points.setdefault(set_of(each), []).append(dict(each))
         self.level = 0
         self.owner: dict[str, str] = {}  # running Tune trial id -> its set
         self.values: dict[str, list[float]] = {}  # set -> dev objectives at this rung
@@ -53,6 +57,8 @@ class LadderSearch(SavedState):
         self.queue: list[dict[str, Any]] = [{**p, "rung": ladder.rungs[0].name, "level": 0,
                                              "via": start[set_of(p)]}
                                             for p in points if set_of(p) in start]
+        self.start, self.start_decisions = list(self.queue), list(self.decisions)
+        self.finished = False
 
     def _ranked(self, ranking: dict[str, float]) -> dict[str, str]:
         """Rung 0, before any training: the sets the ranking predicts best (by the ladder's
@@ -78,7 +84,7 @@ class LadderSearch(SavedState):
         if not self.queue:
             if self.owner:
                 return None  # the rung is still running: the next waits for all of it
-            if self.level + 1 >= len(self.ladder.rungs) or not self._climb():
+            if self.finished or not self._next_rung():
                 return Searcher.FINISHED
         config = self.queue.pop(0)
         self.owner[trial_id] = set_of(config)
@@ -95,6 +101,37 @@ class LadderSearch(SavedState):
         kept = self.values.setdefault(unit, [])
         if not error and value is not None and not math.isnan(float(value)):
             kept.append(float(value))
+
+    def _next_rung(self) -> bool:
+        """Climb once the rung has finished; False (and finished for good) after the last
+        rung, or when nobody went up."""
+        if self.level + 1 >= len(self.ladder.rungs) or not self._climb():
+            self.finished = True
+        return not self.finished
+
+    def restored(self, folder: Path) -> None:
+        trials = restored_trials(folder)
+        if trials is not None:
+            self.rebuild(trials)
+
+    def rebuild(self, trials: list[RestoredTrial]) -> None:
+        """The ladder as the restored trials have it, whatever its own saved state says:
+        from the first rung up, each queued point a restored trial holds is taken by it (a
+        finished trial's objective kept, an unfinished one waited for: Tune runs it
+        again), and a rung all of whose trials finished climbs, by the same rules and
+        seeds, to the rung still under way."""
+        held = {point(t.config): t for t in trials}
+        self.level, self.values, self.owner, self.finished = 0, {}, {}, False
+        self.decisions, self.queue = list(self.start_decisions), list(self.start)
+        while True:
+            for config in [c for c in self.queue if point(c) in held]:
+                self.queue.remove(config)
+                trial = held[point(config)]
+                self.owner[trial.trial_id] = set_of(config)
+                if trial.finished:
+                    self.on_trial_complete(trial.trial_id, trial.result)
+            if self.queue or self.owner or not self._next_rung():
+                return
 
     def scores(self) -> dict[str, float]:
         """Each set's mean dev objective over its seeds at the current rung (sets with no

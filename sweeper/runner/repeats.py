@@ -6,16 +6,20 @@ once all of them have finished. A configuration proposed again (the same tasks a
 hyperparameters) is never trained again: the searcher is told the known mean at once
 and asked for another; one still running is joined. When the searcher proposes nothing
 but known configurations MAX_REPEATS times in a row it has converged, and the search ends.
+Restored, it reconciles its own state with the trials Tune restored (`reconcile`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ray.tune.search import Searcher
 
+from sweeper.runner.restored import Point, RestoredTrial, point, restored_trials
 from sweeper.runner.saved_state import SavedState
 from sweeper.space.params import SEARCHER_ONLY
 
@@ -36,21 +40,25 @@ class SeedRepeats(SavedState):
         self.inner, self.seeds = inner, list(seeds)
         self.queue: list[tuple[str, dict[str, Any]]] = []  # (config key, config + seed)
         self.groups: dict[str, dict[str, Any]] = {}  # config key -> inner ids, results
-        self.owner: dict[str, str] = {}  # Tune trial id -> config key
+        self.owner: dict[str, tuple[str, dict[str, Any]]] = {}  # Tune trial -> key, config
         self.known: dict[str, float] = {}  # config key -> mean objective over seeds
         self.counter = 0
+        # restored trials of seeds it had not queued yet (its state was behind Tune's):
+        # their point -> the trial, taken when the searcher proposes their configuration
+        self.orphans: dict[Point, RestoredTrial] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict,
                               **spec: Any) -> bool:
         return self.inner.set_search_properties(metric, mode, config, **spec)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
-        if not self.queue:
+        while not self.queue:  # (a configuration whose seeds restored trials hold: the next)
             found = self._next_configuration()
             if found is None or found == Searcher.FINISHED:
                 return found
+            self._adopt()
         key, config = self.queue.pop(0)
-        self.owner[trial_id] = key
+        self.owner[trial_id] = (key, config)
         return config
 
     def _next_configuration(self) -> str | None:
@@ -77,7 +85,11 @@ class SeedRepeats(SavedState):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
-        key = self.owner.pop(trial_id, None)
+        for at, orphan in list(self.orphans.items()):
+            if orphan.trial_id == trial_id:  # counted once its configuration comes
+                self.orphans[at] = replace(orphan, status="TERMINATED",
+                                           result={} if error else result or {})
+        key, _ = self.owner.pop(trial_id, (None, None))
         if key is None or key not in self.groups:
             return
         group = self.groups[key]
@@ -95,3 +107,43 @@ class SeedRepeats(SavedState):
         for inner_id in group["inner"]:
             self.inner.on_trial_complete(inner_id, {self.metric: mean} if mean is not None
                                          else None, error=mean is None)
+
+    def restored(self, folder: Path) -> None:
+        trials = restored_trials(folder)
+        if trials is not None:
+            self.reconcile(trials)
+
+    def reconcile(self, trials: list[RestoredTrial]) -> None:
+        """Its state made to agree with the restored trials, whatever it saved: a seed it
+        gave to a trial Tune never heard of is queued again (ahead: it waited for it
+        forever); a seed a restored trial holds is that trial's, queued now or once the
+        searcher proposes its configuration again (behind: it gave it twice); a trial that
+        finished without telling it is counted. (A restored trial whose configuration the
+        searcher does not propose again runs and is logged, unheard by the searcher.)"""
+        by_id = {t.trial_id: t for t in trials}
+        held = {point(t.config): t for t in trials}
+        for trial_id, (key, config) in list(self.owner.items()):
+            if trial_id not in by_id:
+                del self.owner[trial_id]
+                if point(config) not in held:
+                    self.queue.insert(0, (key, config))
+        for trial_id in [t for t in self.owner if by_id[t].finished]:
+            self.on_trial_complete(trial_id, by_id[trial_id].result)
+        owned = {point(config) for _, config in self.owner.values()}
+        self.orphans = {at: t for at, t in held.items() if at not in owned}
+        self._adopt()
+
+    def _adopt(self) -> None:
+        """Queued seeds that restored trials hold become theirs (counted if finished)."""
+        for key, config in list(self.queue):
+            trial = self.orphans.pop(point(config), None)
+            if trial is None:
+                continue
+            self.queue.remove((key, config))
+            self.owner[trial.trial_id] = (key, config)
+            if trial.finished:
+                self.on_trial_complete(trial.trial_id, trial.result)
+
+    def waiting(self) -> set[str]:
+        """The trials it waits to hear from: its own and restored ones not yet taken."""
+        return set(self.owner) | {t.trial_id for t in self.orphans.values() if not t.finished}

@@ -71,6 +71,18 @@ class Resolving(SavedState):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         self.inner.on_trial_result(trial_id, result)
 
+    def restored(self, folder: Path) -> None:
+        """The searcher inside reconciles with the restored trials; a concurrency limiter
+        between them then holds a slot for exactly the trials it waits for (not for one
+        Tune never heard of: with every slot so held, the sweep would wait forever)."""
+        inner = self.inner.searcher if isinstance(self.inner, ConcurrencyLimiter) \
+            else self.inner
+        if isinstance(inner, SavedState):
+            inner.restored(folder)
+        if isinstance(self.inner, ConcurrencyLimiter) and isinstance(inner, SeedRepeats):
+            self.inner.live_trials = inner.waiting()
+            self.inner.num_unfinished_live_trials = len(self.inner.live_trials)
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         self.inner.on_trial_complete(trial_id, result, error=error)

@@ -96,6 +96,85 @@ def test_rungs_run_in_order_with_promoted_audited_and_reference_sets(catalog, tm
     assert {json.loads(u)["tasks"] for u in decisions[0]["promoted"]} == {"mnli", "qqp"}
 
 
+def _timeline(spec) -> list[tuple[str, str, dict]]:
+    """A ladder run to its end as Tune drives it: ("suggest" | "complete", trial id,
+    config), every rung's trials given, then finished in order."""
+    search = LadderSearch(grid(spec), spec.fidelity, "objective", "max")
+    events, n = [], 0
+    while isinstance(config := search.suggest(f"t{n}"), dict) or config is None:
+        if config is None:  # the rung still runs: its trials finish
+            for _, trial_id, given in [e for e in events if e[0] == "suggest"]:
+                if not any(e[:2] == ("complete", trial_id) for e in events):
+                    search.on_trial_complete(trial_id, {"objective": _score(given)})
+                    events.append(("complete", trial_id, given))
+            continue
+        events.append(("suggest", f"t{n}", config))
+        n += 1
+    return events
+
+
+def _tune_state(folder, events) -> None:
+    """The experiment state Tune saved after `events`: each trial given, finished
+    (TERMINATED, its last result) or not (RUNNING)."""
+    done = {e[1] for e in events if e[0] == "complete"}
+    trials = [[json.dumps({"trial_id": tid, "status": "TERMINATED" if tid in done else
+                           "RUNNING", "config": config}),
+               json.dumps({"last_result": {"objective": _score(config)} if tid in done
+                           else {}})]
+              for kind, tid, config in events if kind == "suggest"]
+    (folder / "experiment_state-2026-01-01_00-00-00.json").write_text(
+        json.dumps({"trial_data": trials}))
+
+
+def test_a_restored_ladder_follows_the_restored_trials_whatever_its_state_says(
+        catalog, tmp_path):
+    """A driver killed between the copies of the searcher's state and of the experiment
+    state leaves the ladder behind or ahead of Tune's trials, across a rung's end too.
+    Ahead, it waited forever for trials Tune never heard of; behind, it gave points held
+    by trials again. Rebuilt from the restored trials it gives every point exactly once
+    and decides every rung as the run without the fault did."""
+    spec = _spec(catalog)
+    events = _timeline(spec)
+    reference = LadderSearch(grid(spec), spec.fidelity, "objective", "max")
+    for kind, tid, config in events:
+        reference.suggest(tid) if kind == "suggest" else \
+            reference.on_trial_complete(tid, {"objective": _score(config)})
+    assert reference.suggest("end") == Searcher.FINISHED
+    points = sorted(json.dumps(c, sort_keys=True) for k, _, c in events if k == "suggest")
+    boundary = next(i for i, e in enumerate(events) if e[2]["level"] == 1)
+    cuts = [(boundary - 3, boundary - 1), (boundary - 1, boundary - 3),  # mid-rung
+            (boundary + 2, boundary - 2), (boundary - 2, boundary + 2),  # across its end
+            (boundary + 4, boundary + 1), (len(events), boundary)]
+    for at, searcher_at in cuts:
+        folder = tmp_path / f"{at}-{searcher_at}"
+        folder.mkdir()
+        saved = LadderSearch(grid(spec), spec.fidelity, "objective", "max")
+        for kind, tid, config in events[:searcher_at]:
+            saved.suggest(tid) if kind == "suggest" else \
+                saved.on_trial_complete(tid, {"objective": _score(config)})
+        saved.save(str(folder / "searcher-state.pkl"))
+        _tune_state(folder, events[:at])
+        search = LadderSearch(grid(spec), spec.fidelity, "objective", "max")
+        search.restore(str(folder / "searcher-state.pkl"))
+        held = [(tid, c) for k, tid, c in events[:at] if k == "suggest"]
+        done = {tid for k, tid, _ in events[:at] if k == "complete"}
+        live = [(tid, c) for tid, c in held if tid not in done]  # Tune runs them again
+        given, n = [], 0
+        while (config := search.suggest(f"r{n}")) != Searcher.FINISHED:
+            if config is None:
+                assert live, f"cut {at}/{searcher_at}: waits for a trial nobody runs"
+                for tid, c in live:
+                    search.on_trial_complete(tid, {"objective": _score(c)})
+                live = []
+                continue
+            given.append(config)
+            live.append((f"r{n}", config))
+            n += 1
+        assert sorted(json.dumps(c, sort_keys=True) for c in [c for _, c in held] + given) \
+            == points, f"cut {at}/{searcher_at}"
+        assert search.decisions == reference.decisions
+
+
 def test_failed_sets_are_not_promoted_and_a_rung_with_nobody_ends_the_search(catalog):
     spec = _spec(catalog, seeds=(0,))
     search = LadderSearch(grid(spec), spec.fidelity, "objective", "max")
