@@ -46,6 +46,7 @@ from chaos_infra import (  # noqa: E402
 STORAGE = "s3://sweeps/runs"
 POOL = ["mnli", "sst2", "qqp", "swahili_news", "hausa_voa_topics"]
 MAX_RESUMES = 10
+OVERHEAD_GOAL = 1.6  # chaos wall time over the fault-free run's, for 40 trials
 
 
 def write_space(path: Path, trials: int) -> Path:
@@ -131,7 +132,8 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
                 print(f"fault {len(injected)}: {kind}: {what}", file=sys.stderr, flush=True)
         time.sleep(0.5)
     return {"injected": injected, "not_injected": [k for _, k in pending],
-            "resumes": resumes, "wall_s": time.time() - started, "outage_s": target.outage_s}
+            "resumes": resumes, "wall_s": time.time() - started, "outage_s": target.outage_s,
+            "disk_full_s": target.disk_full_s}
 
 
 def report_of(env: dict[str, str], name: str, uri: str, out: Path) -> str:
@@ -215,17 +217,23 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int
             "fault_kinds": sorted({f["kind"] for f in chaos["injected"]}), **found,
             "overhead": round(chaos["wall_s"] / reference_s, 3),
             # what is left once the tracking server's scheduled outages (during which every
-            # trial and the driver wait on it) are taken out of the chaos run's wall time
+            # trial and the driver wait on it) are taken out of the chaos run's wall time;
+            # and once the time the cache's disk was held full is taken out too: what the
+            # recoveries cost (resumes, retried trials, stages built again)
             "overhead_beyond_outages": round((chaos["wall_s"] - chaos["outage_s"])
                                              / reference_s, 3),
+            "overhead_beyond_held_faults": round((chaos["wall_s"] - chaos["outage_s"]
+                                                  - chaos["disk_full_s"]) / reference_s, 3),
             "tracking_outage_s": round(chaos["outage_s"], 1),
+            "disk_full_s": round(chaos["disk_full_s"], 1),
             "wall_reference_s": round(reference_s, 1), "wall_chaos_s": round(chaos["wall_s"], 1),
             "resumes": chaos["resumes"], "faults": chaos["injected"],
             "faults_not_injected": chaos["not_injected"]}
 
 
 def table(result: dict[str, Any]) -> str:
-    """The invariants, one per line, with whether each held."""
+    """The invariants, one per line, with whether each held (the overhead: whether its
+    goal was met; a goal, not an invariant, it does not fail the run)."""
     rows = [("faults injected", result["faults_injected"], result["faults_injected"] >= 1),
             ("fault kinds", ",".join(result["fault_kinds"]), True),
             ("trials", result["trials"], result["trials"] >= 1),
@@ -240,11 +248,15 @@ def table(result: dict[str, Any]) -> str:
             ("driver resumes", result["resumes"], True),
             ("wall: fault-free / chaos (s)",
              f"{result['wall_reference_s']:.0f} / {result['wall_chaos_s']:.0f}", True),
-            ("overhead", f"{result['overhead']:.2f}x", True),
+            (f"overhead (goal <= {OVERHEAD_GOAL}x)", f"{result['overhead']:.2f}x",
+             "met" if result["overhead"] <= OVERHEAD_GOAL else "not met"),
             ("overhead beyond the tracking outages",
-             f"{result['overhead_beyond_outages']:.2f}x", True)]
+             f"{result['overhead_beyond_outages']:.2f}x", True),
+            ("... and beyond the disk held full",
+             f"{result['overhead_beyond_held_faults']:.2f}x", True)]
     width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{name:<{width}}  {str(value):>14}  {'ok' if good else 'FAILED'}"
+    return "\n".join(f"{name:<{width}}  {str(value):>14}  "
+                     f"{good if isinstance(good, str) else 'ok' if good else 'FAILED'}"
                      for name, value, good in rows)
 
 

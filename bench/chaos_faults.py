@@ -31,6 +31,7 @@ class Target:
     driver: Any = None
     rng: random.Random = field(default_factory=random.Random)
     outage_s: float = 0.0  # how long the faults kept the tracking server down, in all
+    disk_full_s: float = 0.0  # ... and the cache's file system full
 
 
 def schedule(seed: int, kinds: list[str], count: int, span: float) -> list[tuple[float, str]]:
@@ -134,6 +135,7 @@ def fill_disk(t: Target) -> str | None:
             and t.driver.poll() is None:
         time.sleep(0.5)
     os.unlink(ballast)
+    t.disk_full_s += time.time() - held
     met = t.driver is not None and t.driver.poll() is not None
     return (f"cache file system filled ({written >> 20} MiB) for {time.time() - held:.0f} s, "
             f"freed; {'the driver stopped on it' if met else 'no write of the sweep met it'}")
