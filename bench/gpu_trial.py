@@ -16,8 +16,9 @@ dropout-free comparison of the loop itself (losses within 1e-6) is bench/gpu_che
 `parity` section.
 
 It needs what a trial imports (datasets, pyarrow, tokenizers, pyyaml, pydantic, ...):
-where the machine lacks some, they are listed and the script stops (exit 3); carry
-their wheels as README's GPU section says.
+where the machine cannot import some, they are listed with why and the script stops
+(exit 3); `bench/gpu_wheels.py` fetches the wheels the GPU image lacks, to carry with the
+tree (README's GPU section). The versions the trials ran with are recorded.
 
     python3 bench/gpu_trial.py --out OUT             # on the GPU machine
     python3 bench/gpu_trial.py --out OUT --dry-run   # tiny only; the "CUDA" runs on the CPU
@@ -26,7 +27,7 @@ their wheels as README's GPU section says.
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
@@ -49,7 +50,20 @@ CAPS = {False: ["--set", "max_train_examples=400", "--set", "max_eval_examples=4
 
 
 def missing() -> list[str]:
-    return [m for m in NEEDED if importlib.util.find_spec(m) is None]
+    """The modules this machine cannot import, each with why (absent, or a version that
+    does not go with the rest: datasets needs a recent pyarrow)."""
+    out = []
+    for module in NEEDED:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 (any failure to import is reported)
+            out.append(f"{module} ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+    return out
+
+
+def versions() -> dict[str, str]:
+    """The version of each module the trials ran with."""
+    return {m: str(getattr(sys.modules.get(m), "__version__", "?")) for m in NEEDED}
 
 
 def small_model(folder: Path, cache: Path) -> str:
@@ -125,7 +139,8 @@ def main() -> int:
     env = {**os.environ, "SWEEPER_CACHE": str(work / "cache"), "TQDM_DISABLE": "1",
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     gpu = "cpu" if opts.dry_run or not torch.cuda.is_available() else "cuda"
-    results: dict[str, Any] = {"dry_run": opts.dry_run, "gpu_device": gpu, "torch":
+    results: dict[str, Any] = {"dry_run": opts.dry_run, "gpu_device": gpu,
+                               "versions": versions(), "torch":
                                torch.__version__, "name": torch.cuda.get_device_name(0)
                                if gpu == "cuda" else "cpu"}
     shapes = ["tiny"] if opts.dry_run else ["tiny", "small"]

@@ -98,7 +98,9 @@ def test_the_gpu_trial_script_dry_runs_a_trial_twice_and_compares(tmp_path):
     done = subprocess.run([sys.executable, "bench/gpu_trial.py", "--out", str(tmp_path),
                            "--dry-run"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
-    tiny = json.loads((tmp_path / "gpu_trial.json").read_text())["tiny"]
+    found = json.loads((tmp_path / "gpu_trial.json").read_text())
+    assert found["versions"]["datasets"] != "?" and found["versions"]["pydantic"] != "?"
+    tiny = found["tiny"]
     assert tiny["cpu_vs_cuda"]["within_tolerance"]
     assert set(tiny["cpu_vs_cuda"]["dev_points_diff"]) == {"xnli", "panx"}
     for run in ("cpu_fp32", "cuda_fp32"):
