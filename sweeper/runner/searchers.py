@@ -4,12 +4,13 @@
   ladder, every point at the first rung, then the sets it promotes (and audits) at the
   next, rung by rung (`sweeper.runner.ladder.LadderSearch`);
 - optuna / random: Optuna's define-by-run space (TPE or random sampling), each
-  configuration once per seed (`sweeper.runner.repeats.SeedRepeats`), at most
-  `max_concurrent` at a time.
+  configuration once per seed (`sweeper.runner.repeats.SeedRepeats`).
 
 Around either, `Resolving` turns each trial's flat parameters into a `ResolvedTrial`
 (sweeper.trial.resolved) on the driver, from the facts found there once, and hands it to
-the trial as `config["settings"]`: workers never parse the space file again.
+the trial as `config["settings"]`: workers never parse the space file again; around
+that, `Limiter` runs at most `max_concurrent` trials at a time. Restored with a sweep,
+each of them agrees with the trials Tune restored (sweeper.runner.restored).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from sweeper.runner.repeats import SeedRepeats
-from sweeper.runner.restored import point, restored_points
+from sweeper.runner.restored import point, restored_points, restored_trials
 from sweeper.runner.saved_state import SavedState
 from sweeper.space import space
 from sweeper.space.params import RESOLVED
@@ -72,20 +73,45 @@ class Resolving(SavedState):
         self.inner.on_trial_result(trial_id, result)
 
     def restored(self, folder: Path) -> None:
-        """The searcher inside reconciles with the restored trials; a concurrency limiter
-        between them then holds a slot for exactly the trials it waits for (not for one
-        Tune never heard of: with every slot so held, the sweep would wait forever)."""
-        inner = self.inner.searcher if isinstance(self.inner, ConcurrencyLimiter) \
-            else self.inner
-        if isinstance(inner, SavedState):
-            inner.restored(folder)
-        if isinstance(self.inner, ConcurrencyLimiter) and isinstance(inner, SeedRepeats):
-            self.inner.live_trials = inner.waiting()
-            self.inner.num_unfinished_live_trials = len(self.inner.live_trials)
+        """The searcher inside reconciles with the restored trials, and the trials Tune
+        runs again are kept for the concurrency limiter around (`Limiter`)."""
+        super().restored(folder)
+        trials = restored_trials(folder)
+        if trials is not None:
+            self.restored_live = {t.trial_id for t in trials if not t.finished}
+
+    def take_restored_live(self) -> set[str] | None:
+        """The restored trials Tune runs again, once after a restore (else None)."""
+        live, self.restored_live = getattr(self, "restored_live", None), None
+        return live
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         self.inner.on_trial_complete(trial_id, result, error=error)
+
+
+class Limiter(ConcurrencyLimiter):
+    """At most `max_concurrent` trials at a time (Tune's limiter, outermost), made to
+    agree with the trials Tune restored. Its set of running trials is saved apart from
+    the experiment state and could, after a driver was killed, hold a trial Tune never
+    heard of or one that finished unheard: a slot never freed (the sweep then ran fewer
+    trials at a time after each such resume, and none once all were so held). After a
+    restore it holds exactly the restored trials Tune runs again."""
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        self._agree()
+        return super().suggest(trial_id)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        self._agree()
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+    def _agree(self) -> None:
+        live = self.searcher.take_restored_live()
+        if live is not None:
+            self.live_trials = set(live)
+            self.num_unfinished_live_trials = len(live)
 
 
 def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
@@ -97,13 +123,13 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
 
         ladder = LadderSearch(space.grid(spec), spec.fidelity, "objective", spec.mode,
                               seed=spec.seeds[0], ranking=spec.ranking)
-        return Resolving(ladder, resolve, "objective", spec.mode), -1  # until it finishes
+        return _limited(spec, Resolving(ladder, resolve, "objective", spec.mode)), -1
     if spec.algorithm == "grid":
         points = space.grid(spec)
         # the searcher says when it is done (a count kept by Tune would disagree with it
         # after a restore that gave a point back, or took one away)
-        return Resolving(GridSearch(points, "objective", spec.mode), resolve, "objective",
-                         spec.mode), -1
+        return _limited(spec, Resolving(GridSearch(points, "objective", spec.mode), resolve,
+                                        "objective", spec.mode)), -1
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
@@ -117,5 +143,11 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
     search = OptunaSearch(space=space.define_by_run(spec), metric="objective", mode=spec.mode,
                           sampler=sampler, points_to_evaluate=first)
     repeats = SeedRepeats(search, spec.seeds, metric="objective", mode=spec.mode)
-    limited = ConcurrencyLimiter(repeats, max_concurrent=spec.max_concurrent)
-    return Resolving(limited, resolve, "objective", spec.mode), spec.num_samples
+    return _limited(spec, Resolving(repeats, resolve, "objective", spec.mode)), \
+        spec.num_samples
+
+
+def _limited(spec: SweepSpec, search: Resolving) -> Limiter:
+    """`search` with at most the spec's `max_concurrent` trials at a time (the ladder and
+    the grid until they say they are done, Optuna for `num_samples` trials)."""
+    return Limiter(search, max_concurrent=spec.max_concurrent)

@@ -86,7 +86,6 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: S
         tune_config=tune.TuneConfig(search_alg=search_alg,
                                     scheduler=_scheduler(spec, sweep.cache_root),
                                     num_samples=num_samples, metric="objective", mode=spec.mode,
-                                    max_concurrent_trials=spec.max_concurrent,
                                     # a finished trial's worker runs the next trial: its
                                     # imports and caches are paid once per worker, not per trial
                                     reuse_actors=reuse_workers),

@@ -59,7 +59,8 @@ def _score(config: dict) -> float:
 
 def test_rungs_run_in_order_with_promoted_audited_and_reference_sets(catalog, tmp_path):
     spec = _spec(catalog)
-    search, n = searchers.build(spec, _resolver(spec, catalog))
+    limited, n = searchers.build(spec, _resolver(spec, catalog))
+    search = limited.searcher  # the ladder inside its concurrency limit
     assert n == -1  # the searcher says when it is done
     first = _drain(search, "a")
     assert len(first) == len(grid(spec)) == 14  # 7 sets x 2 seeds
@@ -85,7 +86,7 @@ def test_rungs_run_in_order_with_promoted_audited_and_reference_sets(catalog, tm
     # saved mid-rung and restored: the restored searcher goes on at the same rung
     search.on_trial_complete(up[0][0], {"objective": 1.0})
     search.save(str(tmp_path / "state.pkl"))
-    again, _ = searchers.build(spec, _resolver(spec, catalog))
+    again = searchers.build(spec, _resolver(spec, catalog))[0].searcher
     again.restore(str(tmp_path / "state.pkl"))
     assert again.suggest("c0") is None  # rung 'full' still has running trials
     for trial_id, _ in up[1:]:

@@ -28,9 +28,17 @@ def _facts(catalog) -> Facts:
                  data_versions=freeze({t: "v1" for t in catalog.tasks}), device="cpu")
 
 
+def _searcher(spec, resolver):
+    """The sweep's searcher inside its concurrency limit (tested on its own below)."""
+    limited, n = searchers.build(spec, resolver)
+    assert isinstance(limited, searchers.Limiter)
+    assert limited.max_concurrent == spec.max_concurrent
+    return limited.searcher, n
+
+
 def test_a_grid_runs_every_point_once_in_order_each_resolved(catalog, tmp_path):
     spec = _spec(catalog)
-    search, n = searchers.build(spec, Resolver(spec, _facts(catalog), threads=3))
+    search, n = _searcher(spec, Resolver(spec, _facts(catalog), threads=3))
     assert n == -1  # the grid says when it is done
     configs = [search.suggest(f"t{i}") for i in range(len(grid(spec)))]
     assert search.suggest("extra") == Searcher.FINISHED
@@ -42,8 +50,8 @@ def test_a_grid_runs_every_point_once_in_order_each_resolved(catalog, tmp_path):
         assert list(resolved.tasks) == sorted(t for t in config["tasks"].split(",") if t)
         assert resolved.training.lr == config["lr"] and resolved.seed == config["seed"]
     # saved mid-way and restored, the grid goes on where it stopped
-    again, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
-    half, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+    again, _ = _searcher(spec, Resolver(spec, _facts(catalog)))
+    half, _ = _searcher(spec, Resolver(spec, _facts(catalog)))
     for i in range(3):
         half.suggest(f"t{i}")
     half.save(str(tmp_path / "state.pkl"))
@@ -73,16 +81,16 @@ def test_a_restored_grid_gives_each_point_to_one_trial_whatever_its_state_says(
     points = grid(spec)
     strip = lambda c: {k: v for k, v in c.items() if k != searchers.RESOLVED}  # noqa: E731
     for given, trials in ((3, 4), (4, 3)):  # the searcher behind, then ahead
-        saved, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+        saved, _ = _searcher(spec, Resolver(spec, _facts(catalog)))
         configs = [saved.suggest(f"t{i}") for i in range(max(given, trials))]
         folder = tmp_path / f"{given}-{trials}"
         folder.mkdir()
-        half, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+        half, _ = _searcher(spec, Resolver(spec, _facts(catalog)))
         for i in range(given):
             half.suggest(f"t{i}")
         half.save(str(folder / "searcher-state-x.pkl"))
         _experiment_state(folder, configs[:trials])
-        again, _ = searchers.build(spec, Resolver(spec, _facts(catalog)))
+        again, _ = _searcher(spec, Resolver(spec, _facts(catalog)))
         again.restore(str(folder / "searcher-state-x.pkl"))
         rest = []
         while (config := again.suggest("next")) != Searcher.FINISHED:
@@ -181,3 +189,35 @@ def test_a_restored_optuna_search_follows_the_restored_trials_whatever_its_state
                                  set()).add(c["seed"])
         assert all(s == {0, 1} for s in list(seeds.values())[:-1]), seeds  # the last may
         # be cut by the trial budget
+
+
+def test_the_concurrency_limit_holds_slots_for_exactly_the_restored_trials_tune_runs(
+        catalog, tmp_path):
+    """Tune saves the limiter's running trials apart from the experiment state. Restored
+    from a save that held a trial Tune never heard of (t2) and one that finished unheard
+    (t1), it kept both slots: with two at a time, the sweep waited forever (with more,
+    it ran fewer trials at a time after every such resume). Now it holds a slot for
+    exactly the restored trials Tune runs again."""
+    from ray.tune.search import SearchGenerator
+
+    spec = _spec(catalog, max_concurrent=2)
+    points = grid(spec)
+    strip = lambda c: {k: v for k, v in c.items() if k != searchers.RESOLVED}  # noqa: E731
+    saved = SearchGenerator(searchers.build(spec, Resolver(spec, _facts(catalog)))[0])
+    limiter = saved.searcher
+    given = [limiter.suggest("t0"), limiter.suggest("t1")]
+    assert limiter.suggest("t9") is None  # two at a time
+    limiter.on_trial_complete("t0", {"objective": 1.0})
+    given.append(limiter.suggest("t2"))
+    saved.save_to_dir(str(tmp_path), "s")
+    trials = [[json.dumps({"trial_id": f"t{i}", "status": "TERMINATED",
+                           "config": strip(given[i])}), json.dumps({"last_result": {}})]
+              for i in (0, 1)]  # t1 finished; t2 never reached the experiment state
+    (tmp_path / "experiment_state-2026-01-01_00-00-00.json").write_text(
+        json.dumps({"trial_data": trials}))
+    again = SearchGenerator(searchers.build(spec, Resolver(spec, _facts(catalog)))[0])
+    again.restore_from_dir(str(tmp_path))
+    assert again.searcher.live_trials == {"t1", "t2"}  # as saved, before it agrees
+    first, second = again.searcher.suggest("n0"), again.searcher.suggest("n1")
+    assert strip(first) == points[2] and strip(second) == points[3]  # t2's point again
+    assert again.searcher.suggest("n2") is None and again.searcher.live_trials == {"n0", "n1"}
