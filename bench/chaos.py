@@ -49,9 +49,10 @@ MAX_RESUMES = 10
 OVERHEAD_GOAL = 1.6  # chaos wall time over the fault-free run's, for 40 trials
 
 
-def write_space(path: Path, trials: int) -> Path:
+def write_space(path: Path, trials: int, epochs: int = 1) -> Path:
     """Chains over a pool of 5 tasks: `trials` trials (rounded up to whole chains), sets
-    shared between chains, so that trials share stages through the cache."""
+    shared between chains, so that trials share stages through the cache; each stage
+    trains for `epochs` epochs (what sets a trial's length)."""
     import yaml
 
     length = 2 if trials <= 8 else 4
@@ -61,7 +62,7 @@ def write_space(path: Path, trials: int) -> Path:
            "intermediate": {"chains": {"pool": POOL, "length": length,
                                        "permutations": -(-trials // length)}},
            "hyperparameters": {"max_train_examples": 120, "max_eval_examples": 30,
-                               "intermediate_epochs": 1, "target_epochs": 1},
+                               "intermediate_epochs": epochs, "target_epochs": epochs},
            "seeds": [0], "search": {"algorithm": "grid", "max_concurrent": 2},
            "resources": {"cpu": 1, "gpu": 0}}
     path.write_text(yaml.safe_dump(raw))
@@ -173,10 +174,10 @@ def _say(started: float, what: str) -> None:
     print(f"[{time.time() - started:6.1f} s] {what}", file=sys.stderr, flush=True)
 
 
-def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int
-            ) -> dict[str, Any]:
+def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
+            epochs: int = 1) -> dict[str, Any]:
     """Services up, the fault-free sweep, the chaos sweep, the invariants; all down."""
-    space = write_space(work / "chaos.yaml", trials)
+    space = write_space(work / "chaos.yaml", trials, epochs)
     disk = work / "disk" if "disk" in kinds else None
     if disk is not None and not mount_tmpfs(disk, "256m"):
         raise SystemExit("the disk fault needs a tmpfs (root or CAP_SYS_ADMIN): leave "
@@ -213,7 +214,7 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int
                 getattr(service, "close", service.stop)()
         if disk is not None:
             unmount(disk)
-    return {"seed": seed, "faults_injected": len(chaos["injected"]),
+    return {"seed": seed, "epochs": epochs, "faults_injected": len(chaos["injected"]),
             "fault_kinds": sorted({f["kind"] for f in chaos["injected"]}), **found,
             "overhead": round(chaos["wall_s"] / reference_s, 3),
             # what is left once the tracking server's scheduled outages (during which every
@@ -268,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"fault kinds, comma-separated, of {','.join(KINDS)}")
     parser.add_argument("--count", type=int, help="faults in all (default: 2 per kind for "
                         "40 trials or more, else 1 per kind)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs of every training "
+                        "stage: how long a trial is, and so what share of the sweep the "
+                        "faults' fixed durations (30 s outages, the disk held full) take")
     parser.add_argument("--json", action="store_true", help="the result as JSON on stdout")
     parser.add_argument("--keep", help="work in this folder and keep it")
     args = parser.parse_args(argv)
@@ -278,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     count = args.count or len(kinds) * (2 if args.trials >= 40 else 1)
     work = Path(args.keep or tempfile.mkdtemp(prefix="sweeper-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
-    result = run_all(work, args.trials, kinds, count, args.seed)
+    result = run_all(work, args.trials, kinds, count, args.seed, args.epochs)
     print(table(result), file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=1))
