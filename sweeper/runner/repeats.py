@@ -143,7 +143,3 @@ class SeedRepeats(SavedState):
             self.owner[trial.trial_id] = (key, config)
             if trial.finished:
                 self.on_trial_complete(trial.trial_id, trial.result)
-
-    def waiting(self) -> set[str]:
-        """The trials it waits to hear from: its own and restored ones not yet taken."""
-        return set(self.owner) | {t.trial_id for t in self.orphans.values() if not t.finished}
