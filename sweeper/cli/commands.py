@@ -176,7 +176,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _sweep_exit(summary: dict) -> int:
     """130: interrupted (resume it); 1: some trials failed for good; 0: all finished."""
-    return 130 if summary["unfinished"] else 1 if summary["errored"] else 0
+    return 130 if summary.get("interrupted") or summary["unfinished"] else \
+        1 if summary["errored"] else 0
 
 
 @command("resume")

@@ -134,7 +134,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     wall, summed = summary["wall_seconds"], summary["trial_seconds"]
     print(f"\nSweep {summary['sweep']}: {summary['trials']} trials ({summary['finished']} "
           f"finished, {summary['errored']} errored, {summary['unfinished']} unfinished)")
-    if summary["unfinished"]:
+    if summary.get("interrupted") or summary["unfinished"]:
         print(f"Interrupted: continue with `sweeper resume {summary['sweep']}`")
     print(f"Time: {_duration(wall)} wall, {_duration(summed)} summed over trials "
           f"({summed / wall if wall else 0:.1f}x)")

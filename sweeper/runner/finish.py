@@ -17,7 +17,7 @@ from sweeper.atomic import no_space
 from sweeper.errors import SweeperError, one_line
 from sweeper.runner import state_fs, trust
 from sweeper.runner.context import SweepContext
-from sweeper.runner.stop import StopSignal
+from sweeper.runner.stop import INTERRUPTED, StopSignal
 from sweeper.runner.summary import summarize
 from sweeper.space.space import grid
 from sweeper.space.spec import SweepSpec
@@ -60,6 +60,7 @@ def fit_sweep(tuner: Any, *, spec: SweepSpec, context: SweepContext,
     """Run the Tuner to its end; the sweep's summary (kept with the sweep). A fatal error
     a trial reported (`stop`) ends the sweep FAILED, resumable once it is fixed."""
     started = time.time()
+    INTERRUPTED.clear()  # (a Tuner without the callback that sets it: never set)
     try:
         results = tuner.fit()
     except OSError as exc:  # Tune's own state files on a full disk
@@ -79,8 +80,11 @@ def fit_sweep(tuner: Any, *, spec: SweepSpec, context: SweepContext,
         raise SweeperError(f"{message} (the sweep stopped, nothing retried: fix it, then "
                            f"`sweeper resume {context.name}`)")
     summary = summarize(results, spec, time.time() - started, planned_trials(spec))
+    # Ctrl-C between one trial's end and the next one's start leaves no trial unfinished:
+    # the sweep is still interrupted (sweeper.runner.stop.watch_interrupt)
     summary.update(tracking_uri=context.tracking_uri, experiment_id=tracker.experiment_id,
-                   parent_run_id=context.parent_run_id, sweep=context.name)
+                   parent_run_id=context.parent_run_id, sweep=context.name,
+                   interrupted=bool(summary["unfinished"]) or INTERRUPTED.is_set())
     keep(sweep_dir, tracker, context.parent_run_id, "summary.json", summary)
     tracker.log_metrics(context.parent_run_id, {
         "best_objective": summary["best"][0]["objective"] if summary["best"] else float("nan"),
@@ -88,7 +92,7 @@ def fit_sweep(tuner: Any, *, spec: SweepSpec, context: SweepContext,
         "intermediate_trained": summary["intermediate_trained"],
         "intermediate_from_cache": summary["intermediate_from_cache"],
         "wall_seconds": summary["wall_seconds"], "trial_seconds": summary["trial_seconds"]})
-    status = ("KILLED" if summary["unfinished"] else "FAILED" if summary["errored"]
+    status = ("KILLED" if summary["interrupted"] else "FAILED" if summary["errored"]
               else "FINISHED")
     tracker.finish(context.parent_run_id, status)
     if status == "FINISHED":  # nothing left to resume from an older checkpoint

@@ -15,10 +15,14 @@ import json
 import os
 import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 FATAL = "sweeper_fatal"  # a report key: a deterministic error that stops the whole sweep
+# set when Ctrl-C (or a fatal report, which stops Tune the same way) ended this process's
+# Tune run: Tune returns its results then as if the run had ended of itself
+INTERRUPTED = threading.Event()
 
 
 class StopSignal:
@@ -69,3 +73,31 @@ def stop_on_fatal(stop: StopSignal):
                 signal.raise_signal(signal.SIGINT)
 
     return StopOnFatal()
+
+
+def watch_interrupt():
+    """A Tune callback on the driver that notes a Ctrl-C in `INTERRUPTED`. Tune takes the
+    signal to end its run gracefully and returns as if the run had ended: a sweep stopped
+    between one trial's end and the next one's start (every trial it had made finished)
+    looked complete, its parent run FINISHED and its checkpoints pruned. At the run's
+    start, just after Tune installed its own handler, this wraps it with one that notes
+    the signal first (the main thread only, as Tune)."""
+    from ray import tune
+
+    class WatchInterrupt(tune.Callback):
+        def setup(self, **info: Any) -> None:
+            from sweeper.runner import stop
+
+            stop.INTERRUPTED.clear()
+            if threading.current_thread() is not threading.main_thread():
+                return
+            tune_handler = signal.getsignal(signal.SIGINT)
+
+            def noted(sig: int, frame: Any) -> None:
+                stop.INTERRUPTED.set()
+                if callable(tune_handler):
+                    tune_handler(sig, frame)
+
+            signal.signal(signal.SIGINT, noted)
+
+    return WatchInterrupt()

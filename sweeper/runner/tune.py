@@ -10,7 +10,7 @@ from sweeper.runner import searchers, trust
 from sweeper.runner.context import SweepContext
 from sweeper.runner.runs import trial_run_key
 from sweeper.runner.state_fs import Record, recording_fs
-from sweeper.runner.stop import StopSignal, stop_on_fatal
+from sweeper.runner.stop import StopSignal, stop_on_fatal, watch_interrupt
 from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec
 from sweeper.storage import SweepFolder
@@ -92,7 +92,7 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: S
         run_config=tune.RunConfig(
             name=sweep_dir.folder, storage_path=sweep_dir.base_root,
             storage_filesystem=_storage_fs(sweep_dir, sweep),
-            callbacks=[_close_runs(sweep), stop_on_fatal(stop),
+            callbacks=[_close_runs(sweep), stop_on_fatal(stop), watch_interrupt(),
                        trust.heartbeat(sweep.tracking_uri, sweep.experiment,
                                        sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),

@@ -62,7 +62,7 @@ def test_a_sweep_store_waits_out_a_stopped_server_and_goes_on_when_it_is_back(tm
         server = _serve(tmp_path, port)
         back = time.monotonic()
         caller.join(timeout=60)
-        assert "at" in done and done["at"] - back < 1.5 * RETRY_S + 2
+        assert "at" in done and done["at"] - back < 1.5 * RETRY_S + 4  # MLflow: 8-30 s
         assert tracker.run(str(done["run"])).status == "RUNNING"
     finally:
         kill_tree(server)
