@@ -113,10 +113,12 @@ def test_validating_a_space_loads_no_torch():
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-# what a sweep asks never imports how Ray runs it, nor the tracking store; tracking
+# what a sweep asks never imports how Ray runs it, nor the tracking store; which trial
+# runs next (the searchers) is handed to the runner and never imports it; tracking
 # serves the runner and the report and imports neither; the report reads what the
 # runner wrote through tracking, never the runner itself
 NEVER = {"sweeper.space": ("sweeper.runner", "sweeper.tracking", "sweeper.report"),
+         "sweeper.search": ("sweeper.runner", "sweeper.tracking", "sweeper.report"),
          "sweeper.tracking": ("sweeper.runner", "sweeper.space", "sweeper.report"),
          "sweeper.report": ("sweeper.runner",)}
 

@@ -7,7 +7,7 @@
 - a grid (`search.order: rank`): task sets in order of their tasks' mean predicted
   score, best first (within each seed, as before; nothing is added or left out);
 - a fidelity ladder (`fidelity.rank`, with `search.prior: rank`): that same predicted
-  score decides which sets reach the first trained rung (sweeper.runner.ladder).
+  score decides which sets reach the first trained rung (sweeper.search.ladder).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def keep(sweep_dir: SweepFolder, tracker: tracking.Tracker, parent: str, name: s
 
 def planned_trials(spec: SweepSpec) -> int:
     """How many trials a grid asks for (every point); 0 for a search, which may end
-    early when it converges (sweeper.runner.repeats)."""
+    early when it converges (sweeper.search.repeats)."""
     return len(grid(spec)) if spec.algorithm == "grid" else 0
 
 

@@ -208,7 +208,7 @@ def design_warnings(spec: SweepSpec, catalog: Catalog) -> list[str]:
 
 
 def check_ladder_design(spec: SweepSpec) -> None:
-    """A fidelity ladder runs over a grid's sets (rung by rung: sweeper.runner.ladder),
+    """A fidelity ladder runs over a grid's sets (rung by rung: sweeper.search.ladder),
     each trial to its end: a scheduler's early stops would promote on partial objectives."""
     if spec.fidelity is None:
         return

@@ -10,7 +10,7 @@ from typing import Any
 from sweeper import tasktypes, tracking
 from sweeper.catalog import Catalog
 from sweeper.digest import digest
-from sweeper.runner.restored import point
+from sweeper.search.restored import point
 from sweeper.trial.keys import TrialKeys
 from sweeper.trial.params import run_params
 from sweeper.trial.resolved import ResolvedTrial

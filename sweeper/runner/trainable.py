@@ -23,7 +23,13 @@ from sweeper.runner.baselines import ensure_baseline
 from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
 from sweeper.runner.hooks import TuneHooks
-from sweeper.runner.runs import design_tags, log_params, log_result, run_tags, trial_run_key
+from sweeper.runner.runs import (
+    design_tags,
+    log_params,
+    log_result,
+    run_tags,
+    trial_run_key,
+)
 from sweeper.runner.stop import FATAL
 from sweeper.space.objective import both, objective
 from sweeper.space.params import RESOLVED, without_resolved

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper import tracking
-from sweeper.runner import searchers, trust
+from sweeper.runner import trust
 from sweeper.runner.context import SweepContext
 from sweeper.runner.runs import trial_run_key
 from sweeper.runner.state_fs import Record, recording_fs
 from sweeper.runner.stop import StopSignal, stop_on_fatal, watch_interrupt
+from sweeper.search import searchers
 from sweeper.space.space import Resolver
 from sweeper.space.spec import SweepSpec
 from sweeper.storage import SweepFolder

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from sweeper.catalog import Catalog
-from sweeper.space.fidelity import Ladder, at_rung, audit_count, encoder_size, promote_count
+from sweeper.space.fidelity import (
+    Ladder,
+    at_rung,
+    audit_count,
+    encoder_size,
+    promote_count,
+)
 from sweeper.space.space import grid, params_to_settings
 from sweeper.space.spec import SweepSpec
 from sweeper.trial.settings import TrialSettings, target_epochs

@@ -20,7 +20,14 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from sweeper.errors import ConfigError
 from sweeper.space.fidelity import Audit, Ladder, Promote, Rung, at_rung, check_ladder

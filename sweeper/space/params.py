@@ -5,7 +5,7 @@ Its design keys say which tasks a trial trains and where it sits in the design; 
 other key is a searched hyperparameter under its setting's flat name (`lr`), except the
 searcher's own bookkeeping (`w_<task>`, `count_<mix>`: Optuna's task weights and counts)
 and `settings` (RESOLVED), under which the trial's ResolvedTrial travels (added on the driver,
-sweeper.runner.searchers). `space.params_to_settings` turns them into trial settings.
+sweeper.search.searchers). `space.params_to_settings` turns them into trial settings.
 Pure module.
 """
 

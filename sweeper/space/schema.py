@@ -25,7 +25,13 @@ from pydantic import (
 
 from sweeper.errors import ConfigError
 from sweeper.space.fidelity_schema import FidelityBlock
-from sweeper.space.hyper import Distribution, Scalar, as_list, finite, read_hyperparameters
+from sweeper.space.hyper import (
+    Distribution,
+    Scalar,
+    as_list,
+    finite,
+    read_hyperparameters,
+)
 
 MIXES = ("english", "non_english", "mixed")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a sweep name is a folder name

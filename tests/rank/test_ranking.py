@@ -73,7 +73,7 @@ SCORES = {"swahili_news": 1.0, "mnli": 0.5, "qqp": -0.2, "hausa_voa_topics": -1.
 
 
 def test_a_rank_prior_starts_optuna_at_the_top_ranked_sets(tmp_path, catalog):
-    from sweeper.runner import searchers
+    from sweeper.search import searchers
 
     spec = _spec(tmp_path, catalog, algorithm="optuna", num_samples=4, max_concurrent=3,
                  prior="rank")

@@ -11,8 +11,8 @@ from ray.tune.search import Searcher
 
 from sweeper.errors import ConfigError
 from sweeper.frozen import freeze
-from sweeper.runner import searchers
-from sweeper.runner.ladder import LadderSearch, set_of
+from sweeper.search import searchers
+from sweeper.search.ladder import LadderSearch, set_of
 from sweeper.space.params import RESOLVED, without_resolved
 from sweeper.space.space import Resolver, grid, params_to_settings
 from sweeper.space.spec import parse_spec

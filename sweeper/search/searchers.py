@@ -2,15 +2,15 @@
 
 - grid: every point of `sweep.space.grid` once, in order (`GridSearch`); with a fidelity
   ladder, every point at the first rung, then the sets it promotes (and audits) at the
-  next, rung by rung (`sweeper.runner.ladder.LadderSearch`);
+  next, rung by rung (`sweeper.search.ladder.LadderSearch`);
 - optuna / random: Optuna's define-by-run space (TPE or random sampling), each
-  configuration once per seed (`sweeper.runner.repeats.SeedRepeats`).
+  configuration once per seed (`sweeper.search.repeats.SeedRepeats`).
 
 Around either, `Resolving` turns each trial's flat parameters into a `ResolvedTrial`
 (sweeper.trial.resolved) on the driver, from the facts found there once, and hands it to
 the trial as `config["settings"]`: workers never parse the space file again; around
 that, `Limiter` runs at most `max_concurrent` trials at a time. Restored with a sweep,
-each of them agrees with the trials Tune restored (sweeper.runner.restored).
+each of them agrees with the trials Tune restored (sweeper.search.restored).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
-from sweeper.runner.repeats import SeedRepeats
-from sweeper.runner.restored import point, restored_points, restored_trials
-from sweeper.runner.saved_state import SavedState
+from sweeper.search.repeats import SeedRepeats
+from sweeper.search.restored import point, restored_points, restored_trials
+from sweeper.search.saved_state import SavedState
 from sweeper.space import space
 from sweeper.space.params import RESOLVED
 from sweeper.space.spec import SweepSpec
@@ -30,7 +30,7 @@ from sweeper.space.spec import SweepSpec
 
 class GridSearch(SavedState):
     """Each of `points` once, in order. Restored, it leaves out exactly the points the
-    restored trials hold (sweeper.runner.restored), whatever its own saved state says."""
+    restored trials hold (sweeper.search.restored), whatever its own saved state says."""
 
     def __init__(self, points: list[dict[str, Any]], metric: str, mode: str):
         super().__init__(metric=metric, mode=mode)
@@ -119,7 +119,7 @@ def build(spec: SweepSpec, resolve: space.Resolver) -> tuple[Searcher, int]:
     spec's algorithm; `resolve` turns a trial's flat parameters into its resolved
     settings."""
     if spec.algorithm == "grid" and spec.fidelity is not None:
-        from sweeper.runner.ladder import LadderSearch
+        from sweeper.search.ladder import LadderSearch
 
         ladder = LadderSearch(space.grid(spec), spec.fidelity, "objective", spec.mode,
                               seed=spec.seeds[0], ranking=spec.ranking)

@@ -24,8 +24,8 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
-from sweeper.runner.restored import RestoredTrial, point, restored_trials
-from sweeper.runner.saved_state import SavedState
+from sweeper.search.restored import RestoredTrial, point, restored_trials
+from sweeper.search.saved_state import SavedState
 from sweeper.space.fidelity import Ladder, audit, promote
 
 VIA = ("start", "ranked", "rank_audited", "promoted", "audited", "reference")

@@ -9,7 +9,7 @@ import pickle
 from ray.tune.search import Searcher
 
 from sweeper.frozen import freeze
-from sweeper.runner import searchers
+from sweeper.search import searchers
 from sweeper.space.space import Resolver, grid
 from sweeper.space.spec import parse_spec
 from sweeper.trial.keys import trial_keys

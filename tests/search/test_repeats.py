@@ -7,7 +7,7 @@ import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from sweeper.runner.repeats import MAX_REPEATS, SeedRepeats
+from sweeper.search.repeats import MAX_REPEATS, SeedRepeats
 from sweeper.space import space
 from sweeper.space.spec import parse_spec
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
-from sweeper.runner.restored import Point, RestoredTrial, point, restored_trials
-from sweeper.runner.saved_state import SavedState
+from sweeper.search.restored import Point, RestoredTrial, point, restored_trials
+from sweeper.search.saved_state import SavedState
 from sweeper.space.params import SEARCHER_ONLY
 
 MAX_REPEATS = 20
