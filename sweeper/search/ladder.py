@@ -11,7 +11,7 @@ on to the last. Each proposal carries its rung (`rung`) and how the set reached 
 (`via`: start, promoted, audited or reference), so a trial's settings are the rung's
 (sweeper.space.space.params_to_settings) and its run is tagged with both. Its whole
 state is its attributes: saved with the sweep, so `sweeper resume` continues at any rung;
-restored, it is rebuilt from the trials Tune restored (`rebuild`), so a searcher state a
+restored, it is rebuilt from the trials Tune restored (`restored`), so a searcher state a
 step behind or ahead of them neither runs a point twice nor waits for a trial in vain.
 """
 
@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 from ray.tune.search import Searcher
 
-from sweeper.search.restored import RestoredTrial, point, restored_trials
+from sweeper.search.restored import RestoredTrial, point
 from sweeper.search.saved_state import SavedState
 from sweeper.space.fidelity import Ladder, audit, promote
 
@@ -109,12 +108,7 @@ class LadderSearch(SavedState):
             self.finished = True
         return not self.finished
 
-    def restored(self, folder: Path) -> None:
-        trials = restored_trials(folder)
-        if trials is not None:
-            self.rebuild(trials)
-
-    def rebuild(self, trials: list[RestoredTrial]) -> None:
+    def restored(self, trials: list[RestoredTrial]) -> None:
         """The ladder as the restored trials have it, whatever its own saved state says:
         from the first rung up, each queued point a restored trial holds is taken by it (a
         finished trial's objective kept, an unfinished one waited for: Tune runs it

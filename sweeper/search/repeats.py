@@ -6,7 +6,7 @@ once all of them have finished. A configuration proposed again (the same tasks a
 hyperparameters) is never trained again: the searcher is told the known mean at once
 and asked for another; one still running is joined. When the searcher proposes nothing
 but known configurations MAX_REPEATS times in a row it has converged, and the search ends.
-Restored, it reconciles its own state with the trials Tune restored (`reconcile`).
+Restored, it reconciles its own state with the trials Tune restored (`restored`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from ray.tune.search import Searcher
 
-from sweeper.search.restored import Point, RestoredTrial, point, restored_trials
+from sweeper.search.restored import Point, RestoredTrial, point
 from sweeper.search.saved_state import SavedState
 from sweeper.space.params import SEARCHER_ONLY
 
@@ -108,12 +107,7 @@ class SeedRepeats(SavedState):
             self.inner.on_trial_complete(inner_id, {self.metric: mean} if mean is not None
                                          else None, error=mean is None)
 
-    def restored(self, folder: Path) -> None:
-        trials = restored_trials(folder)
-        if trials is not None:
-            self.reconcile(trials)
-
-    def reconcile(self, trials: list[RestoredTrial]) -> None:
+    def restored(self, trials: list[RestoredTrial]) -> None:
         """Its state made to agree with the restored trials, whatever it saved: a seed it
         gave to a trial Tune never heard of is queued again (ahead: it waited for it
         forever); a seed a restored trial holds is that trial's, queued now or once the

@@ -58,13 +58,6 @@ def restored_trials(folder: Path) -> list[RestoredTrial] | None:
     return out
 
 
-def restored_points(folder: Path) -> set[Point] | None:
-    """The points of the trials in `folder`'s newest experiment state, or None where it
-    holds none."""
-    trials = restored_trials(folder)
-    return None if trials is None else {point(t.config) for t in trials}
-
-
 def _config(state: dict[str, Any]) -> dict[str, Any]:
     """A trial's config from its saved JSON state (values Tune could not write as JSON,
     such as the resolved settings, are pickled inside it: those are not read)."""

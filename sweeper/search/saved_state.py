@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ray.tune.search import Searcher
 
+from sweeper.search.restored import RestoredTrial, restored_trials
+
 
 class SavedState(Searcher):
     """A searcher whose whole state is its attributes (saved with a sweep, restored on
@@ -20,11 +22,13 @@ class SavedState(Searcher):
     def restore(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "rb") as f:
             self.__dict__.update(pickle.load(f))
-        self.restored(Path(checkpoint_path).parent)
+        trials = restored_trials(Path(checkpoint_path).parent)  # Tune put its state there
+        if trials is not None:
+            self.restored(trials)
 
-    def restored(self, folder: Path) -> None:
-        """Once restored from `folder` (where Tune put the sweep's state files): a wrapper
-        passes it on to the searcher it wraps (`inner`); see GridSearch."""
+    def restored(self, trials: list[RestoredTrial]) -> None:
+        """Once restored, the trials Tune restored with it (read once, here): a wrapper
+        passes them on to the searcher it wraps (`inner`); see GridSearch."""
         inner = getattr(self, "inner", None)
         if isinstance(inner, SavedState):
-            inner.restored(folder)
+            inner.restored(trials)

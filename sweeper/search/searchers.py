@@ -15,13 +15,12 @@ each of them agrees with the trials Tune restored (sweeper.search.restored).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from sweeper.search.repeats import SeedRepeats
-from sweeper.search.restored import point, restored_points, restored_trials
+from sweeper.search.restored import RestoredTrial, point
 from sweeper.search.saved_state import SavedState
 from sweeper.space import space
 from sweeper.space.params import RESOLVED
@@ -42,10 +41,9 @@ class GridSearch(SavedState):
             return Searcher.FINISHED
         return dict(self.points[self.left.pop(0)])
 
-    def restored(self, folder: Path) -> None:
-        taken = restored_points(folder)
-        if taken is not None:
-            self.left = [i for i, p in enumerate(self.points) if point(p) not in taken]
+    def restored(self, trials: list[RestoredTrial]) -> None:
+        taken = {point(t.config) for t in trials}
+        self.left = [i for i, p in enumerate(self.points) if point(p) not in taken]
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
@@ -72,13 +70,11 @@ class Resolving(SavedState):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         self.inner.on_trial_result(trial_id, result)
 
-    def restored(self, folder: Path) -> None:
+    def restored(self, trials: list[RestoredTrial]) -> None:
         """The searcher inside reconciles with the restored trials, and the trials Tune
         runs again are kept for the concurrency limiter around (`Limiter`)."""
-        super().restored(folder)
-        trials = restored_trials(folder)
-        if trials is not None:
-            self.restored_live = {t.trial_id for t in trials if not t.finished}
+        super().restored(trials)
+        self.restored_live = {t.trial_id for t in trials if not t.finished}
 
     def take_restored_live(self) -> set[str] | None:
         """The restored trials Tune runs again, once after a restore (else None)."""
