@@ -152,9 +152,13 @@ class Tracker:
 
     def log_curve(self, run_id: str, points: list[tuple[str, float, int]]) -> None:
         """(name, value, step) points at once; NaNs left out."""
+        self.store.log_metrics(run_id, self.points(points))
+
+    @staticmethod
+    def points(points: list[tuple[str, float, int]]) -> list[tuple[str, float, int, int]]:
+        """(name, value, step, time in ms) as the store takes them, NaNs left out."""
         now = int(time.time() * 1000)
-        self.store.log_metrics(run_id, [(k, float(v), int(s), now) for k, v, s in points
-                                        if float(v) == float(v)])
+        return [(k, float(v), int(s), now) for k, v, s in points if float(v) == float(v)]
 
     def log_artifacts(self, run_id: str, local: Path, path: str | None = None) -> None:
         if local.exists():
@@ -166,6 +170,23 @@ class Tracker:
     def children(self, parent: str) -> list[RunRecord]:
         """Every child run of `parent`."""
         return self.store.search([self.experiment_id], {PARENT_TAG: parent})
+
+    def handle(self, key: str) -> str | None:
+        """What names the run of `key` in this tracker's writes: its id."""
+        return self.find(TRIAL_TAG, key)
+
+    def finished(self, key: str) -> bool:
+        """Whether the run of `key` is there and FINISHED."""
+        run_id = self.find(TRIAL_TAG, key)
+        return run_id is not None and self.run(run_id).status == "FINISHED"
+
+    # A tracker that writes straight to its store has nothing to deliver (a journaled one
+    # does: sweeper.tracking.journal)
+    journal: Path | None = None
+
+    def deliver(self) -> int:
+        """Send what is not in the store yet; how many writes are left (none here)."""
+        return 0
 
 
 def _text(tags: dict[str, Any]) -> dict[str, str]:

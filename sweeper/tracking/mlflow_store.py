@@ -30,9 +30,15 @@ RETRY_S = 1.0  # between tries at a server that does not answer (plus up to half
 QUICK_S = 10.0  # how long a command waits for one (`ls`, `report`, a sweep's first look)
 
 
+class NoAnswer(SweeperError):
+    """The tracking server did not answer (told as one line, like any store error)."""
+
+
 def unanswered(exc: BaseException) -> bool:
     """Whether an MLflow call failed for want of an answer (no connection, a timeout, a
     proxy's 5xx), not on the server's word (a missing run, a refused value)."""
+    if isinstance(exc, NoAnswer):
+        return True
     text = str(exc)
     return text.startswith("API request to") and ("failed with exception" in text
                                                  or "failed with timeout exception" in text)
@@ -108,7 +114,8 @@ class MlflowStore:
             self.client = Patient(self.client, uri, patience_s)
 
     def _fail(self, exc: Exception) -> SweeperError:
-        return SweeperError(f"MLflow tracking at {self.uri} is not usable: {one_line(exc, 200)}")
+        kind = NoAnswer if unanswered(exc) else SweeperError
+        return kind(f"MLflow tracking at {self.uri} is not usable: {one_line(exc, 200)}")
 
     def experiment(self, name: str, *, create: bool = False,
                    artifact_root: Path | None = None) -> str | None:
