@@ -49,11 +49,14 @@ def ensure_baseline(resolved: ResolvedTrial, *, key: str, catalog: Catalog,
     result = json.loads((trial_dir / "metrics.json").read_text())
     with FileLock(str(cache.root / f"{entry}.run.lock")):
         run_key = f"{sweep_id}:baseline:{key}"
-        run_id = tracker.find(tracking.TRIAL_TAG, run_key)
-        if run_id is None or tracker.run(run_id).status != "FINISHED":
+        if tracker.finished(run_key):
+            run_id = tracker.handle(run_key)
+        else:  # (a journaled tracker: when the store does not answer, logged again)
             run_id = _log(base, result, trial_dir, catalog=catalog, tracker=tracker,
                           run_key=run_key, keys=TrialKeys(None, key), sweep_id=sweep_id,
                           sweep=sweep, parent_run_id=parent_run_id)
+            tracker.deliver()  # now, so that the next trial finds it logged
+    assert run_id is not None
     return Baseline(run_id, result, trial_dir, built_here=not cached)
 
 

@@ -15,6 +15,8 @@ from sweeper import tracking
 
 CHECKPOINTED = ("stages", "xtreme", "trial_config.yaml", "metrics.json")
 CURVE_EVERY_S = 30.0
+JOURNAL = "tracking"  # the run's journal in the trial folder and its checkpoints
+JOURNAL_PENDING = "journal_pending"  # in a report: the journal's writes not delivered yet
 
 
 class TuneHooks:
@@ -49,6 +51,7 @@ class TuneHooks:
                                              for stage, step, values in self.curve
                                              for k, v in values.items() if k != "step"])
         self.curve, self.curve_sent = [], time.time()
+        self.tracker.deliver()
 
     def on_stage(self, stage: str, result: dict[str, Any], stage_dir: Path) -> None:
         """Hold this stage's report and checkpoint; send it now unless it is the last."""
@@ -85,13 +88,19 @@ class TuneHooks:
             self.pending[0].update(values)
 
     def flush(self) -> None:
-        """Send the held report (and checkpoint) to Tune."""
+        """Send the held report (and checkpoint) to Tune. What the run's journal could not
+        deliver yet (the tracking server is down) travels in the checkpoint, and the
+        report says how much (`journal_pending`: the driver delivers it once the trial
+        has ended, sweeper.runner.delivery)."""
         from ray import tune
 
         if self.pending is None:
             return
         metrics, tmp = self.pending
         self.pending = None
+        metrics[JOURNAL_PENDING] = self.tracker.deliver()
+        if self.tracker.journal is not None:
+            shutil.copytree(self.tracker.journal, tmp / JOURNAL)
         try:
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(str(tmp)))
         finally:

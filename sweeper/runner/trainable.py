@@ -22,7 +22,7 @@ from sweeper.errors import SweeperError, one_line
 from sweeper.runner.baselines import ensure_baseline
 from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
-from sweeper.runner.hooks import TuneHooks
+from sweeper.runner.hooks import JOURNAL, TuneHooks
 from sweeper.runner.runs import (
     design_tags,
     log_params,
@@ -34,6 +34,7 @@ from sweeper.runner.stop import FATAL
 from sweeper.space.objective import both, objective
 from sweeper.space.params import RESOLVED, without_resolved
 from sweeper.space.space import describe_params
+from sweeper.tracking.journal import JournalTracker
 from sweeper.trial.keys import trial_keys
 from sweeper.trial.resolved import ResolvedTrial
 from sweeper.trial.scores import gains
@@ -83,6 +84,7 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
             tracker = state["tracker"]
             tracker.set_tags(state["run_id"], {"error": message})
             tracker.finish(state["run_id"], "FAILED")
+            _try_delivering(tracker)
         tune.report({"objective": math.nan, "targets_done": 0, FATAL: message})
         time.sleep(FATAL_WAIT_S)  # the driver stops the sweep now (sweeper.runner.stop)
         raise
@@ -97,7 +99,6 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
 
     catalog = load_catalog()
     resolved: ResolvedTrial = config[RESOLVED]
-    params = without_resolved(config)
     context = tune.get_context()
     out = Path(context.get_trial_dir()).resolve() / "trial"
     state["out"] = out
@@ -106,18 +107,9 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
     keys = trial_keys(resolved, catalog)
     inter = [keys.intermediate] if keys.intermediate else []
     wait_if_built_elsewhere(cache, inter + [f"baseline-{keys.baseline}"])
-    tracker = tracking.Tracker(tracking.sweep_store(sweep.tracking_uri), sweep.experiment)
-    run_id = tracker.start(name=describe_params(params),
-                           key=trial_run_key(sweep.sweep_id, config),
-                           parent=sweep.parent_run_id,
-                           tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
-                                            sweep=sweep.name, keys=keys),
-                                 **design_tags(params)})
+    tracker, run_id = _open_run(config, sweep, out, keys, catalog)
     state.update(tracker=tracker, run_id=run_id)
     env = reopen(resolved, catalog)
-    log_params(tracker, run_id, resolved, catalog)
-    if params.get("rung") is not None:  # a fidelity ladder's trial: its rung, as a param too
-        tracker.log_params(run_id, {"rung": params["rung"], "rung_via": params.get("via", "")})
     started = time.time()
     try:
         baseline = ensure_baseline(resolved, key=keys.baseline, catalog=catalog, cache=cache,
@@ -138,13 +130,46 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
     except SystemExit:  # Tune stopped the trial (scheduler): not a failure
         tracker.set_tags(run_id, {tracking.STOPPED_TAG: "true"})
         tracker.finish(run_id, "KILLED")
+        _try_delivering(tracker)
         raise
     except SweeperError:
         raise  # handled by `trainable`: the sweep stops, nothing is retried
     except Exception:
         tracker.finish(run_id, "FAILED")
+        _try_delivering(tracker)
         raise
     _close(tracker, run_id, hooks, result, out, baseline, resolved, catalog, started)
+
+
+def _open_run(config: dict[str, Any], sweep: SweepContext, out: Path, keys: Any,
+              catalog: Any) -> tuple[JournalTracker, str]:
+    """The trial's run, opened with its tags and params. Its writes are journaled in the
+    trial folder and delivered whenever the store answers (one try each time): a trial
+    trains on through a tracking server's outage (sweeper.tracking.journal)."""
+    resolved: ResolvedTrial = config[RESOLVED]
+    params = without_resolved(config)
+    tracker = JournalTracker(out / JOURNAL, tracking.open_store(sweep.tracking_uri, 0.0),
+                             sweep.experiment)
+    run_id = tracker.start(name=describe_params(params),
+                           key=trial_run_key(sweep.sweep_id, config),
+                           parent=sweep.parent_run_id,
+                           tags={**run_tags(resolved, role="trial", sweep_id=sweep.sweep_id,
+                                            sweep=sweep.name, keys=keys),
+                                 **design_tags(params)})
+    log_params(tracker, run_id, resolved, catalog)
+    if params.get("rung") is not None:  # a fidelity ladder's trial: its rung, as a param too
+        tracker.log_params(run_id, {"rung": params["rung"], "rung_via": params.get("via", "")})
+    tracker.deliver()
+    return tracker, run_id
+
+
+def _try_delivering(tracker: tracking.Tracker) -> None:
+    """A trial that ends on an error delivers what it can; the driver closes its run
+    either way (sweeper.runner.delivery)."""
+    try:
+        tracker.deliver()
+    except Exception as exc:  # noqa: BLE001 (the error that ended the trial is what counts)
+        print(f"sweeper: the trial's run was not updated: {one_line(exc)}", flush=True)
 
 
 def _close(tracker: tracking.Tracker, run_id: str, hooks: TuneHooks, result: dict[str, Any],

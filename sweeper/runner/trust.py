@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import threading
 import time
 from typing import Any
 
@@ -85,27 +86,36 @@ def merged(record: dict[str, list[str]], hashes: dict[str, str]) -> dict[str, li
 
 def heartbeat(tracking_uri: str, experiment: str, parent_run_id: str):
     """A Tune callback on the driver that says, on the parent run, every HEARTBEAT_S
-    after a step, that the sweep's driver lives (`sweeper ls` reads it). It waits for the
-    tracking server only as long as a command does (a few seconds): a beat missed in an
-    outage holds the driver's loop no longer than that."""
+    after a step, that the sweep's driver lives (`sweeper ls` reads it). Each beat is
+    sent by a thread of its own and waits for the tracking server only as long as a
+    command does: a beat missed in an outage never holds the driver's loop."""
     from ray import tune
+
+    def beat(now: float) -> None:
+        try:
+            from sweeper import tracking
+
+            tracking.Tracker(tracking.open_store(tracking_uri), experiment).set_tags(
+                parent_run_id, {HEARTBEAT_TAG: f"{now:.0f}"})
+        except Exception as exc:  # a heartbeat is a hint, never a reason to stop
+            print(f"sweeper: could not beat the sweep's heartbeat: {one_line(exc)}")
 
     class Heartbeat(tune.Callback):
         def __init__(self) -> None:
             self.beat = 0.0
+            self.sending: threading.Thread | None = None
+
+        def __getstate__(self) -> dict[str, Any]:  # pickled with the Tuner: no thread
+            return {"beat": self.beat, "sending": None}
 
         def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
             now = time.time()
-            if now - self.beat < HEARTBEAT_S:
+            if now - self.beat < HEARTBEAT_S or (self.sending and self.sending.is_alive()):
                 return
             self.beat = now
-            try:
-                from sweeper import tracking
-
-                tracking.Tracker(tracking.open_store(tracking_uri), experiment).set_tags(
-                    parent_run_id, {HEARTBEAT_TAG: f"{now:.0f}"})
-            except Exception as exc:  # a heartbeat is a hint, never a reason to stop
-                print(f"sweeper: could not beat the sweep's heartbeat: {one_line(exc)}")
+            self.sending = threading.Thread(target=beat, args=(now,), daemon=True,
+                                            name="sweeper-heartbeat")
+            self.sending.start()
 
     return Heartbeat()
 

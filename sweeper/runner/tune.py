@@ -1,14 +1,14 @@
 """The one place that builds a ray.tune.Tuner: searcher, scheduler, resources, storage,
-failure and checkpoint config, and the callback that closes runs Tune ends for a trial."""
+failure and checkpoint config, and the callbacks on the driver (trials' runs delivered
+and closed, a fatal error, Ctrl-C, the heartbeat)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sweeper import tracking
 from sweeper.runner import trust
 from sweeper.runner.context import SweepContext
-from sweeper.runner.runs import trial_run_key
+from sweeper.runner.delivery import courier
 from sweeper.runner.state_fs import Record, recording_fs
 from sweeper.runner.stop import StopSignal, stop_on_fatal, watch_interrupt
 from sweeper.search import searchers
@@ -29,28 +29,6 @@ def _trainable(sweep: SweepContext, spec: SweepSpec):
 
     return tune.with_resources(sweeper_trial, {"cpu": spec.resources["cpu"],
                                              "gpu": spec.resources["gpu"]})
-
-
-def _close_runs(sweep: SweepContext):
-    """A Tune callback on the driver that closes trial runs the trainable could not close:
-    trials stopped early by the scheduler (KILLED) and trials that failed for good (FAILED)."""
-    from ray import tune
-
-    class CloseRuns(tune.Callback):
-        def _close(self, trial: Any, status: str, tags: dict[str, str]) -> None:
-            tracker = tracking.Tracker(tracking.sweep_store(sweep.tracking_uri), sweep.experiment)
-            run_id = tracker.find(tracking.TRIAL_TAG, trial_run_key(sweep.sweep_id, trial.config))
-            if run_id and tracker.run(run_id).status == "RUNNING":
-                tracker.set_tags(run_id, tags)
-                tracker.finish(run_id, status)
-
-        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self._close(trial, "KILLED", {tracking.STOPPED_TAG: "true"})
-
-        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            self._close(trial, "FAILED", {"error": "trial failed after retries"})
-
-    return CloseRuns()
 
 
 def _scheduler(spec: SweepSpec, cache_root: str):
@@ -93,7 +71,7 @@ def make_tuner(spec: SweepSpec, sweep: SweepContext, resolver: Resolver, stop: S
         run_config=tune.RunConfig(
             name=sweep_dir.folder, storage_path=sweep_dir.base_root,
             storage_filesystem=_storage_fs(sweep_dir, sweep),
-            callbacks=[_close_runs(sweep), stop_on_fatal(stop), watch_interrupt(),
+            callbacks=[courier(sweep), stop_on_fatal(stop), watch_interrupt(),
                        trust.heartbeat(sweep.tracking_uri, sweep.experiment,
                                        sweep.parent_run_id)],
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),

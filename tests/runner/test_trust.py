@@ -65,9 +65,21 @@ def test_the_heartbeat_says_the_driver_lives_every_so_often(tmp_path):
     parent = tracker.start("sweep", "s:sweep", {})
     callback = trust.heartbeat(uri, "sweep", parent)
     callback.on_step_end(0, [])
+    callback.sending.join(60)  # sent by a thread of its own
     first = float(tracker.run(parent).tags[HEARTBEAT_TAG])
     assert abs(first - time.time()) < 60
     tracker.set_tags(parent, {HEARTBEAT_TAG: "1"})
     callback.on_step_end(1, [])  # within HEARTBEAT_S of the last: not again
     assert tracker.run(parent).tags[HEARTBEAT_TAG] == "1"
     assert callback.get_state() is None  # nothing for Tune to pickle
+
+
+def test_a_heartbeat_to_a_server_that_does_not_answer_never_holds_the_loop():
+    from tests.sweeps import free_port
+
+    callback = trust.heartbeat(f"http://127.0.0.1:{free_port()}", "sweep", "parent")
+    started = time.time()
+    callback.on_step_end(0, [])
+    callback.beat = 0.0
+    callback.on_step_end(1, [])  # the last beat still tries: none more is started
+    assert time.time() - started < 1.0 and callback.sending.is_alive()
