@@ -114,10 +114,11 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
                            "--address", address)
     pending = list(plan)
     while True:
+        target.release_due()
         rc = target.driver.poll()
         if rc == 0:
             break
-        if rc is not None:
+        if rc is not None and not target.holds:  # resumed once the server and disk are back
             resumes += 1
             if resumes > MAX_RESUMES:
                 raise RuntimeError(f"the chaos sweep did not finish: see {log}")
@@ -132,8 +133,12 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
                 pending.pop(0)
                 print(f"fault {len(injected)}: {kind}: {what}", file=sys.stderr, flush=True)
         time.sleep(0.5)
+    wall = time.time() - started
+    while target.holds:  # (the sweep ended with a fault held: released as planned)
+        target.release_due()
+        time.sleep(0.5)
     return {"injected": injected, "not_injected": [k for _, k in pending],
-            "resumes": resumes, "wall_s": time.time() - started, "outage_s": target.outage_s,
+            "resumes": resumes, "wall_s": wall, "outage_s": target.outage_s,
             "disk_full_s": target.disk_full_s}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,15 @@ class Target:
     rng: random.Random = field(default_factory=random.Random)
     outage_s: float = 0.0  # how long the faults kept the tracking server down, in all
     disk_full_s: float = 0.0  # ... and the cache's file system full
+    # faults still held (the server down, the disk full): each call releases its fault
+    # once its time has come and then says True. The sweep goes on meanwhile, and so do
+    # the other faults: on a cluster they come together
+    holds: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+    def release_due(self) -> None:
+        for kind, release in list(self.holds.items()):
+            if release():
+                del self.holds[kind]
 
 
 def schedule(seed: int, kinds: list[str], count: int, span: float) -> list[tuple[float, str]]:
@@ -79,12 +89,21 @@ def kill_actor(t: Target) -> str | None:
 
 
 def stop_tracking(t: Target) -> str | None:
-    """The tracking server down for TRACKING_DOWN_S, then back on the same port."""
+    """The tracking server down for TRACKING_DOWN_S, then back on the same port (not
+    yet while an outage is on)."""
+    if "tracking" in t.holds:
+        return None
     t.tracking.stop()
     down = time.time()
-    time.sleep(TRACKING_DOWN_S)
-    t.tracking.start()
-    t.outage_s += time.time() - down
+
+    def release() -> bool:
+        if time.time() - down < TRACKING_DOWN_S:
+            return False
+        t.tracking.start()
+        t.outage_s += time.time() - down
+        return True
+
+    t.holds["tracking"] = release
     return f"tracking server stopped for {TRACKING_DOWN_S:.0f} s"
 
 
@@ -119,7 +138,7 @@ def corrupt_entry(t: Target) -> str | None:
 def fill_disk(t: Target) -> str | None:
     """The stage cache's file system filled until a write fails, held until the sweep
     meets it (its driver stops, exit 2) or DISK_HELD_S pass, then freed."""
-    if t.disk is None:
+    if t.disk is None or "disk" in t.holds:
         return None
     ballast, written = t.disk / ".ballast", 0
     chunk = b"\0" * (1 << 20)
@@ -131,14 +150,21 @@ def fill_disk(t: Target) -> str | None:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
     held = time.time()
-    while time.time() - held < DISK_HELD_S and t.driver is not None \
-            and t.driver.poll() is None:
-        time.sleep(0.5)
-    os.unlink(ballast)
-    t.disk_full_s += time.time() - held
-    met = t.driver is not None and t.driver.poll() is not None
-    return (f"cache file system filled ({written >> 20} MiB) for {time.time() - held:.0f} s, "
-            f"freed; {'the driver stopped on it' if met else 'no write of the sweep met it'}")
+    driver = t.driver
+
+    def release() -> bool:
+        met = driver is not None and driver.poll() is not None
+        if not met and time.time() - held < DISK_HELD_S:
+            return False
+        os.unlink(ballast)
+        t.disk_full_s += time.time() - held
+        print(f"disk freed after {time.time() - held:.0f} s: "
+              f"{'the driver stopped on it' if met else 'no write of the sweep met it'}",
+              file=sys.stderr, flush=True)
+        return True
+
+    t.holds["disk"] = release
+    return f"cache file system filled ({written >> 20} MiB), held until the sweep meets it"
 
 
 INJECT: dict[str, Callable[[Target], str | None]] = {
