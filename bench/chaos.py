@@ -124,14 +124,11 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
                 raise RuntimeError(f"the chaos sweep did not finish: see {log}")
             target.driver = Driver(env, log, "resume", "chaos-run", "--storage", STORAGE,
                                    "--address", address)
-        if pending and time.time() - started >= pending[0][0]:
-            at, kind = pending[0]
-            what = INJECT[kind](target)
-            if what is not None:
-                injected.append({"kind": kind, "at_s": round(time.time() - started, 1),
-                                 "what": what})
-                pending.pop(0)
-                print(f"fault {len(injected)}: {kind}: {what}", file=sys.stderr, flush=True)
+        fault = _inject_due(target, pending, time.time() - started)
+        if fault is not None:
+            injected.append(fault)
+            print(f"fault {len(injected)}: {fault['kind']}: {fault['what']}", file=sys.stderr,
+                  flush=True)
         time.sleep(0.5)
     wall = time.time() - started
     while target.holds:  # (the sweep ended with a fault held: released as planned)
@@ -140,6 +137,23 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
     return {"injected": injected, "not_injected": [k for _, k in pending],
             "resumes": resumes, "wall_s": wall, "outage_s": target.outage_s,
             "disk_full_s": target.disk_full_s}
+
+
+def _inject_due(target: Target, pending: list[tuple[float, str]], now: float
+                ) -> dict[str, Any] | None:
+    """The first fault whose time has come that finds something to hit, injected and
+    taken off `pending` (one per call). A fault with nothing to hit yet (no trial running
+    for a node or an actor, no driver, an outage already on) waits without holding back
+    the ones after it: faults held back that way used to fire one after another once it
+    went in, killing drivers that were still starting."""
+    for i, (at, kind) in enumerate(pending):
+        if now < at:
+            return None
+        what = INJECT[kind](target)
+        if what is not None:
+            del pending[i]
+            return {"kind": kind, "at_s": round(now, 1), "what": what}
+    return None
 
 
 def report_of(env: dict[str, str], name: str, uri: str, out: Path) -> str:

@@ -138,8 +138,8 @@ def corrupt_entry(t: Target) -> str | None:
 def fill_disk(t: Target) -> str | None:
     """The stage cache's file system filled until a write fails, held until the sweep
     meets it (its driver stops, exit 2) or DISK_HELD_S pass, then freed."""
-    if t.disk is None or "disk" in t.holds:
-        return None
+    if t.disk is None or "disk" in t.holds or t.driver is None or t.driver.poll() is not None:
+        return None  # (no sweep running to meet it: later)
     ballast, written = t.disk / ".ballast", 0
     chunk = b"\0" * (1 << 20)
     with open(ballast, "wb", buffering=0) as f:
