@@ -107,3 +107,60 @@ def test_a_trial_stopped_then_finished_by_a_resume_counts_as_finished():
     tracker.finish(run)
     record = tracker.run(run)
     assert status_of({"tags": record.tags, "status": record.status}) == "finished"
+
+
+def _bench(name: str):
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    return importlib.import_module(name)
+
+
+def test_a_fault_with_nothing_to_hit_waits_without_holding_back_the_next(monkeypatch):
+    """Found by the chaos run: a node fault due while no trial ran (the driver was down
+    through an outage) held back every fault after it, and they then fired one after
+    another, killing two drivers still starting. A fault with nothing to hit now waits
+    alone."""
+    chaos, faults = _bench("chaos"), _bench("chaos_faults")
+    monkeypatch.setitem(faults.INJECT, "node", lambda t: None)
+    monkeypatch.setitem(faults.INJECT, "actor", lambda t: "trial actor killed -9")
+    pending = [(1.0, "node"), (2.0, "actor"), (9.0, "driver")]
+    target = faults.Target(cluster=None, tracking=None, cache=ROOT, disk=None)
+    assert chaos._inject_due(target, pending, 0.5) is None  # none due yet
+    fault = chaos._inject_due(target, pending, 3.0)
+    assert fault == {"kind": "actor", "at_s": 3.0, "what": "trial actor killed -9"}
+    assert pending == [(1.0, "node"), (9.0, "driver")]
+    assert chaos._inject_due(target, pending, 4.0) is None  # the node fault still waits
+
+
+def test_an_outage_is_held_while_the_run_goes_on_and_released_on_time(monkeypatch):
+    """The tracking server's outage no longer holds the injection loop: it is a held
+    fault, released (the server started again) once its time has passed; a second one
+    waits until the first is over."""
+    import time
+
+    faults = _bench("chaos_faults")
+
+    class Server:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def stop(self) -> None:
+            self.calls.append("stop")
+
+        def start(self) -> None:
+            self.calls.append("start")
+
+    monkeypatch.setattr(faults, "TRACKING_DOWN_S", 0.3)
+    server = Server()
+    target = faults.Target(cluster=None, tracking=server, cache=ROOT, disk=None)
+    started = time.time()
+    assert faults.stop_tracking(target) == "tracking server stopped for 0 s"
+    assert time.time() - started < 0.2 and "tracking" in target.holds  # returned at once
+    assert faults.stop_tracking(target) is None  # one outage at a time
+    target.release_due()
+    assert server.calls == ["stop"]
+    time.sleep(0.35)
+    target.release_due()
+    assert server.calls == ["stop", "start"] and not target.holds
+    assert 0.3 <= target.outage_s < 1.0
