@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from chaos_check import check, normalized_report  # noqa: E402
-from chaos_faults import INJECT, KINDS, Target, schedule  # noqa: E402
+from chaos_faults import INJECT, KINDS, TRACKING_DOWN_S, Target, schedule  # noqa: E402
 from chaos_infra import (  # noqa: E402
     ROOT,
     RayCluster,
@@ -118,7 +118,7 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
         rc = target.driver.poll()
         if rc == 0:
             break
-        if rc is not None and not target.holds:  # resumed once the server and disk are back
+        if rc is not None and "tracking" not in target.holds:  # resumed once it answers
             resumes += 1
             if resumes > MAX_RESUMES:
                 raise RuntimeError(f"the chaos sweep did not finish: see {log}")
@@ -194,7 +194,7 @@ def _say(started: float, what: str) -> None:
 
 
 def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
-            epochs: int = 1) -> dict[str, Any]:
+            epochs: int = 1, outage_s: float = TRACKING_DOWN_S) -> dict[str, Any]:
     """Services up, the fault-free sweep, the chaos sweep, the invariants; all down."""
     space = write_space(work / "chaos.yaml", trials, epochs)
     disk = work / "disk" if "disk" in kinds else None
@@ -212,7 +212,8 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
         reference_s = run_reference(env, space, work, cluster.address, tracking.url)
         _say(started, "fault-free sweep done")
         cache = (disk or work) / "cache"
-        target = Target(cluster, tracking, cache, disk, rng=random.Random(seed))
+        target = Target(cluster, tracking, cache, disk, rng=random.Random(seed),
+                        down_s=outage_s)
         plan = schedule(seed, kinds, count, reference_s)
         chaos = run_chaos(env, space, work, target, plan, cluster.address, tracking.url)
         _say(started, "chaos sweep done")
@@ -233,7 +234,8 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
                 getattr(service, "close", service.stop)()
         if disk is not None:
             unmount(disk)
-    return {"seed": seed, "epochs": epochs, "faults_injected": len(chaos["injected"]),
+    return {"seed": seed, "epochs": epochs, "outage_len_s": outage_s,
+            "faults_injected": len(chaos["injected"]),
             "fault_kinds": sorted({f["kind"] for f in chaos["injected"]}), **found,
             "overhead": round(chaos["wall_s"] / reference_s, 3),
             # what is left once the tracking server's scheduled outages (during which every
@@ -291,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1, help="epochs of every training "
                         "stage: how long a trial is, and so what share of the sweep the "
                         "faults' fixed durations (30 s outages, the disk held full) take")
+    parser.add_argument("--outage-s", type=float, default=TRACKING_DOWN_S,
+                        help="how long each tracking outage lasts")
     parser.add_argument("--json", action="store_true", help="the result as JSON on stdout")
     parser.add_argument("--keep", help="work in this folder and keep it")
     args = parser.parse_args(argv)
@@ -301,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     count = args.count or len(kinds) * (2 if args.trials >= 40 else 1)
     work = Path(args.keep or tempfile.mkdtemp(prefix="sweeper-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
-    result = run_all(work, args.trials, kinds, count, args.seed, args.epochs)
+    result = run_all(work, args.trials, kinds, count, args.seed, args.epochs, args.outage_s)
     print(table(result), file=sys.stderr)
     if args.json:
         print(json.dumps(result, indent=1))

@@ -31,6 +31,7 @@ class Target:
     disk: Path | None
     driver: Any = None
     rng: random.Random = field(default_factory=random.Random)
+    down_s: float = TRACKING_DOWN_S  # how long one outage lasts
     outage_s: float = 0.0  # how long the faults kept the tracking server down, in all
     disk_full_s: float = 0.0  # ... and the cache's file system full
     # faults still held (the server down, the disk full): each call releases its fault
@@ -89,22 +90,22 @@ def kill_actor(t: Target) -> str | None:
 
 
 def stop_tracking(t: Target) -> str | None:
-    """The tracking server down for TRACKING_DOWN_S, then back on the same port (not
-    yet while an outage is on)."""
+    """The tracking server down for `t.down_s` (TRACKING_DOWN_S unless told), then back on
+    the same port (not yet while an outage is on)."""
     if "tracking" in t.holds:
         return None
     t.tracking.stop()
     down = time.time()
 
     def release() -> bool:
-        if time.time() - down < TRACKING_DOWN_S:
+        if time.time() - down < t.down_s:
             return False
         t.tracking.start()
         t.outage_s += time.time() - down
         return True
 
     t.holds["tracking"] = release
-    return f"tracking server stopped for {TRACKING_DOWN_S:.0f} s"
+    return f"tracking server stopped for {t.down_s:.0f} s"
 
 
 def kill_driver(t: Target) -> str | None:
@@ -150,10 +151,9 @@ def fill_disk(t: Target) -> str | None:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
     held = time.time()
-    driver = t.driver
 
-    def release() -> bool:
-        met = driver is not None and driver.poll() is not None
+    def release() -> bool:  # the sweep met it: its driver stopped with exit 2 (one line)
+        met = t.driver is not None and t.driver.poll() == 2
         if not met and time.time() - held < DISK_HELD_S:
             return False
         os.unlink(ballast)

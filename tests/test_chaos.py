@@ -133,7 +133,7 @@ def test_a_fault_with_nothing_to_hit_waits_without_holding_back_the_next(monkeyp
     assert chaos._inject_due(target, pending, 4.0) is None  # the node fault still waits
 
 
-def test_an_outage_is_held_while_the_run_goes_on_and_released_on_time(monkeypatch):
+def test_an_outage_is_held_while_the_run_goes_on_and_released_on_time():
     """The tracking server's outage no longer holds the injection loop: it is a held
     fault, released (the server started again) once its time has passed; a second one
     waits until the first is over."""
@@ -151,9 +151,8 @@ def test_an_outage_is_held_while_the_run_goes_on_and_released_on_time(monkeypatc
         def start(self) -> None:
             self.calls.append("start")
 
-    monkeypatch.setattr(faults, "TRACKING_DOWN_S", 0.3)
     server = Server()
-    target = faults.Target(cluster=None, tracking=server, cache=ROOT, disk=None)
+    target = faults.Target(cluster=None, tracking=server, cache=ROOT, disk=None, down_s=0.3)
     started = time.time()
     assert faults.stop_tracking(target) == "tracking server stopped for 0 s"
     assert time.time() - started < 0.2 and "tracking" in target.holds  # returned at once
