@@ -78,6 +78,7 @@ class Driver:
                                      env=env, stdout=open(log, "a"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self.proc.pid
+        self.started = time.time()
 
     def poll(self) -> int | None:
         return self.proc.poll()

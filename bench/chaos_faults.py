@@ -18,6 +18,7 @@ import psutil
 KINDS = ("node", "actor", "tracking", "driver", "corrupt", "disk")
 TRACKING_DOWN_S = 30.0
 DISK_HELD_S = 60.0
+DRIVER_UP_S = 10.0  # a driver up less long is still starting: not killed yet
 
 
 @dataclass
@@ -109,8 +110,12 @@ def stop_tracking(t: Target) -> str | None:
 
 
 def kill_driver(t: Target) -> str | None:
-    """The driver killed -9; the run loop resumes the sweep from a fresh process."""
-    if t.driver is None or t.driver.poll() is not None:
+    """The driver killed -9; the run loop resumes the sweep from a fresh process. Not one
+    still starting (up less than DRIVER_UP_S): driver faults that came due while no driver
+    ran (an outage) otherwise fired one after another on each new driver, each a resume
+    that had not yet restored the sweep."""
+    if t.driver is None or t.driver.poll() is not None or \
+            time.time() - t.driver.started < DRIVER_UP_S:
         return None
     pid = t.driver.pid
     psutil.Process(pid).kill()

@@ -163,3 +163,28 @@ def test_an_outage_is_held_while_the_run_goes_on_and_released_on_time():
     target.release_due()
     assert server.calls == ["stop", "start"] and not target.holds
     assert 0.3 <= target.outage_s < 1.0
+
+
+def test_a_driver_still_starting_is_not_killed_yet():
+    """Found by the chaos run: driver faults that came due while no driver ran fired one
+    after another on each new driver, every one a resume that had not yet restored the
+    sweep. A driver is killed once it has been up DRIVER_UP_S."""
+    import time
+
+    faults = _bench("chaos_faults")
+
+    class Driver:
+        pid = -1
+
+        def __init__(self, started: float) -> None:
+            self.started = started
+
+        def poll(self) -> None:
+            return None
+
+    target = faults.Target(cluster=None, tracking=None, cache=ROOT, disk=None,
+                           driver=Driver(time.time()))
+    assert faults.kill_driver(target) is None  # still starting
+    target.driver = Driver(time.time() - faults.DRIVER_UP_S - 1)
+    with pytest.raises(Exception):  # up long enough: killed (pid -1: no such process)
+        faults.kill_driver(target)
