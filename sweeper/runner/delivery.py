@@ -50,10 +50,9 @@ def ended(sweep: SweepContext, trial: Any, status: str, tags: dict[str, str]) ->
                  int((trial.last_result or {}).get(JOURNAL_PENDING) or 0), trial.checkpoint)
 
 
-def deliver_ended(sweep: SweepContext, job: Ended) -> None:
+def deliver_ended(sweep: SweepContext, job: Ended, store: tracking.Store) -> None:
     """The trial's undelivered writes, from its checkpoint; then its run closed if the
-    trial left it RUNNING. Waits on the tracking server as a sweep does."""
-    store = tracking.sweep_store(sweep.tracking_uri)
+    trial left it RUNNING. `store`: the sweep's, waiting on the server as a sweep does."""
     if job.pending and job.checkpoint is not None:
         import pyarrow.fs
 
@@ -85,10 +84,12 @@ class Delivery:
         self.jobs.put(job)
 
     def _run(self) -> None:
+        store = None  # one for every delivery, opened by the first
         while True:
             job = self.jobs.get()
             try:
-                deliver_ended(self.sweep, job)
+                store = store or tracking.sweep_store(self.sweep.tracking_uri)
+                deliver_ended(self.sweep, job, store)
             except Exception as exc:  # its report still says what is pending: a resume
                 print(f"sweeper: the run of {job.key} is not up to date in the tracking "
                       f"store ({one_line(exc)}); `sweeper resume` delivers it", flush=True)
@@ -133,12 +134,10 @@ def courier(sweep: SweepContext):
             if self.looked:
                 return
             self.looked = True
+            ends = {Trial.TERMINATED: STOPPED, Trial.ERROR: FAILED}
             for trial in trials:
-                pending = (trial.last_result or {}).get(JOURNAL_PENDING)
-                if trial.status == Trial.TERMINATED and pending:
-                    self._put(trial, *STOPPED)
-                elif trial.status == Trial.ERROR and pending:
-                    self._put(trial, *FAILED)
+                if trial.status in ends and (trial.last_result or {}).get(JOURNAL_PENDING):
+                    self._put(trial, *ends[trial.status])
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self._put(trial, *STOPPED)

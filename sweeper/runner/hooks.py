@@ -45,13 +45,13 @@ class TuneHooks:
         self.curve.append((stage, step, values))
         if time.time() - self.curve_sent >= CURVE_EVERY_S:
             self.send_curve()
+            self.tracker.deliver()  # (at a stage's end, its report's flush delivers)
 
     def send_curve(self) -> None:
         self.tracker.log_curve(self.run_id, [(f"train.{stage}.{k}", v, step)
                                              for stage, step, values in self.curve
                                              for k, v in values.items() if k != "step"])
         self.curve, self.curve_sent = [], time.time()
-        self.tracker.deliver()
 
     def on_stage(self, stage: str, result: dict[str, Any], stage_dir: Path) -> None:
         """Hold this stage's report and checkpoint; send it now unless it is the last."""

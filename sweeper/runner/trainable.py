@@ -17,7 +17,7 @@ from typing import Any
 
 from sweeper import tracking
 from sweeper.atomic import disk_full
-from sweeper.catalog import load_catalog
+from sweeper.catalog import Catalog, load_catalog
 from sweeper.errors import SweeperError, one_line
 from sweeper.runner.baselines import ensure_baseline
 from sweeper.runner.context import SweepContext
@@ -35,7 +35,7 @@ from sweeper.space.objective import both, objective
 from sweeper.space.params import RESOLVED, without_resolved
 from sweeper.space.space import describe_params
 from sweeper.tracking.journal import JournalTracker
-from sweeper.trial.keys import trial_keys
+from sweeper.trial.keys import TrialKeys, trial_keys
 from sweeper.trial.resolved import ResolvedTrial
 from sweeper.trial.scores import gains
 
@@ -141,8 +141,8 @@ def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> 
     _close(tracker, run_id, hooks, result, out, baseline, resolved, catalog, started)
 
 
-def _open_run(config: dict[str, Any], sweep: SweepContext, out: Path, keys: Any,
-              catalog: Any) -> tuple[JournalTracker, str]:
+def _open_run(config: dict[str, Any], sweep: SweepContext, out: Path, keys: TrialKeys,
+              catalog: Catalog) -> tuple[JournalTracker, str]:
     """The trial's run, opened with its tags and params. Its writes are journaled in the
     trial folder and delivered whenever the store answers (one try each time): a trial
     trains on through a tracking server's outage (sweeper.tracking.journal)."""

@@ -43,10 +43,12 @@ class JournalTracker(Tracker):
         self.store, self.uri, self.experiment = store, store.uri, experiment
         self._direct: Tracker | None = None  # opened on first delivery
         self._ids: dict[str, str] = {}  # run key -> run id, as delivered
-        ops = self._ops()
-        if (self.folder / OPS).exists():  # a cut last line goes: what follows stays readable
-            (self.folder / OPS).write_text("".join(json.dumps(op) + "\n" for op in ops),
-                                           encoding="utf-8")
+        path, ops = self.folder / OPS, self._ops()
+        kept = "".join(json.dumps(op) + "\n" for op in ops)
+        # a last line cut short goes (only then is the file written), so that what is
+        # appended after it stays readable
+        if path.exists() and path.read_text(encoding="utf-8") != kept:
+            path.write_text(kept, encoding="utf-8")
         self._count = len(ops)
 
     @property

@@ -65,7 +65,7 @@ def test_an_ended_trials_undelivered_writes_reach_the_store(tmp_path):
     trial = _ended_in_an_outage(tmp_path, sweep, {"tasks": "sst2"})
     job = ended(sweep, trial, *STOPPED)
     assert job.pending == 4
-    deliver_ended(sweep, job)
+    deliver_ended(sweep, job, tracking.open_store(sweep.tracking_uri))
     store = tracking.open_store(sweep.tracking_uri)
     run = store.search([store.experiment("sweep")], {tracking.TRIAL_TAG: job.key})[0]
     assert run.status == "FINISHED" and run.metrics == {"objective": 61.0}
@@ -78,7 +78,8 @@ def test_a_run_the_trial_left_running_is_closed_after_its_writes(tmp_path):
     tracker = tracking.Tracker(tracking.open_store(sweep.tracking_uri), "sweep")
     key = trial_run_key(sweep.sweep_id, {"tasks": "qqp"})
     run_id = tracker.start("trial", key, {})
-    deliver_ended(sweep, ended(sweep, _Trial({"tasks": "qqp"}, status=Trial.ERROR), *FAILED))
+    deliver_ended(sweep, ended(sweep, _Trial({"tasks": "qqp"}, status=Trial.ERROR), *FAILED),
+                  tracker.store)
     record = tracker.run(run_id)
     assert record.status == "FAILED" and record.tags["error"] == "trial failed after retries"
 
