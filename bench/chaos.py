@@ -74,6 +74,8 @@ class Driver:
 
     def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
         self.log = log
+        with open(log, "a") as out:  # where each driver's output starts, and when
+            out.write(f"=== {time.strftime('%H:%M:%S')} sweeper {' '.join(args[:2])}\n")
         self.proc = subprocess.Popen([sys.executable, "-m", "sweeper.cli", *args], cwd=ROOT,
                                      env=env, stdout=open(log, "a"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -109,7 +111,7 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
     """The same sweep under the fault plan; every stopped driver resumed from a fresh
     process. What was injected, the resumes, the wall time."""
     log = work / "chaos.log"
-    started, resumes, injected = time.time(), 0, []
+    started, resumes, injected, drivers = time.time(), 0, [], []
     target.driver = Driver(env, log, "run", str(space), "--name", "chaos-run", "--storage",
                            STORAGE, "--cache", str(target.cache), "--tracking-uri", uri,
                            "--address", address)
@@ -117,6 +119,9 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
     while True:
         target.release_due()
         rc = target.driver.poll()
+        if rc is not None and len(drivers) == resumes:  # when each driver ran, and how it ended
+            drivers.append({"started_s": round(target.driver.started - started, 1),
+                            "ended_s": round(time.time() - started, 1), "rc": rc})
         if rc == 0:
             break
         if rc is not None and "tracking" not in target.holds:  # resumed once it answers
@@ -136,7 +141,7 @@ def run_chaos(env: dict[str, str], space: Path, work: Path, target: Target,
         target.release_due()
         time.sleep(0.5)
     return {"injected": injected, "not_injected": [k for _, k in pending],
-            "resumes": resumes, "wall_s": wall, "outage_s": target.outage_s,
+            "resumes": resumes, "drivers": drivers, "wall_s": wall, "outage_s": target.outage_s,
             "disk_full_s": target.disk_full_s}
 
 
@@ -244,7 +249,8 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
             "tracking_outage_s": round(chaos["outage_s"], 1),
             "disk_full_s": round(chaos["disk_full_s"], 1),
             "wall_reference_s": round(reference_s, 1), "wall_chaos_s": round(chaos["wall_s"], 1),
-            "resumes": chaos["resumes"], "faults": chaos["injected"],
+            "resumes": chaos["resumes"], "drivers": chaos["drivers"],
+            "faults": chaos["injected"],
             "faults_not_injected": chaos["not_injected"]}
 
 
