@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -103,11 +104,31 @@ def kill_tree(proc: subprocess.Popen) -> None:
 
 
 def free_port() -> int:
+    """A port free on 127.0.0.1 now, below the kernel's ephemeral range: a port the
+    kernel hands out (bind to 0, every outgoing connection, Ray's gRPC servers) could be
+    taken by another process in the seconds before a server started here binds it (a
+    tracking server once met a Ray node's gRPC on its port)."""
+    import random
     import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(20000, low) if low > 21000 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux; else 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 class Postgres:
@@ -166,7 +187,7 @@ def wait_healthy(url: str, tries: int = 240) -> bool:
         try:
             urllib.request.urlopen(f"{url}/health", timeout=2)
             return True
-        except OSError:
+        except (OSError, http.client.HTTPException):  # (not up yet, or not it)
             time.sleep(0.5)
     return False
 
