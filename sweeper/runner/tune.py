@@ -1,6 +1,7 @@
 """The one place that builds a ray.tune.Tuner: searcher, scheduler, resources, storage,
 failure and checkpoint config, and the callbacks on the driver (trials' runs delivered
-and closed, a fatal error, Ctrl-C, the heartbeat)."""
+and closed, a fatal error, Ctrl-C, the heartbeat); workers reused without giving up one
+being started (sweeper.runner.actor_reuse)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,10 @@ MAX_FAILURES = 2
 def _trainable(sweep: SweepContext, spec: SweepSpec):
     from ray import tune
 
+    from sweeper.runner.actor_reuse import keep_starting_actors
     from sweeper.runner.trainable import trainable
+
+    keep_starting_actors()  # reused workers must not leave the sweep one trial at a time
 
     def sweeper_trial(config: dict[str, Any]) -> None:
         trainable(config, sweep)
