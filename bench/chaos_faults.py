@@ -110,12 +110,14 @@ def stop_tracking(t: Target) -> str | None:
 
 
 def kill_driver(t: Target) -> str | None:
-    """The driver killed -9; the run loop resumes the sweep from a fresh process. Not one
-    still starting (up less than DRIVER_UP_S): driver faults that came due while no driver
-    ran (an outage) otherwise fired one after another on each new driver, each a resume
-    that had not yet restored the sweep."""
+    """The driver killed -9 while it runs trials; the run loop resumes the sweep from a
+    fresh process. Not one still starting (up less than DRIVER_UP_S, or no trial of its
+    running yet): driver faults that came due while no driver ran (an outage) otherwise
+    fired one after another on each new driver, each a resume that had not yet restored
+    the sweep (a start and a restore take 10 to 15 s here: a kill then costs the same
+    whatever the sweep's length, and finds nothing of the sweep to lose)."""
     if t.driver is None or t.driver.poll() is not None or \
-            time.time() - t.driver.started < DRIVER_UP_S:
+            time.time() - t.driver.started < DRIVER_UP_S or not _trial_actors(t.cluster):
         return None
     pid = t.driver.pid
     psutil.Process(pid).kill()
