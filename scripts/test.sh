@@ -26,10 +26,7 @@ if [ "$#" -gt 0 ]; then
   run "$@"
   exit $?
 fi
-# The slow tests spend more than half their time waiting (on two cores they kept about one
-# busy): one worker more than there are cores.
-slow_workers=$(( $(nproc) + 1 ))
 status=0
 run -m "not slow" -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
-run -m slow -n "${SWEEPER_TEST_WORKERS:-$slow_workers}" -p no:cacheprovider || status=$?
+run -m slow -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
 exit "$status"
