@@ -74,11 +74,12 @@ class Driver:
 
     def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
         self.log = log
-        with open(log, "a") as out:  # where each driver's output starts, and when
+        with open(log, "a") as out:  # each driver's output headed by when it started
             out.write(f"=== {time.strftime('%H:%M:%S')} sweeper {' '.join(args[:2])}\n")
-        self.proc = subprocess.Popen([sys.executable, "-m", "sweeper.cli", *args], cwd=ROOT,
-                                     env=env, stdout=open(log, "a"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+            out.flush()
+            self.proc = subprocess.Popen([sys.executable, "-m", "sweeper.cli", *args],
+                                         cwd=ROOT, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self.proc.pid
         self.started = time.time()
 
