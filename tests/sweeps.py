@@ -103,23 +103,33 @@ def kill_tree(proc: subprocess.Popen) -> None:
     psutil.wait_procs(procs, timeout=10)
 
 
+_GIVEN: set[int] = set()  # ports this process handed out: never twice
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 now, below the kernel's ephemeral range: a port the
-    kernel hands out (bind to 0, every outgoing connection, Ray's gRPC servers) could be
-    taken by another process in the seconds before a server started here binds it (a
-    tracking server once met a Ray node's gRPC on its port)."""
+    """A port free on 127.0.0.1 now, below the kernel's ephemeral range, and not handed
+    out by this process before: a port the kernel hands out (bind to 0, every outgoing
+    connection, Ray's gRPC servers) could be taken by another process in the seconds
+    before a server started here binds it (a tracking server once met a Ray node's gRPC
+    on its port); and the ports drawn together for one server, none bound yet, once came
+    out the same twice (a Ray head refused to start)."""
     import random
     import socket
 
-    low = _ephemeral_low()
+    low, draw = _ephemeral_low(), random.SystemRandom()
     for _ in range(200):
-        port = random.randrange(20000, low) if low > 21000 else 0
+        port = draw.randrange(20000, low) if low > 21000 else 0
+        if port in _GIVEN:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return sock.getsockname()[1]
+            port = sock.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
     raise RuntimeError("no free port on 127.0.0.1")
 
 
