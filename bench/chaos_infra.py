@@ -21,7 +21,14 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sweeps import Postgres, free_port, kill_tree, serve_s3, wait_healthy  # noqa: E402
+from sweeps import (  # noqa: E402
+    SERVER_ENV,
+    Postgres,
+    free_port,
+    kill_tree,
+    serve_s3,
+    wait_healthy,
+)
 
 BIN = Path(sys.executable).parent
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -190,7 +197,7 @@ class TrackingServer:
                               "--workers", "2", "--backend-store-uri", self.backend,
                               "--artifacts-destination", str(self.folder / "artifacts")],
                              self.folder / "server.log",
-                             {"MLFLOW_AUTH_CONFIG_PATH": str(self.ini),
+                             {**SERVER_ENV, "MLFLOW_AUTH_CONFIG_PATH": str(self.ini),
                               "MLFLOW_FLASK_SERVER_SECRET_KEY": self.secret})
         if wait_healthy(self.url):
             return

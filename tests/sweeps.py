@@ -202,6 +202,12 @@ def wait_healthy(url: str, tries: int = 240) -> bool:
     return False
 
 
+# MLflow's server starts a job runner by default (Huey consumers, eight Python processes,
+# about 25 s of CPU at each start) for server-side jobs the sweeper never submits: off,
+# as on the cluster's tracking server (scripts/cluster/tracking_server.sh)
+SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, str, dict]:
     """`mlflow server --app-name basic-auth` on 127.0.0.1, runs and users in PostgreSQL,
     artifacts in a folder: the cluster's tracking store (cluster.yaml) in miniature.
@@ -221,7 +227,7 @@ def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, 
                            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
                            "--backend-store-uri", pg.create("mlflow"),
                            "--artifacts-destination", str(tmp_path / "artifacts")],
-                          env={**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(ini),
+                          env={**os.environ, **SERVER_ENV, "MLFLOW_AUTH_CONFIG_PATH": str(ini),
                                "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)},
                           start_new_session=True, stdout=open(tmp_path / "server.log", "w"),
                           stderr=subprocess.STDOUT)

@@ -46,9 +46,11 @@ auth_cache_ttl_seconds = 300
 INI
 )
 
+# (MLflow's server-side job runner off: the sweeper submits no server jobs, and its
+# eight Huey processes would take the head's CPU and memory)
 if ! pgrep -f "mlflow server" >/dev/null; then
   MLFLOW_AUTH_CONFIG_PATH="$DIR/basic_auth.ini" MLFLOW_FLASK_SERVER_SECRET_KEY="$FLASK_SECRET" \
-    nohup mlflow server --app-name basic-auth --host "$HOST" --port "$PORT" \
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false nohup mlflow server --app-name basic-auth --host "$HOST" --port "$PORT" \
       --backend-store-uri "$DB/mlflow" --artifacts-destination "$ARTIFACTS" \
       > /tmp/mlflow.log 2>&1 &
 fi

@@ -7,6 +7,7 @@ started again on the same port."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ import pytest
 from sweeper import tracking
 from sweeper.tracking.journal import JournalTracker
 from sweeper.tracking.mlflow_store import RETRY_S
-from tests.sweeps import free_port, kill_tree, wait_healthy
+from tests.sweeps import SERVER_ENV, free_port, kill_tree, wait_healthy
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +29,7 @@ def _serve(tmp_path, port: int) -> psutil.Popen:
                            "--port", str(port), "--workers", "1",
                            "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
                            "--artifacts-destination", str(tmp_path / "artifacts")],
+                          env={**os.environ, **SERVER_ENV},
                           start_new_session=True, stdout=open(tmp_path / "server.log", "a"),
                           stderr=subprocess.STDOUT)
     assert wait_healthy(f"http://127.0.0.1:{port}"), (tmp_path / "server.log").read_text()
