@@ -187,13 +187,21 @@ def _services(work: Path) -> tuple[RayCluster, TrackingServer, S3Server]:
                    pool.submit(TrackingServer, work / "tracking"), pool.submit(S3Server, work)]
     failed = [f.exception() for f in futures if f.exception() is not None]
     if failed:
-        for future in futures:
-            if future.exception() is None:
-                service = future.result()
-                getattr(service, "close", service.stop)()
+        _stop_all(*(f.result() for f in futures if f.exception() is None))
         raise failed[0]
     cluster, tracking, s3 = (f.result() for f in futures)
     return cluster, tracking, s3
+
+
+def _stop_all(*services: Any) -> None:
+    """Stop the services side by side (each mostly waits on its processes' ends); the
+    first failure to stop one is raised once all have been tried."""
+    live = [s for s in services if s is not None]
+    with ThreadPoolExecutor(max(1, len(live))) as pool:
+        futures = [pool.submit(getattr(s, "close", getattr(s, "stop", None))) for s in live]
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    if failed:
+        raise failed[0]
 
 
 def _say(started: float, what: str) -> None:
@@ -236,11 +244,10 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
     finally:
         if target is not None and target.driver is not None:
             target.driver.stop()
-        for service in (cluster, tracking, s3):
-            if service is not None:
-                getattr(service, "close", service.stop)()
+        _stop_all(cluster, tracking, s3)
         if disk is not None:
             unmount(disk)
+        _say(started, "all stopped")
     return {"seed": seed, "epochs": epochs, "outage_len_s": outage_s,
             "faults_injected": len(chaos["injected"]),
             "fault_kinds": sorted({f["kind"] for f in chaos["injected"]}), **found,

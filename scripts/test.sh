@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need, then runs the whole suite on every core (pytest-xdist):
-# the in-process tests, then the end-to-end ones (`slow`: whole trials, sweeps, servers).
+# the in-process tests and the end-to-end ones (`slow`: whole trials, sweeps, servers).
 # Sweeps spend much of their time waiting on process start-ups, so they run beside the
 # others, and beside each other (each its own Ray on 127.0.0.1, on free ports), with one
 # torch thread per process (tests/conftest.py). With arguments, runs pytest with them
@@ -26,7 +26,7 @@ if [ "$#" -gt 0 ]; then
   run "$@"
   exit $?
 fi
-status=0
-run -m "not slow" -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
-run -m slow -n "${SWEEPER_TEST_WORKERS:-auto}" -p no:cacheprovider || status=$?
-exit "$status"
+# One session, every test one at a time per worker, longest first (tests/durations.json):
+# the end-to-end runs start first and the short tests fill in behind them, so the
+# workers end together (the in-process set alone: -m "not slow"; the end-to-end: -m slow)
+run -n "${SWEEPER_TEST_WORKERS:-auto}" --maxschedchunk 1 -p no:cacheprovider

@@ -69,3 +69,46 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: int = 600,
     finally:
         os.chdir(before)
     return Done(code, out.getvalue(), err.getvalue())
+
+
+# Longest first. Under pytest-xdist with `--maxschedchunk 1` each worker takes the next
+# test only when it is free, so starting the long end-to-end runs first and letting the
+# short ones fill in after them (longest-processing-time first) ends the workers nearly
+# together; in file order the long runs met at the end on one worker. The times come
+# from a recorded run (tests/durations.json, refreshed with `--record-durations`); a test
+# not in it counts as short.
+DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--record-durations", action="store_true",
+                     help=f"write each test's time (setup, call and teardown, if 2 s or "
+                          f"more) to {DURATIONS.name}, for ordering runs longest first")
+
+
+def pytest_collection_modifyitems(config, items):
+    import json
+
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    items.sort(key=lambda item: -known.get(item.nodeid, 0.0))  # stable: ties keep file order
+
+
+_TIMES: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    _TIMES[report.nodeid] = _TIMES.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import json
+
+    if not session.config.getoption("--record-durations") or \
+            os.environ.get("PYTEST_XDIST_WORKER"):  # (the controller hears every worker)
+        return
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    known.update({k: round(v, 1) for k, v in _TIMES.items() if v >= 2.0})
+    for k in [k for k, v in _TIMES.items() if v < 2.0]:
+        known.pop(k, None)
+    DURATIONS.write_text(json.dumps(dict(sorted(known.items(), key=lambda kv: -kv[1])),
+                                    indent=1) + "\n")
