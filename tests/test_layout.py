@@ -113,6 +113,22 @@ def test_validating_a_space_loads_no_torch():
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+def test_the_drivers_facts_load_no_modeling_code(catalog):
+    """A sweep's driver resolves its facts (tokenizer, model identity and shape) once and
+    trains nothing: the encoder's modeling code (1.5 s at every start and resume of a
+    driver) is imported by the trials that build one."""
+    code = ("import sys; from sweeper.catalog import load_catalog; "
+            "from sweeper.trial.environment import open_environment; "
+            "from sweeper.trial.settings import TrialSettings; "
+            "open_environment(TrialSettings.build(model='tiny'), load_catalog(), "
+            "tasks=['xnli'], device='cpu'); "
+            "loaded = [m for m in sys.modules if m.startswith('transformers.models.') "
+            "and '.modeling_' in m and '.auto.' not in m]; assert not loaded, loaded")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 # what a sweep asks never imports how Ray runs it, nor the tracking store; which trial
 # runs next (the searchers) is handed to the runner and never imports it; tracking
 # serves the runner and the report and imports neither; the report reads what the

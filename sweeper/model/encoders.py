@@ -15,14 +15,7 @@ import hashlib
 from pathlib import Path
 
 import torch
-from transformers import (
-    AutoConfig,
-    AutoModel,
-    AutoTokenizer,
-    PreTrainedTokenizerBase,
-    XLMRobertaConfig,
-    XLMRobertaModel,
-)
+from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerBase, XLMRobertaConfig
 
 from sweeper.digest import digest
 from sweeper.errors import ConfigError, one_line
@@ -68,6 +61,8 @@ def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
     if saved is not None:
         return _from_pretrained(str(Path(saved) / "encoder"), attn)
     if model in OFFLINE:
+        from transformers import XLMRobertaModel  # (the modeling code: here, where it is used)
+
         torch.manual_seed(seed)
         return XLMRobertaModel(_tiny_config(tokenizer, attn, model), add_pooling_layer=False)
     try:
@@ -79,6 +74,8 @@ def load_encoder(model: str, tokenizer: PreTrainedTokenizerBase, seed: int,
 def _from_pretrained(path: str, attn: str) -> torch.nn.Module:
     """Weights in fp32 whatever the checkpoint holds (transformers 5 would keep a bf16
     checkpoint's dtype, where lr 1e-5 updates round away): bf16 comes from autocast only."""
+    from transformers import AutoModel
+
     kw = dict(attn_implementation=attn, dtype=torch.float32)
     try:
         return AutoModel.from_pretrained(path, add_pooling_layer=False, **kw)
