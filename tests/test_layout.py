@@ -103,30 +103,33 @@ def test_leaves_load_no_torch_ray_or_mlflow(leaf):
         assert not heavy, f"{module} loads {sorted(heavy)}"
 
 
-def test_validating_a_space_loads_no_torch():
-    code = ("import sys; from sweeper.cli import main; "
-            "rc = main(['validate', 'search_spaces/quickstart.yaml']); "
-            "heavy = [m for m in ('torch', 'ray', 'mlflow', 'transformers') if m in sys.modules]; "
-            "assert rc == 0 and not heavy, heavy")
+def _in_a_fresh_process(code: str) -> None:
+    """Run `code` in a new interpreter (nothing imported yet) and require it to pass."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=PACKAGE.parent, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_the_drivers_facts_load_no_modeling_code(catalog):
+def test_validating_a_space_loads_no_torch():
+    _in_a_fresh_process(
+        "import sys; from sweeper.cli import main; "
+        "rc = main(['validate', 'search_spaces/quickstart.yaml']); "
+        "heavy = [m for m in ('torch', 'ray', 'mlflow', 'transformers') if m in sys.modules]; "
+        "assert rc == 0 and not heavy, heavy")
+
+
+def test_the_drivers_facts_load_no_modeling_code():
     """A sweep's driver resolves its facts (tokenizer, model identity and shape) once and
     trains nothing: the encoder's modeling code (1.5 s at every start and resume of a
     driver) is imported by the trials that build one."""
-    code = ("import sys; from sweeper.catalog import load_catalog; "
-            "from sweeper.trial.environment import open_environment; "
-            "from sweeper.trial.settings import TrialSettings; "
-            "open_environment(TrialSettings.build(model='tiny'), load_catalog(), "
-            "tasks=['xnli'], device='cpu'); "
-            "loaded = [m for m in sys.modules if m.startswith('transformers.models.') "
-            "and '.modeling_' in m and '.auto.' not in m]; assert not loaded, loaded")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=PACKAGE.parent, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _in_a_fresh_process(
+        "import sys; from sweeper.catalog import load_catalog; "
+        "from sweeper.trial.environment import open_environment; "
+        "from sweeper.trial.settings import TrialSettings; "
+        "open_environment(TrialSettings.build(model='tiny'), load_catalog(), "
+        "tasks=['xnli'], device='cpu'); "
+        "loaded = [m for m in sys.modules if m.startswith('transformers.models.') "
+        "and '.modeling_' in m and '.auto.' not in m]; assert not loaded, loaded")
 
 
 # what a sweep asks never imports how Ray runs it, nor the tracking store; which trial
