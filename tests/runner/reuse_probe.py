@@ -26,17 +26,14 @@ def main() -> None:
     class Slow(tune.Trainable):
         def setup(self, config):
             time.sleep(START_S)  # a worker's start: its imports, a fresh node
-            self._take(config)
-
-        def _take(self, config):
-            self.i = config["i"]
             lost = OUT / "lost"
-            if self.i == 1 and not lost.exists():  # its first worker dies as it starts
-                lost.touch()
-                raise RuntimeError("worker lost")
+            if config["i"] == 1 and not lost.exists():  # its first worker dies as it starts
+                lost.touch()  # (in a start only: Tune does not retry a failed reset, and
+                raise RuntimeError("worker lost")  # on a loaded machine trial 1 met one)
+            self.i = config["i"]
 
         def reset_config(self, new_config):
-            self._take(new_config)
+            self.i = new_config["i"]
             return True
 
         def save_checkpoint(self, checkpoint_dir):
