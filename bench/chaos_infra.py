@@ -192,9 +192,11 @@ class TrackingServer:
             raise
 
     def start(self) -> None:
+        """One server process (its handlers run on a thread pool: two trials and a driver
+        are served), whose start at each restart takes the cores from the sweep least."""
         self.proc = _started([sys.executable, "-m", "mlflow", "server", "--app-name",
                               "basic-auth", "--host", "127.0.0.1", "--port", str(self.port),
-                              "--workers", "2", "--backend-store-uri", self.backend,
+                              "--workers", "1", "--backend-store-uri", self.backend,
                               "--artifacts-destination", str(self.folder / "artifacts")],
                              self.folder / "server.log",
                              {**SERVER_ENV, "MLFLOW_AUTH_CONFIG_PATH": str(self.ini),
