@@ -198,7 +198,7 @@ def _stop_all(*services: Any) -> None:
     first failure to stop one is raised once all have been tried."""
     live = [s for s in services if s is not None]
     with ThreadPoolExecutor(max(1, len(live))) as pool:
-        futures = [pool.submit(getattr(s, "close", getattr(s, "stop", None))) for s in live]
+        futures = [pool.submit(getattr(s, "close", s.stop)) for s in live]
     failed = [f.exception() for f in futures if f.exception() is not None]
     if failed:
         raise failed[0]
