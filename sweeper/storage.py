@@ -16,6 +16,23 @@ def is_uri(location: str) -> bool:
     return "://" in location
 
 
+def open_fs(location: str) -> tuple[pafs.FileSystem, str]:
+    """The file system of a storage URI and the location's path on it. On S3 a file is
+    written in one request (a put) instead of three (a multipart upload's start, part and
+    end): pyarrow starts an upload only once a part is full (`allow_delayed_open`), and a
+    sweep's files (trial results, checkpoints of stage outputs) are far smaller than one;
+    a write that fails then fails when its file is closed. And a file is written by the
+    thread that closes it (no `background_writes`): Tune copies a folder on pyarrow's IO
+    threads, and a close there that waited for a write queued behind it on those same
+    threads hung once every thread was so waiting (apache/arrow#32372)."""
+    fs, path = pafs.FileSystem.from_uri(location)
+    if isinstance(fs, pafs.S3FileSystem):
+        _, (options,) = fs.__reduce__()  # pyarrow's own picklable options
+        fs = pafs.S3FileSystem(**{**options, "allow_delayed_open": True,
+                                  "background_writes": False})
+    return fs, path
+
+
 class SweepFolder:
     """`<storage>/<folder>`: read and write small text files in it."""
 
@@ -24,7 +41,7 @@ class SweepFolder:
         self.folder = folder
         self.location = f"{self.storage.rstrip('/')}/{folder}"
         try:
-            self.fs, self.root = pafs.FileSystem.from_uri(self.location) if is_uri(storage) \
+            self.fs, self.root = open_fs(self.location) if is_uri(storage) \
                 else (pafs.LocalFileSystem(), self.location)
         except Exception as exc:
             raise ConfigError(f"storage {storage} is not usable: "

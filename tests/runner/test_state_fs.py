@@ -171,3 +171,183 @@ def pafs_io_threads() -> int:
     import pyarrow as pa
 
     return pa.io_thread_count()
+
+
+class _Counting(pafs.FileSystemHandler):
+    """A local folder seen as an object store (not a LocalFileSystem), counting the
+    writes and folder makings that reach it."""
+
+    def __init__(self, root):
+        self.fs, self.calls = pafs.SubTreeFileSystem(str(root), pafs.LocalFileSystem()), []
+
+    def open_output_stream(self, path, metadata):
+        self.calls.append(("write", path))
+        return self.fs.open_output_stream(path, metadata=metadata)
+
+    def create_dir(self, path, recursive):
+        self.calls.append(("mkdir", path))
+        self.fs.create_dir(path, recursive=recursive)
+
+    def delete_dir(self, path):
+        self.fs.delete_dir(path)
+
+    def get_type_name(self):
+        return "counting"
+
+    def normalize_path(self, path):
+        return path
+
+    def equals(self, other):
+        return other is self
+
+    def get_file_info(self, paths):
+        return self.fs.get_file_info(paths)
+
+    def get_file_info_selector(self, selector):
+        return self.fs.get_file_info(selector)
+
+    def open_input_stream(self, path):
+        return self.fs.open_input_stream(path)
+
+    def open_input_file(self, path):
+        return self.fs.open_input_file(path)
+
+    def open_append_stream(self, path, metadata):
+        return self.fs.open_append_stream(path, metadata=metadata)
+
+    def delete_dir_contents(self, path, missing_dir_ok=False):
+        self.fs.delete_dir_contents(path, missing_dir_ok=missing_dir_ok)
+
+    def delete_root_dir_contents(self):
+        self.fs.delete_dir_contents("/", accept_root_dir=True)
+
+    def delete_file(self, path):
+        self.fs.delete_file(path)
+
+    def move(self, src, dest):
+        self.fs.move(src, dest)
+
+    def copy_file(self, src, dest):
+        self.fs.copy_file(src, dest)
+
+
+def test_on_an_object_store_a_folder_is_made_once_and_a_file_written_when_it_changed(
+        tmp_path):
+    """Tune copies its whole staging folder at every save and makes each folder before
+    each file: on an object store the same bytes are not written again, nor a folder
+    made again, by one process; a changed file, a checkpoint and a restore file are."""
+    tracker = tracking.Tracker(MemoryStore(), "sweep")
+    parent = tracker.start("sweep", "s:sweep", {})
+    store = _Counting(tmp_path)
+    fs = recording_fs(pafs.PyFileSystem(store), "runs/s", Record("unused://", "sweep", parent,
+                                                                 tracker=tracker))
+    trial = "runs/s/sweeper_trial_1"
+    for text in (b"one", b"one", b"two", b"two", b"one"):
+        fs.create_dir(trial, recursive=True)
+        with fs.open_output_stream(f"{trial}/result.json") as out:
+            out.write(text)
+        with fs.open_output_stream(f"{trial}/params.json") as out:
+            out.write(b"{}")
+    writes = [p for kind, p in store.calls if kind == "write"]
+    assert writes.count(f"{trial}/result.json") == 3 and writes.count(f"{trial}/params.json") == 1
+    assert (tmp_path / trial / "result.json").read_bytes() == b"one"
+    assert [p for kind, p in store.calls if kind == "mkdir"] == [trial]
+    for _ in range(2):  # a checkpoint's files and a restore file go through every time
+        fs.create_dir(f"{trial}/checkpoint_000000", recursive=True)
+        with fs.open_output_stream(f"{trial}/checkpoint_000000/stages.json") as out:
+            out.write(b"x")
+        with fs.open_output_stream("runs/s/tuner.pkl") as out:
+            out.write(b"t")
+        assert flush(30)  # (a version still waiting is replaced by a newer one)
+    writes = [p for kind, p in store.calls if kind == "write"]
+    assert writes.count(f"{trial}/checkpoint_000000/stages.json") == 2
+    assert writes.count("runs/s/tuner.pkl") == 2
+    fs.delete_dir(trial)  # gone: made and written again
+    fs.create_dir(trial, recursive=True)
+    with fs.open_output_stream(f"{trial}/params.json") as out:
+        out.write(b"{}")
+    assert [p for kind, p in store.calls if kind == "mkdir"] == \
+        [trial, f"{trial}/checkpoint_000000", trial]
+    assert (tmp_path / trial / "params.json").read_bytes() == b"{}"
+    copy = pickle.loads(pickle.dumps(fs))  # a worker's copy knows nothing of these
+    assert not copy.handler.made and not copy.handler.written
+    calls = copy.handler.inner.handler.calls
+    before = len(calls)
+    with copy.open_output_stream(f"{trial}/params.json") as out:
+        out.write(b"{}")
+    assert calls[before:] == [("write", f"{trial}/params.json")]
+
+
+def test_on_a_local_disk_every_write_goes_through(tmp_path):
+    """Local storage: nothing is remembered, a file rewritten is rewritten."""
+    fs, folder, _, _ = _fs(tmp_path)
+    for text in ("a", "a"):
+        target = folder / "sweeper_trial_1" / "result.json"
+        fs.create_dir(str(target.parent), recursive=True)
+        with fs.open_output_stream(str(target)) as out:
+            out.write(text.encode())
+        target.unlink()  # removed behind its back: written again all the same
+    with fs.open_output_stream(str(target)) as out:
+        out.write(b"a")
+    assert target.read_text() == "a"
+
+
+def _requests(log) -> int:
+    """Requests the S3 server (moto) has answered so far."""
+    return sum(' HTTP/1.1" ' in line for line in log.read_text().splitlines())
+
+
+def _save(staging, results: int, trials: int) -> None:
+    """Tune's staging folder after `results` results of `trials` trials."""
+    for trial in range(trials):
+        folder = staging / f"sweeper_trial_{trial}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "params.json").write_text('{"tasks": "sst2"}')
+        (folder / "result.json").write_text("{}\n" * results)
+    (staging / "experiment_state-x.json").write_text(str(results))
+
+
+@pytest.mark.slow  # an S3 server (moto on 127.0.0.1)
+def test_a_sweep_s_storage_on_s3_takes_a_third_of_the_requests_and_holds_the_same(
+        tmp_path, monkeypatch):
+    """Tune's copies of its staging folder, through the sweep's storage file system and
+    through pyarrow's own (Tune's default), to S3: the same files arrive; one put a file
+    (not a multipart upload's three requests), no file again with the same bytes, no
+    folder made again. More trials than pyarrow has IO threads: Tune's copy runs on
+    those, and a write that waited on them from one of them hung the driver."""
+    import threading
+
+    from ray.train._internal.storage import _upload_to_fs_path
+    from sweeps import kill_tree, serve_s3
+
+    from sweeper.storage import SweepFolder
+
+    server, env = serve_s3(tmp_path)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        tracker = tracking.Tracker(MemoryStore(), "sweep")
+        parent = tracker.start("sweep", "s:sweep", {})
+        record = Record("unused://", "sweep", parent, tracker=tracker)
+        folder = SweepFolder("s3://sweeps/runs", "ours")
+        ours = recording_fs(folder.fs, folder.root, record)
+        plain, plain_root = pafs.FileSystem.from_uri("s3://sweeps/runs/plain")
+        staging, log, used = tmp_path / "staging", tmp_path / "moto.log", {}
+        for fs, root in ((plain, plain_root), (ours, folder.root)):
+            start = _requests(log)
+            for results in (1, 3, 3):  # the last save: the trials ended, files as they were
+                _save(staging, results, trials=6 * pafs_io_threads())
+                copy = threading.Thread(target=_upload_to_fs_path, daemon=True,
+                                        args=(str(staging), fs, root))
+                copy.start()
+                copy.join(60)
+                assert not copy.is_alive(), "the copy hung"
+            assert flush(60)
+            used[root] = _requests(log) - start
+        for name in ("sweeper_trial_1/result.json", "sweeper_trial_9/params.json",
+                     "experiment_state-x.json"):
+            assert folder.fs.open_input_stream(f"{plain_root}/{name}").read() == \
+                folder.fs.open_input_stream(f"{folder.root}/{name}").read()
+        assert used[folder.root] * 3 <= used[plain_root], used
+    finally:
+        kill_tree(server)
