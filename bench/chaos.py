@@ -224,13 +224,16 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
         _say(started, "cluster, tracking server and S3 up")
         os.environ.update(tracking.env)  # this process reads the store afterwards
         env = _environment(tracking, s3)
+        asked = [s3.requests()]
         reference_s = run_reference(env, space, work, cluster.address, tracking.url)
+        asked.append(s3.requests())
         _say(started, "fault-free sweep done")
         cache = (disk or work) / "cache"
         target = Target(cluster, tracking, cache, disk, rng=random.Random(seed),
                         down_s=outage_s)
         plan = schedule(seed, kinds, count, reference_s)
         chaos = run_chaos(env, space, work, target, plan, cluster.address, tracking.url)
+        asked.append(s3.requests())
         _say(started, "chaos sweep done")
         with ThreadPoolExecutor(2) as pool:
             reports = tuple(pool.map(lambda name: report_of(env, name, tracking.url,
@@ -257,6 +260,8 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
             "tracking_outage_s": round(chaos["outage_s"], 1),
             "disk_full_s": round(chaos["disk_full_s"], 1),
             "wall_reference_s": round(reference_s, 1), "wall_chaos_s": round(chaos["wall_s"], 1),
+            # requests the storage (S3) answered in each sweep
+            "s3_requests": {"reference": asked[1] - asked[0], "chaos": asked[2] - asked[1]},
             "resumes": chaos["resumes"], "drivers": chaos["drivers"],
             "faults": chaos["injected"],
             "faults_not_injected": chaos["not_injected"]}
@@ -277,10 +282,13 @@ def table(result: dict[str, Any]) -> str:
              len(result["stages_retrained"]), result["stages_retrained_unexplained"] == 0),
             ("report identical", result["report_identical"], result["report_identical"]),
             ("driver resumes", result["resumes"], True),
+            ("fault-free trial, mean (s)", result["trial_mean_s"], True),
             ("wall: fault-free / chaos (s)",
              f"{result['wall_reference_s']:.0f} / {result['wall_chaos_s']:.0f}", True),
             (f"overhead (goal <= {OVERHEAD_GOAL}x)", f"{result['overhead']:.2f}x",
              "met" if result["overhead"] <= OVERHEAD_GOAL else "not met"),
+            ("S3 requests: fault-free / chaos",
+             f"{result['s3_requests']['reference']} / {result['s3_requests']['chaos']}", True),
             ("tracking down / disk full (s)",
              f"{result['tracking_outage_s']:.0f} / {result['disk_full_s']:.0f}", True)]
     width = max(len(r[0]) for r in rows)

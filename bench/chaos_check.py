@@ -32,6 +32,14 @@ def numbers(run: Any) -> dict[str, float]:
     return {k: v for k, v in run.data.metrics.items() if k.startswith(NUMBER_PREFIXES)}
 
 
+def mean_trial_s(runs: dict[str, Any]) -> float | None:
+    """How long a finished trial's run lasted, on average: what a fault's fixed cost (a
+    driver's restart, an outage) is weighed against in the overhead."""
+    spans = [(r.info.end_time - r.info.start_time) / 1000 for r in runs["trials"]
+             if r.info.status == "FINISHED" and r.info.end_time and r.info.start_time]
+    return round(sum(spans) / len(spans), 1) if spans else None
+
+
 def trial_table(runs: dict[str, Any]) -> dict[str, list[Any]]:
     """Trial runs by the trial they belong to (its name: design position, tasks, seed)."""
     table: dict[str, list[Any]] = {}
@@ -83,6 +91,7 @@ def check(uri: str, reference: str, chaos: str, cache: Path,
             "running_runs": running, "numbers_equal": not unequal and not lost,
             "numbers_unequal": unequal,
             "parent_status": [p.info.status for p in got["parents"]],
+            "trial_mean_s": mean_trial_s(ref),
             "stages_retrained": {k[:16]: b for k, b in twice.items()},
             "stages_retrained_unexplained": len(unexplained),
             "report_identical": _by_name(reports[0], ref) == _by_name(reports[1], got)}
