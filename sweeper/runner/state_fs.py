@@ -13,10 +13,11 @@ the file before, never half of one.
 
 Everything else (trial checkpoints and results, written from the trial workers with a
 pickled copy of this file system) passes straight through, except that on an object store
-a process makes each folder once and writes a file again only when its bytes changed:
-Tune copies its whole staging folder at every save, every trial's results and parameters
-with it, and makes every folder on the way before each file; on S3 that was most of a
-sweep's requests, and their number grew with the square of the trials.
+no folder is made inside the sweep's (its files make it) and a process writes a file
+again only when its bytes changed: Tune copies its whole staging folder at every save,
+every trial's results and parameters with it, and makes every folder on the way before
+each file; on S3 that was most of a sweep's requests, their number growing with the
+square of the trials.
 """
 
 from __future__ import annotations
@@ -204,11 +205,13 @@ class RecordingHandler(pafs.FileSystemHandler):
         return self.inner.get_file_info(selector)
 
     def create_dir(self, path: str, recursive: bool) -> None:
-        """A folder on an object store is made once per process: making one costs a
-        request per level (and a look at the bucket), and Tune makes it before every file
-        it writes."""
+        """On an object store a folder inside the sweep's is not made (its files make it:
+        an object store has no folders, only names with slashes; a folder made is an empty
+        object per level, and pyarrow makes every level each time, with a look at the
+        bucket) and any other folder once per process: Tune makes the folders of every
+        file it writes before it writes it, most of a sweep's requests."""
         path = path.rstrip("/")
-        if self.object_store and path in self.made:
+        if self.object_store and (path in self.made or path.startswith(self.folder + "/")):
             return
         self.inner.create_dir(path, recursive=recursive)
         if self.object_store:

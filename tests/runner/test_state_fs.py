@@ -234,26 +234,29 @@ class _Counting(pafs.FileSystemHandler):
 def test_on_an_object_store_a_folder_is_made_once_and_a_file_written_when_it_changed(
         tmp_path):
     """Tune copies its whole staging folder at every save and makes each folder before
-    each file: on an object store the same bytes are not written again, nor a folder
-    made again, by one process; a changed file, a checkpoint and a restore file are."""
+    each file: on an object store the same bytes are not written again by one process,
+    a folder outside the sweep's is made once and one inside it not at all (its files
+    make it); a changed file, a checkpoint and a restore file are written each time."""
     tracker = tracking.Tracker(MemoryStore(), "sweep")
     parent = tracker.start("sweep", "s:sweep", {})
     store = _Counting(tmp_path)
     fs = recording_fs(pafs.PyFileSystem(store), "runs/s", Record("unused://", "sweep", parent,
                                                                  tracker=tracker))
     trial = "runs/s/sweeper_trial_1"
+    (tmp_path / trial).mkdir(parents=True)  # (on a local stand-in a file needs its folder)
     for text in (b"one", b"one", b"two", b"two", b"one"):
         fs.create_dir(trial, recursive=True)
         with fs.open_output_stream(f"{trial}/result.json") as out:
             out.write(text)
         with fs.open_output_stream(f"{trial}/params.json") as out:
             out.write(b"{}")
+        fs.create_dir("runs/other", recursive=True)
     writes = [p for kind, p in store.calls if kind == "write"]
     assert writes.count(f"{trial}/result.json") == 3 and writes.count(f"{trial}/params.json") == 1
     assert (tmp_path / trial / "result.json").read_bytes() == b"one"
-    assert [p for kind, p in store.calls if kind == "mkdir"] == [trial]
+    assert [p for kind, p in store.calls if kind == "mkdir"] == ["runs/other"]
     for _ in range(2):  # a checkpoint's files and a restore file go through every time
-        fs.create_dir(f"{trial}/checkpoint_000000", recursive=True)
+        (tmp_path / trial / "checkpoint_000000").mkdir(exist_ok=True)
         with fs.open_output_stream(f"{trial}/checkpoint_000000/stages.json") as out:
             out.write(b"x")
         with fs.open_output_stream("runs/s/tuner.pkl") as out:
@@ -262,12 +265,13 @@ def test_on_an_object_store_a_folder_is_made_once_and_a_file_written_when_it_cha
     writes = [p for kind, p in store.calls if kind == "write"]
     assert writes.count(f"{trial}/checkpoint_000000/stages.json") == 2
     assert writes.count("runs/s/tuner.pkl") == 2
-    fs.delete_dir(trial)  # gone: made and written again
-    fs.create_dir(trial, recursive=True)
+    fs.delete_dir("runs/other")  # gone: made again
+    fs.create_dir("runs/other", recursive=True)
+    assert [p for kind, p in store.calls if kind == "mkdir"] == ["runs/other"] * 2
+    fs.delete_dir(trial)  # gone: written again
+    (tmp_path / trial).mkdir()
     with fs.open_output_stream(f"{trial}/params.json") as out:
         out.write(b"{}")
-    assert [p for kind, p in store.calls if kind == "mkdir"] == \
-        [trial, f"{trial}/checkpoint_000000", trial]
     assert (tmp_path / trial / "params.json").read_bytes() == b"{}"
     copy = pickle.loads(pickle.dumps(fs))  # a worker's copy knows nothing of these
     assert not copy.handler.made and not copy.handler.written
