@@ -12,17 +12,12 @@ storage holds is always among the record's versions, and a driver killed mid-cop
 the file before, never half of one.
 
 Everything else (trial checkpoints and results, written from the trial workers with a
-pickled copy of this file system) passes straight through, except that on an object store
-no folder is made inside the sweep's (its files make it) and a process writes a file
-again only when its bytes changed: Tune copies its whole staging folder at every save,
-every trial's results and parameters with it, and makes every folder on the way before
-each file; on S3 that was most of a sweep's requests, their number growing with the
-square of the trials.
+pickled copy of this file system) passes straight through, with fewer requests on an
+object store (sweeper.runner.object_store).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import posixpath
@@ -37,6 +32,7 @@ import pyarrow.fs as pafs
 from sweeper.digest import stream_digest
 from sweeper.errors import one_line
 from sweeper.runner import trust
+from sweeper.runner.object_store import Economy
 
 
 @dataclass
@@ -138,11 +134,7 @@ class RecordingHandler(pafs.FileSystemHandler):
 
     def __init__(self, inner: pafs.FileSystem, folder: str, record: Record) -> None:
         self.inner, self.folder, self.record = inner, folder.rstrip("/"), record
-        self.object_store = not isinstance(inner, pafs.LocalFileSystem)
-        # what this process has made and written on an object store (not pickled: a
-        # worker's copy, or a resumed driver, starts afresh)
-        self.made: set[str] = set()
-        self.written: dict[str, bytes] = {}  # path -> digest of the bytes written there
+        self.economy = Economy(inner, folder)  # (not pickled: a copy starts afresh)
 
     def __reduce__(self):
         return RecordingHandler, (self.inner, self.folder, self.record)
@@ -166,26 +158,10 @@ class RecordingHandler(pafs.FileSystemHandler):
         if self._recorded(path):
             return pa.PythonFile(_Held(lambda data: _WRITER.put(
                 path, partial(self._land, path, data))), mode="w")
-        if not self.object_store or "/checkpoint_" in path:  # a checkpoint is written once
+        if not self.economy.remembers(path):
             return self.inner.open_output_stream(path, metadata=metadata)
-        return pa.PythonFile(_Held(partial(self._put_if_changed, path, metadata)), mode="w")
-
-    def _put_if_changed(self, path: str, metadata: Any, data: bytes) -> None:
-        """`data` at `path`, unless this process wrote the same bytes there already."""
-        digest = hashlib.sha256(data).digest()
-        if self.written.get(path) == digest:
-            return
-        with self.inner.open_output_stream(path, metadata=metadata) as out:
-            out.write(data)
-        self.written[path] = digest
-
-    def _forget(self, path: str, itself: bool = True) -> None:
-        """What this process made or wrote at or under `path` (it was deleted or moved)."""
-        under = path.rstrip("/") + "/"
-        self.made = {p for p in self.made if not p.startswith(under)
-                     and not (itself and p == path)}
-        self.written = {p: d for p, d in self.written.items() if not p.startswith(under)
-                        and not (itself and p == path)}
+        return pa.PythonFile(_Held(partial(self.economy.put_if_changed, path, metadata)),
+                             mode="w")
 
     # everything else is the inner file system's
     def get_type_name(self) -> str:
@@ -205,44 +181,31 @@ class RecordingHandler(pafs.FileSystemHandler):
         return self.inner.get_file_info(selector)
 
     def create_dir(self, path: str, recursive: bool) -> None:
-        """On an object store a folder inside the sweep's is not made (its files make it:
-        an object store has no folders, only names with slashes; a folder made is an empty
-        object per level, and pyarrow makes every level each time, with a look at the
-        bucket) and any other folder once per process: Tune makes the folders of every
-        file it writes before it writes it, most of a sweep's requests."""
-        path = path.rstrip("/")
-        if self.object_store and (path in self.made or path.startswith(self.folder + "/")):
-            return
-        self.inner.create_dir(path, recursive=recursive)
-        if self.object_store:
-            self.made.add(path)
-            while recursive and "/" in path:
-                path = path.rsplit("/", 1)[0]
-                self.made.add(path)
+        self.economy.create_dir(path, recursive)
 
     def delete_dir(self, path: str) -> None:
-        self._forget(path)
+        self.economy.forget(path)
         self.inner.delete_dir(path)
 
     def delete_dir_contents(self, path: str, missing_dir_ok: bool = False) -> None:
-        self._forget(path, itself=False)
+        self.economy.forget(path, itself=False)
         self.inner.delete_dir_contents(path, missing_dir_ok=missing_dir_ok)
 
     def delete_root_dir_contents(self) -> None:
-        self.made, self.written = set(), {}
+        self.economy.forget("")
         self.inner.delete_dir_contents("/", accept_root_dir=True)
 
     def delete_file(self, path: str) -> None:
-        self._forget(path)
+        self.economy.forget(path)
         self.inner.delete_file(path)
 
     def move(self, src: str, dest: str) -> None:
-        self._forget(src)
-        self._forget(dest)
+        self.economy.forget(src)
+        self.economy.forget(dest)
         self.inner.move(src, dest)
 
     def copy_file(self, src: str, dest: str) -> None:
-        self._forget(dest)
+        self.economy.forget(dest)
         self.inner.copy_file(src, dest)
 
     def open_input_stream(self, path: str) -> Any:
@@ -252,7 +215,7 @@ class RecordingHandler(pafs.FileSystemHandler):
         return self.inner.open_input_file(path)
 
     def open_append_stream(self, path: str, metadata: Any) -> Any:
-        self._forget(path)
+        self.economy.forget(path)
         return self.inner.open_append_stream(path, metadata=metadata)
 
 

@@ -274,7 +274,7 @@ def test_on_an_object_store_a_folder_is_made_once_and_a_file_written_when_it_cha
         out.write(b"{}")
     assert (tmp_path / trial / "params.json").read_bytes() == b"{}"
     copy = pickle.loads(pickle.dumps(fs))  # a worker's copy knows nothing of these
-    assert not copy.handler.made and not copy.handler.written
+    assert not copy.handler.economy.made and not copy.handler.economy.written
     calls = copy.handler.inner.handler.calls
     before = len(calls)
     with copy.open_output_stream(f"{trial}/params.json") as out:
