@@ -26,6 +26,7 @@ from sweeps import (  # noqa: E402
     Postgres,
     free_port,
     kill_tree,
+    s3_requests,
     serve_s3,
     wait_healthy,
 )
@@ -224,9 +225,8 @@ class S3Server:
         self.log = folder / "moto.log"
 
     def requests(self) -> int:
-        """Requests answered so far (one line each in its log)."""
-        with open(self.log, errors="replace") as log:
-            return sum(' HTTP/1.1" ' in line for line in log)
+        """Requests answered so far."""
+        return s3_requests(self.log)
 
     def stop(self) -> None:
         kill_tree(self.proc)

@@ -1,6 +1,6 @@
 """Requests a sweep makes of its storage on S3: Ray Tune's writes, through pyarrow's own
 S3 file system (Tune's default: the baseline) and through the sweep's storage file system
-(sweeper.storage.open_fs + sweeper.runner.state_fs), against an S3 server (moto) on
+(sweeper.storage.open_fs + sweeper.runner.object_store), against an S3 server (moto) on
 127.0.0.1, in the same run; prints both counts and their ratio.
 
 Tune's writes, as Tune makes them (its own upload function): trials run two at a time and
@@ -23,14 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sweeps import kill_tree, serve_s3  # noqa: E402
+from sweeps import kill_tree, s3_requests, serve_s3  # noqa: E402
 
 FOLDERS = ("stages", "tracking", "xtreme/labels/xnli", "xtreme/predictions/xnli")
-
-
-def _requests(log: Path) -> int:
-    with open(log, errors="replace") as lines:
-        return sum(' HTTP/1.1" ' in line for line in lines)
 
 
 def _write_sweep(fs, root: str, work: Path, trials: int, results: int, files: int) -> None:
@@ -89,10 +84,10 @@ def main() -> None:
         used = {}
         for name, fs, root in (("pyarrow (Tune's default)", plain, plain_root),
                                ("sweeper", ours, folder.root)):
-            start = _requests(work / "moto.log")
+            start = s3_requests(work / "moto.log")
             _write_sweep(fs, root, work / name.split()[0], args.trials, args.results,
                          args.files)
-            used[name] = _requests(work / "moto.log") - start
+            used[name] = s3_requests(work / "moto.log") - start
         for rel in ("sweeper_trial_000/result.json", "experiment_state-0.json",
                     f"sweeper_trial_000/checkpoint_{args.results - 1:06d}/stages/stage-0.tsv"):
             same = folder.fs.open_input_stream(f"{plain_root}/{rel}").read() == \

@@ -237,6 +237,13 @@ def serve_mlflow_with_auth(tmp_path: Path, pg: Postgres) -> tuple[psutil.Popen, 
                          "MLFLOW_TRACKING_PASSWORD": password}
 
 
+def s3_requests(log: Path) -> int:
+    """Requests an S3 server that `serve_s3` started has answered so far (a line each in
+    its log, `moto.log` in the folder it was given)."""
+    with open(log, errors="replace") as lines:
+        return sum(' HTTP/1.1" ' in line for line in lines)
+
+
 def serve_s3(tmp_path: Path) -> tuple[psutil.Popen, dict[str, str]]:
     """An S3-compatible server (moto) on 127.0.0.1 with a bucket `sweeps`."""
     import boto3

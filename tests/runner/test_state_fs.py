@@ -296,11 +296,6 @@ def test_on_a_local_disk_every_write_goes_through(tmp_path):
     assert target.read_text() == "a"
 
 
-def _requests(log) -> int:
-    """Requests the S3 server (moto) has answered so far."""
-    return sum(' HTTP/1.1" ' in line for line in log.read_text().splitlines())
-
-
 def _save(staging, results: int, trials: int) -> None:
     """Tune's staging folder after `results` results of `trials` trials."""
     for trial in range(trials):
@@ -322,7 +317,7 @@ def test_a_sweep_s_storage_on_s3_takes_a_third_of_the_requests_and_holds_the_sam
     import threading
 
     from ray.train._internal.storage import _upload_to_fs_path
-    from sweeps import kill_tree, serve_s3
+    from sweeps import kill_tree, s3_requests, serve_s3
 
     from sweeper.storage import SweepFolder
 
@@ -338,7 +333,7 @@ def test_a_sweep_s_storage_on_s3_takes_a_third_of_the_requests_and_holds_the_sam
         plain, plain_root = pafs.FileSystem.from_uri("s3://sweeps/runs/plain")
         staging, log, used = tmp_path / "staging", tmp_path / "moto.log", {}
         for fs, root in ((plain, plain_root), (ours, folder.root)):
-            start = _requests(log)
+            start = s3_requests(log)
             for results in (1, 3, 3):  # the last save: the trials ended, files as they were
                 _save(staging, results, trials=6 * pafs_io_threads())
                 copy = threading.Thread(target=_upload_to_fs_path, daemon=True,
@@ -347,7 +342,7 @@ def test_a_sweep_s_storage_on_s3_takes_a_third_of_the_requests_and_holds_the_sam
                 copy.join(60)
                 assert not copy.is_alive(), "the copy hung"
             assert flush(60)
-            used[root] = _requests(log) - start
+            used[root] = s3_requests(log) - start
         for name in ("sweeper_trial_1/result.json", "sweeper_trial_9/params.json",
                      "experiment_state-x.json"):
             assert folder.fs.open_input_stream(f"{plain_root}/{name}").read() == \
