@@ -1,11 +1,13 @@
 """The invariants of a chaos run, read after it from the tracking store, the stage cache
 and the two sweeps' reports: every trial finished exactly once, none left RUNNING, every
 number equal to the fault-free run's, no stage trained twice for one key except where
-its builder died while training it (or its entry was corrupted), the same report."""
+its builder died while training it (or its entry was corrupted, or its write met the full
+disk), the same report."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,19 @@ def trial_table(runs: dict[str, Any]) -> dict[str, list[Any]]:
     return table
 
 
-def stage_builds(cache: Path) -> dict[str, dict[str, int]]:
+# a build's temporary folder in the stage cache, named in a full disk's one-line error
+_FULL_BUILD = re.compile(rb"no space left on [^(]*\(writing [^)]*/\.([\w-]+)\.([0-9a-f]{8})\.tmp/")
+
+
+def stage_builds(cache: Path, log: Path | None = None) -> dict[str, dict[str, int]]:
     """Per stage-cache key: committed builds, entries quarantined after a failed check,
-    and builds left half-done by a process that died while training it."""
+    builds left half-done by a process that died while training it, and builds that met
+    the full disk (their error in the drivers' `log`; the trial built the stage again
+    once it had room)."""
     out: dict[str, Counter] = {}
+    if log is not None and log.exists():
+        for key, _ in set(_FULL_BUILD.findall(log.read_bytes())):
+            out.setdefault(key.decode(), Counter())["disk_full"] += 1
     for marker in cache.glob("*/COMPLETE"):
         out.setdefault(marker.parent.name, Counter())["committed"] += 1
     for q in (cache / ".quarantine").glob("*") if (cache / ".quarantine").exists() else []:
@@ -62,7 +73,7 @@ def stage_builds(cache: Path) -> dict[str, dict[str, int]]:
 
 
 def check(uri: str, reference: str, chaos: str, cache: Path,
-          reports: tuple[dict, dict]) -> dict[str, Any]:
+          reports: tuple[dict, dict], log: Path | None = None) -> dict[str, Any]:
     """Every invariant, as numbers (0 where it holds) and a verdict per line."""
     ref, got = sweep_runs(uri, reference), sweep_runs(uri, chaos)
     want, have = trial_table(ref), trial_table(got)
@@ -79,12 +90,10 @@ def check(uri: str, reference: str, chaos: str, cache: Path,
                if r.info.status == "RUNNING"]
     unequal = sorted(k for k in want if finished.get(k) and
                      numbers(finished[k][0]) != numbers(want[k][0]))
-    builds = stage_builds(cache)
-    twice = {k: b for k, b in builds.items()
-             if b.get("committed", 0) + b.get("quarantined", 0) + b.get("died", 0) > 1}
-    unexplained = sorted(k for k, b in twice.items()
-                         if b.get("committed", 0) > 1 or (not b.get("quarantined")
-                                                          and not b.get("died")))
+    builds = stage_builds(cache, log)
+    twice = {k: b for k, b in builds.items() if sum(b.values()) > 1}
+    unexplained = sorted(k for k, b in twice.items() if b.get("committed", 0) > 1 or
+                         not (b.get("quarantined") or b.get("died") or b.get("disk_full")))
     return {"trials": len(want), "trials_seen": len(have), "lost": len(lost),
             "lost_trials": lost, "duplicates": duplicates, "duplicate_runs": doubled,
             "baselines_not_in_the_reference": unmatched, "running_left": len(running),

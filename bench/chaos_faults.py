@@ -145,7 +145,8 @@ def corrupt_entry(t: Target) -> str | None:
 
 def fill_disk(t: Target) -> str | None:
     """The stage cache's file system filled until a write fails, held until the sweep
-    meets it (its driver stops, exit 2) or DISK_HELD_S pass, then freed."""
+    meets it (a trial says it waits for room, or a driver stops, exit 2) or DISK_HELD_S
+    pass, then freed."""
     if t.disk is None or "disk" in t.holds or t.driver is None or t.driver.poll() is not None:
         return None  # (no sweep running to meet it: later)
     ballast, written = t.disk / ".ballast", 0
@@ -157,23 +158,32 @@ def fill_disk(t: Target) -> str | None:
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
-    held = time.time()
+    held, seen = time.time(), t.driver.log.stat().st_size
 
-    def release() -> bool:  # the sweep met it: its driver stopped with exit 2 (one line)
-        met = t.driver is not None and t.driver.poll() == 2
-        if not met and time.time() - held < DISK_HELD_S:
+    def release() -> bool:
+        met = _met_full_disk(t, seen)
+        if met is None and time.time() - held < DISK_HELD_S:
             return False
         os.unlink(ballast)
         t.disk_full_s += time.time() - held
-        # (not met yet may still be met: a driver that met it takes up to 10 s, Tune's
-        # wait for its trials, to stop; the JSON's `drivers` says how each one ended)
-        print(f"disk freed after {time.time() - held:.0f} s: "
-              f"{'the driver stopped on it' if met else 'no driver had stopped on it yet'}",
+        print(f"disk freed after {time.time() - held:.0f} s: {met or 'not met yet'}",
               file=sys.stderr, flush=True)
         return True
 
     t.holds["disk"] = release
     return f"cache file system filled ({written >> 20} MiB), held until the sweep meets it"
+
+
+def _met_full_disk(t: Target, since: int) -> str | None:
+    """How the sweep met the full disk, if it has: a trial waiting for room (its line in
+    the drivers' log after byte `since`) or a driver stopped on it (exit 2)."""
+    if t.driver is not None and t.driver.poll() == 2:
+        return "the driver stopped on it"
+    with open(t.driver.log, "rb") as log:
+        log.seek(since)
+        if b"for room (SWEEPER_DISK_PATIENCE_S)" in log.read():
+            return "a trial waits for room"
+    return None
 
 
 INJECT: dict[str, Callable[[Target], str | None]] = {

@@ -17,12 +17,21 @@ from sweeper.errors import SweeperError
 
 
 class NoSpace(SweeperError):
-    """The disk under a path is full."""
+    """The disk under a path is full; `mount` is the file system to free (None where it
+    is not one this process can see, as a tracking server's database)."""
+
+    def __init__(self, message: str, mount: str | None = None) -> None:
+        super().__init__(message)
+        self.mount = mount
+
+    def __reduce__(self):  # (a pickle keeps the mount: Ray sends errors between processes)
+        return type(self), (str(self), self.mount)
 
 
 def no_space(path: str | os.PathLike) -> NoSpace:
-    return NoSpace(f"no space left on {_mount_of(path)} (writing {path}): free some, then "
-                   "`sweeper resume` continues a sweep")
+    mount = _mount_of(path)
+    return NoSpace(f"no space left on {mount} (writing {path}): free some, then "
+                   "`sweeper resume` continues a sweep", mount)
 
 
 def disk_full(exc: BaseException, *paths: str | os.PathLike | None) -> NoSpace | None:

@@ -225,3 +225,38 @@ def test_ports_drawn_together_are_never_the_same():
     assert len(set(ports)) == len(ports)
     if _ephemeral_low() > 21000:  # (else the kernel picks them)
         assert all(20000 <= p < _ephemeral_low() for p in ports)
+
+
+def test_the_full_disk_is_freed_once_a_trial_waits_for_room_and_its_build_is_counted(tmp_path):
+    """A full disk no longer stops the sweep: the trial that meets it waits for room. The
+    chaos run frees the disk once that trial says so (or its driver stopped on it), and
+    counts the stage its build met the disk on as trained twice, for a reason."""
+    faults, check = _bench("chaos_faults"), _bench("chaos_check")
+    log = tmp_path / "chaos.log"
+    log.write_text("=== 10:00:00 sweeper run\n")
+
+    class Driver:
+        def __init__(self, rc) -> None:
+            self.log, self.rc = log, rc
+
+        def poll(self):
+            return self.rc
+
+    target = faults.Target(cluster=None, tracking=None, cache=tmp_path, disk=None,
+                           driver=Driver(None))
+    since = log.stat().st_size
+    assert faults._met_full_disk(target, since) is None
+    line = ("(sweeper_trial pid=7, ip=127.0.0.1) sweeper: no space left on /d (writing "
+            "/d/cache/.baseline-d02e580ff43e.93b36528.tmp/trial/stages/config.json): free "
+            "some, then `sweeper resume` continues a sweep; waiting up to 598 s for room "
+            "(SWEEPER_DISK_PATIENCE_S), then the sweep stops\n")
+    with open(log, "a") as out:
+        out.write(line + line)  # (one build, told twice)
+    assert faults._met_full_disk(target, since) == "a trial waits for room"
+    assert faults._met_full_disk(target, log.stat().st_size) is None  # only what came after
+    assert faults._met_full_disk(faults.Target(None, None, tmp_path, None, driver=Driver(2)),
+                                 log.stat().st_size) == "the driver stopped on it"
+    (tmp_path / "baseline-d02e580ff43e").mkdir()
+    (tmp_path / "baseline-d02e580ff43e" / "COMPLETE").write_text("")
+    builds = check.stage_builds(tmp_path, log)
+    assert builds == {"baseline-d02e580ff43e": {"committed": 1, "disk_full": 1}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import signal
 import subprocess
@@ -331,9 +332,10 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 
 
 def test_a_full_disk_ends_in_one_line_and_resume_completes_the_sweep(tmp_path):
-    """Storage and stage cache on a 2 MB tmpfs (a real full disk, not a mock): the sweep
-    ends with one line, exit 2, and no run left RUNNING; after the file system grows,
-    `sweeper resume` finishes every trial once."""
+    """Storage and stage cache on a 2 MB tmpfs (a real full disk, not a mock). Told not to
+    wait for room, the sweep ends with one line, exit 2, and no run left RUNNING. Its
+    resume meets the same full disk and waits for room; once the file system grows it
+    finishes every trial once, with no second resume."""
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "2m"):
         pytest.skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
@@ -342,16 +344,31 @@ def test_a_full_disk_ends_in_one_line_and_resume_completes_the_sweep(tmp_path):
                            targets=["tatoeba"])  # scored from the encoder: no fine-tuning
         db = f"sqlite:///{tmp_path / 'mlflow.db'}"  # the store on a disk with room
         done = run_cli("run", str(space), "--storage", str(disk / "runs"), "--tracking-uri",
-                       db, subprocess_=True)
+                       db, env={"SWEEPER_DISK_PATIENCE_S": "0"})
         lines = [x for x in done.stderr.splitlines() if x.startswith("sweeper:")]
         assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
         assert len(lines) == 1 and "no space left on" in lines[0], done.stderr[-3000:]
         parent, children = mlflow_runs(db, "full")
         assert parent.info.status == "FAILED" and "no space" in parent.data.tags["error"]
         assert all(r.info.status != "RUNNING" for r in children)
-        subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
-        again = run_cli("resume", "full", "--storage", str(disk / "runs"), subprocess_=True)
-        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        log = tmp_path / "resume.log"
+        with open(log, "w") as out:
+            again = subprocess.Popen([sys.executable, "-m", "sweeper.cli", "resume", "full",
+                                      "--storage", str(disk / "runs")], cwd=ROOT, stdout=out,
+                                     stderr=subprocess.STDOUT,
+                                     env={**os.environ, "SWEEPER_DISK_PATIENCE_S": "300"})
+        try:
+            deadline = time.time() + 240
+            while "waiting up to" not in log.read_text() and again.poll() is None:
+                assert time.time() < deadline, log.read_text()[-3000:]
+                time.sleep(0.5)
+            assert again.poll() is None, log.read_text()[-3000:]  # a trial waits for room
+            subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
+            assert again.wait(timeout=300) == 0, log.read_text()[-3000:]
+        finally:
+            if again.poll() is None:
+                again.kill()
+        assert "room on" in log.read_text()
         parent, children = mlflow_runs(db, "full")
         keys = [r.data.tags["sweeper.trial_key"] for r in children]
         assert parent.info.status == "FINISHED" and len(children) == 2

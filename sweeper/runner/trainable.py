@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from sweeper import tracking
-from sweeper.atomic import disk_full
+from sweeper.atomic import NoSpace, disk_full
 from sweeper.catalog import Catalog, load_catalog
 from sweeper.errors import SweeperError, one_line
+from sweeper.runner import room
 from sweeper.runner.baselines import ensure_baseline
 from sweeper.runner.context import SweepContext
 from sweeper.runner.deferral import WAITING
@@ -68,26 +69,33 @@ def trainable(config: dict[str, Any], sweep: SweepContext) -> None:
     """Ray Tune function trainable: the whole pipeline for one resolved trial. An error
     that another try would repeat (bad data, a full disk: sweeper's own errors) is not
     raised, which would have Tune retry it: the trial reports it and waits, and the
-    driver stops the sweep in a state `sweeper resume` continues once it is fixed."""
+    driver stops the sweep in a state `sweeper resume` continues once it is fixed. A full
+    disk is first waited out (sweeper.runner.room): once it has room the trial goes on
+    from its last finished stage, in this process, into the same run."""
     from ray import tune
 
-    state: dict[str, Any] = {}
-    try:
-        _run(config, sweep, state)
-    except Exception as exc:  # noqa: BLE001 (a full disk says so in many ways)
-        fatal = exc if isinstance(exc, SweeperError) else \
-            disk_full(exc, state.get("out"), sweep.cache_root)
-        if fatal is None:
-            raise
-        message = one_line(fatal)
-        if state.get("run_id"):
-            tracker = state["tracker"]
-            tracker.set_tags(state["run_id"], {"error": message})
-            tracker.finish(state["run_id"], "FAILED")
-            _try_delivering(tracker)
-        tune.report({"objective": math.nan, "targets_done": 0, FATAL: message})
-        time.sleep(FATAL_WAIT_S)  # the driver stops the sweep now (sweeper.runner.stop)
-        raise
+    until = time.monotonic() + room.patience()
+    while True:
+        state: dict[str, Any] = {}
+        try:
+            _run(config, sweep, state)
+            return
+        except Exception as exc:  # noqa: BLE001 (a full disk says so in many ways)
+            fatal = exc if isinstance(exc, SweeperError) else \
+                disk_full(exc, state.get("out"), sweep.cache_root)
+            if fatal is None:
+                raise
+            if not (isinstance(fatal, NoSpace) and room.wait_for_room(fatal, until)):
+                break
+    message = one_line(fatal)
+    if state.get("run_id"):
+        tracker = state["tracker"]
+        tracker.set_tags(state["run_id"], {"error": message})
+        tracker.finish(state["run_id"], "FAILED")
+        _try_delivering(tracker)
+    tune.report({"objective": math.nan, "targets_done": 0, FATAL: message})
+    time.sleep(FATAL_WAIT_S)  # the driver stops the sweep now (sweeper.runner.stop)
+    raise fatal
 
 
 def _run(config: dict[str, Any], sweep: SweepContext, state: dict[str, Any]) -> None:
