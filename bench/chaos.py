@@ -240,7 +240,7 @@ def run_all(work: Path, trials: int, kinds: list[str], count: int, seed: int,
                                                             work / f"report-{name}"),
                                      ("chaos-ref", "chaos-run")))
         found = check(tracking.url, "chaos-ref", "chaos-run", cache, reports,
-                      work / "chaos.log")
+                      [work / "chaos.log", *cluster.trial_output()])
         _say(started, "invariants checked")
         if not found["report_identical"]:
             (work / "report-ref.json").write_text(reports[0])

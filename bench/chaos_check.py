@@ -54,15 +54,15 @@ def trial_table(runs: dict[str, Any]) -> dict[str, list[Any]]:
 _FULL_BUILD = re.compile(rb"no space left on [^(]*\(writing [^)]*/\.([\w-]+)\.([0-9a-f]{8})\.tmp/")
 
 
-def stage_builds(cache: Path, log: Path | None = None) -> dict[str, dict[str, int]]:
+def stage_builds(cache: Path, logs: list[Path] = ()) -> dict[str, dict[str, int]]:
     """Per stage-cache key: committed builds, entries quarantined after a failed check,
     builds left half-done by a process that died while training it, and builds that met
-    the full disk (their error in the drivers' `log`; the trial built the stage again
-    once it had room)."""
+    the full disk (their error in the trials' output, `logs`; the trial built the stage
+    again once it had room)."""
     out: dict[str, Counter] = {}
-    if log is not None and log.exists():
-        for key, _ in set(_FULL_BUILD.findall(log.read_bytes())):
-            out.setdefault(key.decode(), Counter())["disk_full"] += 1
+    met = {m for log in logs if log.exists() for m in _FULL_BUILD.findall(log.read_bytes())}
+    for key, _ in met:
+        out.setdefault(key.decode(), Counter())["disk_full"] += 1
     for marker in cache.glob("*/COMPLETE"):
         out.setdefault(marker.parent.name, Counter())["committed"] += 1
     for q in (cache / ".quarantine").glob("*") if (cache / ".quarantine").exists() else []:
@@ -73,7 +73,7 @@ def stage_builds(cache: Path, log: Path | None = None) -> dict[str, dict[str, in
 
 
 def check(uri: str, reference: str, chaos: str, cache: Path,
-          reports: tuple[dict, dict], log: Path | None = None) -> dict[str, Any]:
+          reports: tuple[dict, dict], logs: list[Path] = ()) -> dict[str, Any]:
     """Every invariant, as numbers (0 where it holds) and a verdict per line."""
     ref, got = sweep_runs(uri, reference), sweep_runs(uri, chaos)
     want, have = trial_table(ref), trial_table(got)
@@ -90,7 +90,7 @@ def check(uri: str, reference: str, chaos: str, cache: Path,
                if r.info.status == "RUNNING"]
     unequal = sorted(k for k in want if finished.get(k) and
                      numbers(finished[k][0]) != numbers(want[k][0]))
-    builds = stage_builds(cache, log)
+    builds = stage_builds(cache, logs)
     twice = {k: b for k, b in builds.items() if sum(b.values()) > 1}
     unexplained = sorted(k for k, b in twice.items() if b.get("committed", 0) > 1 or
                          not (b.get("quarantined") or b.get("died") or b.get("disk_full")))

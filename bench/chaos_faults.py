@@ -17,7 +17,10 @@ import psutil
 
 KINDS = ("node", "actor", "tracking", "driver", "corrupt", "disk")
 TRACKING_DOWN_S = 30.0
-DISK_HELD_S = 60.0
+# the longest a full disk is held when no trial meets it: while trials that were stopped
+# run again stages already in the cache, none writes to it (60 s went by unmet that way in
+# three runs of three); once one meets it, it is freed
+DISK_HELD_S = 300.0
 DRIVER_UP_S = 10.0  # a driver up less long is still starting: not killed yet
 
 
@@ -158,7 +161,7 @@ def fill_disk(t: Target) -> str | None:
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
                 raise
-    held, seen = time.time(), t.driver.log.stat().st_size
+    held, seen = time.time(), _output_sizes(t)
 
     def release() -> bool:
         met = _met_full_disk(t, seen)
@@ -174,15 +177,25 @@ def fill_disk(t: Target) -> str | None:
     return f"cache file system filled ({written >> 20} MiB), held until the sweep meets it"
 
 
-def _met_full_disk(t: Target, since: int) -> str | None:
+def _outputs(t: Target) -> list[Path]:
+    """Where a trial's lines land: the drivers' log, and each trial worker's output."""
+    return [t.driver.log, *(t.cluster.trial_output() if t.cluster is not None else [])]
+
+
+def _output_sizes(t: Target) -> dict[Path, int]:
+    return {p: p.stat().st_size for p in _outputs(t) if p.exists()}
+
+
+def _met_full_disk(t: Target, seen: dict[Path, int]) -> str | None:
     """How the sweep met the full disk, if it has: a trial waiting for room (its line in
-    the drivers' log after byte `since`) or a driver stopped on it (exit 2)."""
+    an output, after what `seen` holds of it) or a driver stopped on it (exit 2)."""
     if t.driver is not None and t.driver.poll() == 2:
         return "the driver stopped on it"
-    with open(t.driver.log, "rb") as log:
-        log.seek(since)
-        if b"for room (SWEEPER_DISK_PATIENCE_S)" in log.read():
-            return "a trial waits for room"
+    for path in _outputs(t):
+        with open(path, "rb") as out:
+            out.seek(seen.get(path, 0))
+            if b"for room (SWEEPER_DISK_PATIENCE_S)" in out.read():
+                return "a trial waits for room"
     return None
 
 

@@ -146,6 +146,13 @@ class RayCluster:
                 pass
         return None
 
+    def trial_output(self) -> list[Path]:
+        """What trials printed, one file per worker process, on every node ever started
+        (worker nodes run no log monitor here, to spare the CPUs: their trials' lines
+        reach no driver's output)."""
+        return sorted(p for temp in self.temps
+                      for p in Path(temp).glob("session_latest/logs/worker-*.out"))
+
     def kill_node(self, name: str) -> int:
         """Node loss: its raylet killed -9 (its workers die with it); the rest of the
         node's processes are then stopped as the machine's end would stop them."""

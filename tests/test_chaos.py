@@ -242,21 +242,30 @@ def test_the_full_disk_is_freed_once_a_trial_waits_for_room_and_its_build_is_cou
         def poll(self):
             return self.rc
 
-    target = faults.Target(cluster=None, tracking=None, cache=tmp_path, disk=None,
+    class Cluster:  # a worker node's trial output (its lines reach no driver here)
+        def trial_output(self):
+            return [tmp_path / "worker-1.out"]
+
+    out = tmp_path / "worker-1.out"
+    out.write_text(":actor_name:sweeper_trial\n")
+    target = faults.Target(cluster=Cluster(), tracking=None, cache=tmp_path, disk=None,
                            driver=Driver(None))
-    since = log.stat().st_size
-    assert faults._met_full_disk(target, since) is None
-    line = ("(sweeper_trial pid=7, ip=127.0.0.1) sweeper: no space left on /d (writing "
-            "/d/cache/.baseline-d02e580ff43e.93b36528.tmp/trial/stages/config.json): free "
-            "some, then `sweeper resume` continues a sweep; waiting up to 598 s for room "
-            "(SWEEPER_DISK_PATIENCE_S), then the sweep stops\n")
-    with open(log, "a") as out:
-        out.write(line + line)  # (one build, told twice)
-    assert faults._met_full_disk(target, since) == "a trial waits for room"
-    assert faults._met_full_disk(target, log.stat().st_size) is None  # only what came after
-    assert faults._met_full_disk(faults.Target(None, None, tmp_path, None, driver=Driver(2)),
-                                 log.stat().st_size) == "the driver stopped on it"
+    seen = faults._output_sizes(target)
+    assert faults._met_full_disk(target, seen) is None
+    line = ("sweeper: no space left on /d (writing /d/cache/.baseline-d02e580ff43e.93b36528"
+            ".tmp/trial/stages/config.json): free some, then `sweeper resume` continues a "
+            "sweep; waiting up to 598 s for room (SWEEPER_DISK_PATIENCE_S), then the sweep "
+            "stops\n")
+    with open(out, "a") as worker:
+        worker.write(line)
+    with open(log, "a") as driver:  # (where a log monitor forwards it: the same build)
+        driver.write(f"(sweeper_trial pid=7, ip=127.0.0.1) {line}")
+    assert faults._met_full_disk(target, seen) == "a trial waits for room"
+    assert faults._met_full_disk(target, faults._output_sizes(target)) is None  # only news
+    stopped = faults.Target(None, None, tmp_path, None, driver=Driver(2))
+    assert faults._met_full_disk(stopped, faults._output_sizes(stopped)) == \
+        "the driver stopped on it"
     (tmp_path / "baseline-d02e580ff43e").mkdir()
     (tmp_path / "baseline-d02e580ff43e" / "COMPLETE").write_text("")
-    builds = check.stage_builds(tmp_path, log)
+    builds = check.stage_builds(tmp_path, [log, out])
     assert builds == {"baseline-d02e580ff43e": {"committed": 1, "disk_full": 1}}
