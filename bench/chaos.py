@@ -281,6 +281,8 @@ def table(result: dict[str, Any]) -> str:
              result["numbers_equal"]),
             ("stages trained twice (builder died / corrupted / disk full)",
              len(result["stages_retrained"]), result["stages_retrained_unexplained"] == 0),
+            ("trials that waited for room on the full disk", result["full_disk_waits"],
+             True),
             ("report identical", result["report_identical"], result["report_identical"]),
             ("driver resumes", result["resumes"], True),
             ("fault-free trial, mean (s)", result["trial_mean_s"], True),

@@ -72,6 +72,15 @@ def stage_builds(cache: Path, logs: list[Path] = ()) -> dict[str, dict[str, int]
     return {k: dict(v) for k, v in out.items()}
 
 
+def full_disk_waits(outputs: list[Path]) -> int:
+    """How many times a trial waited for room on a full disk, from the trial workers' own
+    output (a line each time). A stage whose write met it is trained again once there
+    is room; where the error names no build's folder (a library's error that names no
+    file) `stage_builds` cannot say which stage, and this count is all that shows it."""
+    return sum(out.read_bytes().count(b"for room (SWEEPER_DISK_PATIENCE_S)")
+               for out in outputs if out.exists())
+
+
 def check(uri: str, reference: str, chaos: str, cache: Path,
           reports: tuple[dict, dict], logs: list[Path] = ()) -> dict[str, Any]:
     """Every invariant, as numbers (0 where it holds) and a verdict per line."""
@@ -103,6 +112,7 @@ def check(uri: str, reference: str, chaos: str, cache: Path,
             "trial_mean_s": mean_trial_s(ref),
             "stages_retrained": {k[:16]: b for k, b in twice.items()},
             "stages_retrained_unexplained": len(unexplained),
+            "full_disk_waits": full_disk_waits([x for x in logs if x.suffix == ".out"]),
             "report_identical": _by_name(reports[0], ref) == _by_name(reports[1], got)}
 
 

@@ -269,3 +269,4 @@ def test_the_full_disk_is_freed_once_a_trial_waits_for_room_and_its_build_is_cou
     (tmp_path / "baseline-d02e580ff43e" / "COMPLETE").write_text("")
     builds = check.stage_builds(tmp_path, [log, out])
     assert builds == {"baseline-d02e580ff43e": {"committed": 1, "disk_full": 1}}
+    assert check.full_disk_waits([out]) == 1  # (the trial's own output: one line a wait)
