@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from sweeper.runner.room import WAITING
+
 NUMBER_PREFIXES = ("objective", "dev.", "test.", "gain.", "selection.")
 
 
@@ -77,7 +79,7 @@ def full_disk_waits(outputs: list[Path]) -> int:
     output (a line each time). A stage whose write met it is trained again once there
     is room; where the error names no build's folder (a library's error that names no
     file) `stage_builds` cannot say which stage, and this count is all that shows it."""
-    return sum(out.read_bytes().count(b"for room (SWEEPER_DISK_PATIENCE_S)")
+    return sum(out.read_bytes().count(WAITING.encode())
                for out in outputs if out.exists())
 
 

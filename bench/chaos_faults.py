@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import psutil
 
+from sweeper.runner.room import WAITING
+
 KINDS = ("node", "actor", "tracking", "driver", "corrupt", "disk")
 TRACKING_DOWN_S = 30.0
 # the longest a full disk is held when no trial meets it: while trials that were stopped
@@ -194,7 +196,7 @@ def _met_full_disk(t: Target, seen: dict[Path, int]) -> str | None:
     for path in _outputs(t):
         with open(path, "rb") as out:
             out.seek(seen.get(path, 0))
-            if b"for room (SWEEPER_DISK_PATIENCE_S)" in out.read():
+            if WAITING.encode() in out.read():
                 return "a trial waits for room"
     return None
 

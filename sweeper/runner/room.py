@@ -24,6 +24,7 @@ from sweeper.errors import one_line
 DISK_PATIENCE_S = 600.0  # default of SWEEPER_DISK_PATIENCE_S
 POLL_S = 2.0
 ROOM_BYTES = (16 << 20, 1 << 30)  # the least and most free space that counts as room
+WAITING = "for room (SWEEPER_DISK_PATIENCE_S)"  # in the line a waiting trial prints
 
 
 def _say(line: str) -> None:
@@ -48,8 +49,8 @@ def wait_for_room(full: NoSpace, until: float, poll_s: float = POLL_S,
         return False
     wanted = usage.free + min(max(ROOM_BYTES[0], usage.total // 100), ROOM_BYTES[1],
                               (usage.total - usage.free) // 2)
-    say(f"sweeper: {one_line(full)}; waiting up to {until - clock():.0f} s for room "
-        "(SWEEPER_DISK_PATIENCE_S), then the sweep stops")
+    say(f"sweeper: {one_line(full)}; waiting up to {until - clock():.0f} s {WAITING}, "
+        "then the sweep stops")
     while clock() < until:
         time.sleep(min(poll_s, max(0.0, until - clock())))
         try:
